@@ -1,0 +1,128 @@
+# Copyright 2026 The iamrec authors. Licensed under the Apache License, Version 2.0.
+"""IAMRec configuration: a Llama configuration plus per-layer item-aware attention modes and a recommendation head.
+
+This file ships to the Hub next to the weights, so it imports only `transformers` (and nothing from `iamrec`).
+"""
+
+from typing import Any
+
+from huggingface_hub.dataclasses import strict
+from transformers import LlamaConfig
+
+ITEM_MASK_MODES = ("intra", "full", "inter", "inter_last")
+"""The attention modes a decoder layer may use between two item tokens (HatLLM eqs. 3, 2, 4 and 5)."""
+
+SCHEDULES = ("hatllm", "iam", "full")
+
+
+def hatllm_schedule(num_layers: int, num_intra: int = 4, num_inter_last: int = 1) -> list[str]:
+    """HatLLM: `intra` in the shallow layers, `full` in the middle, `inter_last` in the deep layers."""
+    _check_split(num_layers, num_intra, num_inter_last)
+    return ["intra"] * num_intra + ["full"] * (num_layers - num_intra - num_inter_last) + ["inter_last"] * num_inter_last
+
+
+def iam_schedule(num_layers: int, num_intra: int | None = None) -> list[str]:
+    """IAM: intra-item layers, then inter-item layers (half and half unless `num_intra` says otherwise)."""
+    num_intra = num_layers // 2 if num_intra is None else num_intra
+    _check_split(num_layers, num_intra, num_layers - num_intra)
+    return ["intra"] * num_intra + ["inter"] * (num_layers - num_intra)
+
+
+def full_schedule(num_layers: int) -> list[str]:
+    """Plain causal attention in every layer: the unmodified-LLM baseline (BIGRec with an embedding head)."""
+    _check_split(num_layers, 0, 0)
+    return ["full"] * num_layers
+
+
+def make_schedule(name: str, num_layers: int, **kwargs: Any) -> list[str]:
+    """Builds the per-layer modes of a named schedule (`hatllm`, `iam` or `full`)."""
+    builders = {"hatllm": hatllm_schedule, "iam": iam_schedule, "full": full_schedule}
+    if name not in builders:
+        raise ValueError(f"Unknown schedule {name!r}; expected one of {sorted(builders)}.")
+    return builders[name](num_layers, **kwargs)
+
+
+def _check_split(num_layers: int, first: int, last: int) -> None:
+    if num_layers < 1:
+        raise ValueError(f"A schedule needs at least one layer, got num_layers={num_layers}.")
+    if first < 0 or last < 0 or first + last > num_layers:
+        raise ValueError(
+            f"Cannot give {first} leading and {last} trailing layers special modes in a model of {num_layers} layers."
+        )
+
+
+@strict
+class IAMRecConfig(LlamaConfig):
+    r"""
+    Configuration of [`IAMRecForSequentialRecommendation`]: every [`LlamaConfig`] field, plus
+
+    Args:
+        item_mask_modes (`list[str]`, *optional*):
+            One attention mode per decoder layer, each of `"intra"` (item tokens see only their own item, HatLLM eq. 3),
+            `"full"` (plain causal attention), `"inter"` (item tokens see only other items and themselves, eq. 4) or
+            `"inter_last"` (only last tokens of items see each other, eq. 5). Prompt tokens always attend causally.
+            Defaults to all `"full"`. Build one with [`hatllm_schedule`], [`iam_schedule`] or [`full_schedule`].
+        num_items (`int`, *optional*):
+            Size of the item catalog: the recommendation head scores item ids `0 .. num_items - 1`.
+        rec_head_dim (`int`, *optional*):
+            `None` (default) scores items with one linear projection of the last hidden state (the paper's head).
+            An integer first projects to that size and scores by dot product with learned item embeddings, which
+            keeps the head small for catalogs of millions of items.
+        rec_head_bias (`bool`, *optional*, defaults to `True`):
+            Whether the head has a per-item bias (it learns item popularity).
+    """
+
+    model_type = "iamrec"
+
+    item_mask_modes: list[str] | None = None
+    num_items: int | None = None
+    rec_head_dim: int | None = None
+    rec_head_bias: bool = True
+
+    def __post_init__(self, **kwargs):
+        super().__post_init__(**kwargs)
+        if self.item_mask_modes is None:
+            self.item_mask_modes = full_schedule(self.num_hidden_layers)
+        self.item_mask_modes = list(self.item_mask_modes)
+        if len(self.item_mask_modes) != self.num_hidden_layers:
+            raise ValueError(
+                f"item_mask_modes has {len(self.item_mask_modes)} entries but the model has "
+                f"num_hidden_layers={self.num_hidden_layers}: give exactly one mode per decoder layer."
+            )
+        unknown = sorted({mode for mode in self.item_mask_modes if mode not in ITEM_MASK_MODES})
+        if unknown:
+            raise ValueError(f"Unknown item_mask_modes {unknown}; each mode must be one of {list(ITEM_MASK_MODES)}.")
+        if self.num_items is not None and self.num_items < 1:
+            raise ValueError(f"num_items must be a positive catalog size, got {self.num_items}.")
+        if self.rec_head_dim is not None and self.rec_head_dim < 1:
+            raise ValueError(f"rec_head_dim must be positive or None, got {self.rec_head_dim}.")
+
+    @classmethod
+    def from_llama_config(
+        cls,
+        llama_config: LlamaConfig,
+        num_items: int,
+        item_mask_modes: list[str] | None = None,
+        schedule: str | None = None,
+        **kwargs: Any,
+    ) -> "IAMRecConfig":
+        """Turns a pretrained Llama-family configuration into an IAMRec one with the given catalog and schedule.
+
+        `schedule` names a builder (`"hatllm"`, `"iam"`, `"full"`) whose arguments (`num_intra`, `num_inter_last`)
+        come through `kwargs`; alternatively pass the explicit per-layer `item_mask_modes`.
+        """
+        if schedule is not None and item_mask_modes is not None:
+            raise ValueError("Pass either `schedule` or `item_mask_modes`, not both.")
+        schedule_kwargs = {key: kwargs.pop(key) for key in ("num_intra", "num_inter_last") if key in kwargs}
+        if schedule is not None:
+            item_mask_modes = make_schedule(schedule, llama_config.num_hidden_layers, **schedule_kwargs)
+        elif schedule_kwargs:
+            raise ValueError(f"{sorted(schedule_kwargs)} only apply together with `schedule`.")
+        values = llama_config.to_dict()
+        for key in ("model_type", "architectures", "auto_map", "transformers_version", "layer_types"):
+            values.pop(key, None)
+        values.update(kwargs)
+        return cls(item_mask_modes=item_mask_modes, num_items=num_items, **values)
+
+
+__all__ = ["IAMRecConfig", "ITEM_MASK_MODES", "SCHEDULES", "full_schedule", "hatllm_schedule", "iam_schedule", "make_schedule"]

@@ -1,0 +1,325 @@
+# Copyright 2026 The iamrec authors. Licensed under the Apache License, Version 2.0.
+"""IAMRec: a Llama decoder whose layers use item-aware attention masks, with a next-item recommendation head.
+
+Implements the per-layer masks of HatLLM (arXiv 2510.10955, eqs. 3-5) and IAM (arXiv 2603.19693). This file ships
+to the Hub next to the weights, so it imports only torch, transformers and (relatively) its configuration.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import torch
+from torch import nn
+from transformers import LlamaModel
+from transformers.cache_utils import Cache, DynamicCache
+from transformers.masking_utils import create_causal_mask
+from transformers.modeling_outputs import ModelOutput
+from transformers.utils.generic import merge_with_config_defaults
+from transformers.utils.output_capturing import capture_outputs
+
+from .configuration_iamrec import IAMRecConfig
+
+
+@dataclass
+class IAMRecOutput(ModelOutput):
+    r"""
+    Output of [`IAMRecForSequentialRecommendation`].
+
+    Args:
+        loss (`torch.FloatTensor` of shape `()`, *optional*, returned when `labels` are given):
+            Cross-entropy of the target items over the full catalog.
+        logits (`torch.FloatTensor` of shape `(batch_size, num_items)`):
+            A score for every catalog item, from the hidden state at each sequence's final real token.
+        last_hidden_state (`torch.FloatTensor` of shape `(batch_size, sequence_length, hidden_size)`):
+            The normalised output of the last decoder layer.
+        past_key_values (`Cache`, *optional*):
+            The key/value cache, when `use_cache=True`.
+        hidden_states (`tuple(torch.FloatTensor)`, *optional*, returned when `output_hidden_states=True`):
+            The embeddings and the output of every decoder layer.
+        attentions (`tuple(torch.FloatTensor)`, *optional*, returned when `output_attentions=True`):
+            Every layer's attention weights (needs `attn_implementation="eager"`).
+    """
+
+    loss: torch.FloatTensor | None = None
+    logits: torch.FloatTensor | None = None
+    last_hidden_state: torch.FloatTensor | None = None
+    past_key_values: Cache | None = None
+    hidden_states: tuple[torch.FloatTensor, ...] | None = None
+    attentions: tuple[torch.FloatTensor, ...] | None = None
+
+
+class Recommendations(NamedTuple):
+    """Top-k items per sequence, best first."""
+
+    item_ids: torch.LongTensor
+    scores: torch.FloatTensor
+
+
+def last_item_tokens(item_index: torch.LongTensor) -> torch.BoolTensor:
+    """Marks the last token of each item: an item token whose right neighbour belongs to another item (or none)."""
+    next_index = torch.nn.functional.pad(item_index[:, 1:], (0, 1), value=-1)
+    return (item_index >= 0) & (next_index != item_index)
+
+
+def item_attention_rule(mode: str, item_index: torch.LongTensor, query_offset: int = 0) -> torch.BoolTensor:
+    """Where `mode` lets a query token attend to a key token, ignoring causality and padding.
+
+    Returns a `(batch, num_queries, num_keys)` boolean tensor for the queries `item_index[:, query_offset:]` and all
+    keys. The rule only restricts pairs of item tokens (HatLLM: F(j) = F(k) = 1); a prompt token on either side is
+    always allowed, and so is a token attending to itself.
+    """
+    query_index = item_index[:, query_offset:, None]
+    key_index = item_index[:, None, :]
+    either_prompt = (query_index < 0) | (key_index < 0)
+    positions = torch.arange(item_index.shape[1], device=item_index.device)
+    itself = positions[query_offset:, None] == positions[None, :]
+    if mode == "intra":  # eq. 3: masked when both are item tokens of different items
+        allowed = query_index == key_index
+    elif mode == "inter":  # eq. 4: masked when j != k are item tokens of the same item
+        allowed = (query_index != key_index) | itself
+    elif mode == "inter_last":  # eq. 5: masked when j != k are item tokens and either is not its item's last token
+        is_last = last_item_tokens(item_index)
+        allowed = (is_last[:, query_offset:, None] & is_last[:, None, :]) | itself
+    else:
+        raise ValueError(f"No item attention rule for mode {mode!r}.")
+    return either_prompt | allowed
+
+
+def lookup_mask_function(allowed: torch.BoolTensor, query_offset: int) -> Callable:
+    """A `mask_function(batch, head, q, kv)` for `create_causal_mask` that reads a precomputed rule tensor."""
+
+    def mask_function(batch_idx, head_idx, q_idx, kv_idx):
+        return allowed[batch_idx, q_idx - query_offset, kv_idx]
+
+    return mask_function
+
+
+class IAMRecHead(nn.Module):
+    """Scores every catalog item from one hidden state: a linear projection (or a projection and item embeddings)."""
+
+    def __init__(self, config: IAMRecConfig):
+        super().__init__()
+        if config.rec_head_dim is None:
+            self.proj = nn.Identity()
+            self.items = nn.Linear(config.hidden_size, config.num_items, bias=config.rec_head_bias)
+        else:
+            self.proj = nn.Linear(config.hidden_size, config.rec_head_dim, bias=False)
+            self.items = nn.Linear(config.rec_head_dim, config.num_items, bias=config.rec_head_bias)
+
+    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
+        return self.items(self.proj(hidden_states))
+
+
+class IAMRecForSequentialRecommendation(LlamaModel):
+    """A Llama decoder with per-layer item-aware attention masks and a head that scores every catalog item.
+
+    Build it from a pretrained Llama-family checkpoint with [`~IAMRecForSequentialRecommendation.from_llama`].
+    Inputs carry `item_index`: for every token, the history slot of the item title it belongs to, or -1 for prompt
+    and padding tokens (the collator's boundary ids).
+    """
+
+    config_class = IAMRecConfig
+    _keys_to_ignore_on_load_unexpected = [r"^lm_head\."]
+
+    def __init__(self, config: IAMRecConfig):
+        if config.num_items is None:
+            raise ValueError("IAMRecConfig.num_items must be set: the head scores every item of the catalog.")
+        super().__init__(config)
+        self.rec_head = IAMRecHead(config)
+        self.post_init()
+
+    @classmethod
+    def from_llama(
+        cls,
+        pretrained_model_name_or_path: str,
+        num_items: int,
+        schedule: str | None = "hatllm",
+        item_mask_modes: list[str] | None = None,
+        config_overrides: dict | None = None,
+        **kwargs,
+    ) -> "IAMRecForSequentialRecommendation":
+        """Loads any Llama-family checkpoint (local folder or Hub id), keeping its weights, with a chosen schedule.
+
+        The head is freshly initialised. `schedule` is `"hatllm"`, `"iam"` or `"full"` (arguments such as
+        `num_intra`/`num_inter_last` go in `config_overrides`); `item_mask_modes` gives the per-layer modes directly.
+        Other `kwargs` (`torch_dtype`, `attn_implementation`, ...) go to `from_pretrained`.
+        """
+        from transformers import AutoConfig
+
+        base_config = AutoConfig.from_pretrained(pretrained_model_name_or_path)
+        if base_config.model_type not in ("llama", IAMRecConfig.model_type):
+            raise ValueError(
+                f"{pretrained_model_name_or_path} is a {base_config.model_type!r} model; IAMRec builds on Llama-family "
+                "checkpoints (model_type 'llama')."
+            )
+        config = IAMRecConfig.from_llama_config(
+            base_config,
+            num_items=num_items,
+            schedule=None if item_mask_modes is not None else schedule,
+            item_mask_modes=item_mask_modes,
+            **(config_overrides or {}),
+        )
+        return cls.from_pretrained(pretrained_model_name_or_path, config=config, **kwargs)
+
+    def item_aware_masks(
+        self,
+        inputs_embeds: torch.Tensor,
+        attention_mask: torch.Tensor,
+        item_index: torch.LongTensor,
+        past_key_values: Cache | None,
+        position_ids: torch.LongTensor,
+    ) -> dict[str, object]:
+        """One attention mask per distinct mode in the schedule, in the format of the attention implementation."""
+        query_offset = item_index.shape[1] - inputs_embeds.shape[1]
+        masks = {}
+        for mode in dict.fromkeys(self.config.item_mask_modes):
+            and_mask_function = None
+            if mode != "full":
+                allowed = item_attention_rule(mode, item_index, query_offset)
+                and_mask_function = lookup_mask_function(allowed, query_offset)
+            masks[mode] = create_causal_mask(
+                config=self.config,
+                inputs_embeds=inputs_embeds,
+                attention_mask=attention_mask,
+                past_key_values=past_key_values,
+                position_ids=position_ids,
+                and_mask_function=and_mask_function,
+            )
+        return masks
+
+    @merge_with_config_defaults
+    @capture_outputs
+    def forward(
+        self,
+        input_ids: torch.LongTensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        item_index: torch.LongTensor | None = None,
+        labels: torch.LongTensor | None = None,
+        position_ids: torch.LongTensor | None = None,
+        past_key_values: Cache | None = None,
+        inputs_embeds: torch.Tensor | None = None,
+        use_cache: bool | None = None,
+        **kwargs,
+    ) -> IAMRecOutput:
+        r"""
+        item_index (`torch.LongTensor` of shape `(batch_size, past_length + sequence_length)`):
+            History slot of the item each token belongs to, -1 for prompt and padding tokens. With a cache it covers
+            the cached tokens and the new ones, like `attention_mask`. Omitted, every token counts as a prompt token
+            and all modes reduce to causal attention.
+        labels (`torch.LongTensor` of shape `(batch_size,)`, *optional*):
+            Target item ids in `[0, num_items)` (or -100 to ignore a row); gives a full-catalog cross-entropy loss.
+        """
+        if (input_ids is None) ^ (inputs_embeds is not None):
+            raise ValueError("You must specify exactly one of input_ids or inputs_embeds")
+        if inputs_embeds is None:
+            inputs_embeds = self.embed_tokens(input_ids)
+        batch_size, seq_length = inputs_embeds.shape[:2]
+
+        if use_cache and past_key_values is None:
+            past_key_values = DynamicCache(config=self.config)
+        past_length = past_key_values.get_seq_length() if past_key_values is not None else 0
+        total_length = past_length + seq_length
+
+        # A 2-D mask is always passed on: without one, restarting position ids would switch on packed-sequence masking.
+        if attention_mask is None:
+            attention_mask = torch.ones(batch_size, total_length, dtype=torch.long, device=inputs_embeds.device)
+        if attention_mask.shape != (batch_size, total_length):
+            raise ValueError(
+                f"attention_mask has shape {tuple(attention_mask.shape)}; expected (batch_size, past_length + "
+                f"sequence_length) = {(batch_size, total_length)}."
+            )
+        if item_index is None:
+            item_index = torch.full_like(attention_mask, -1, dtype=torch.long)
+        if item_index.shape != attention_mask.shape:
+            raise ValueError(
+                f"item_index has shape {tuple(item_index.shape)} but must match the tokens it describes, "
+                f"{(batch_size, total_length)} (input_ids of shape {(batch_size, seq_length)} after {past_length} "
+                "cached tokens)."
+            )
+        item_index = item_index.masked_fill(attention_mask == 0, -1)
+        if labels is not None:
+            self._check_labels(labels, batch_size)
+
+        if position_ids is None:
+            # Positions count real tokens only, so left padding does not shift them.
+            position_ids = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)[:, past_length:]
+
+        masks = self.item_aware_masks(inputs_embeds, attention_mask, item_index, past_key_values, position_ids)
+        hidden_states = inputs_embeds
+        position_embeddings = self.rotary_emb(hidden_states, position_ids=position_ids)
+        for decoder_layer, mode in zip(self.layers[: self.config.num_hidden_layers], self.config.item_mask_modes):
+            hidden_states = decoder_layer(
+                hidden_states,
+                attention_mask=masks[mode],
+                position_embeddings=position_embeddings,
+                position_ids=position_ids,
+                past_key_values=past_key_values,
+                use_cache=use_cache,
+                **kwargs,
+            )
+        hidden_states = self.norm(hidden_states)
+
+        final_position = self._final_positions(attention_mask[:, past_length:])
+        final_hidden = hidden_states[torch.arange(batch_size, device=hidden_states.device), final_position]
+        logits = self.rec_head(final_hidden)
+        loss = None
+        if labels is not None:
+            loss = nn.functional.cross_entropy(logits.float(), labels.to(logits.device), ignore_index=-100)
+        return IAMRecOutput(
+            loss=loss, logits=logits, last_hidden_state=hidden_states, past_key_values=past_key_values
+        )
+
+    @torch.no_grad()
+    def recommend(
+        self,
+        input_ids: torch.LongTensor,
+        attention_mask: torch.Tensor | None = None,
+        item_index: torch.LongTensor | None = None,
+        k: int = 10,
+        exclude: torch.BoolTensor | list[list[int]] | None = None,
+    ) -> Recommendations:
+        """Top-k item ids and scores per sequence, optionally never recommending the items in `exclude`.
+
+        `exclude` is a `(batch_size, num_items)` boolean mask or one list of item ids per sequence (e.g. its history).
+        """
+        if not 1 <= k <= self.config.num_items:
+            raise ValueError(f"k must be between 1 and num_items={self.config.num_items}, got {k}.")
+        logits = self(input_ids=input_ids, attention_mask=attention_mask, item_index=item_index).logits.float()
+        if exclude is not None:
+            logits = logits.masked_fill(self._exclusion_mask(exclude, logits), float("-inf"))
+        scores, item_ids = logits.topk(k, dim=-1)
+        return Recommendations(item_ids=item_ids, scores=scores)
+
+    def _check_labels(self, labels: torch.LongTensor, batch_size: int) -> None:
+        if labels.shape != (batch_size,):
+            raise ValueError(f"labels must hold one target item id per sequence, shape {(batch_size,)}; got {tuple(labels.shape)}.")
+        outside = (labels != -100) & ((labels < 0) | (labels >= self.config.num_items))
+        if outside.any():
+            raise ValueError(
+                f"labels {labels[outside].tolist()} are outside the catalog: item ids must be in [0, {self.config.num_items})."
+            )
+
+    @staticmethod
+    def _final_positions(attention_mask: torch.Tensor) -> torch.LongTensor:
+        """Index of each row's last real token (works for left and right padding)."""
+        positions = torch.arange(attention_mask.shape[1], device=attention_mask.device)
+        return (positions * (attention_mask != 0)).argmax(dim=-1)
+
+    def _exclusion_mask(self, exclude: torch.BoolTensor | list[list[int]], logits: torch.Tensor) -> torch.BoolTensor:
+        if isinstance(exclude, torch.Tensor):
+            if exclude.shape != logits.shape:
+                raise ValueError(f"exclude mask has shape {tuple(exclude.shape)}; expected {tuple(logits.shape)}.")
+            return exclude.to(device=logits.device, dtype=torch.bool)
+        if len(exclude) != logits.shape[0]:
+            raise ValueError(f"exclude has {len(exclude)} lists of item ids for {logits.shape[0]} sequences.")
+        mask = torch.zeros_like(logits, dtype=torch.bool)
+        for row, item_ids in enumerate(exclude):
+            ids = torch.as_tensor(list(item_ids), dtype=torch.long, device=logits.device)
+            if ids.numel() and (ids.min() < 0 or ids.max() >= self.config.num_items):
+                raise ValueError(f"exclude[{row}] holds item ids outside [0, {self.config.num_items}).")
+            mask[row, ids] = True
+        return mask
+
+
+__all__ = ["IAMRecForSequentialRecommendation", "IAMRecHead", "IAMRecOutput", "Recommendations", "item_attention_rule"]

@@ -1,0 +1,21 @@
+"""iamrec: item-aware attention for Llama-family sequential recommenders, as a transformers plugin."""
+
+from transformers import AutoConfig, AutoModel
+
+from .configuration_iamrec import IAMRecConfig, full_schedule, hatllm_schedule, iam_schedule, make_schedule
+from .modeling_iamrec import IAMRecForSequentialRecommendation, IAMRecOutput
+
+AutoConfig.register(IAMRecConfig.model_type, IAMRecConfig, exist_ok=True)
+AutoModel.register(IAMRecConfig, IAMRecForSequentialRecommendation, exist_ok=True)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "IAMRecConfig",
+    "IAMRecForSequentialRecommendation",
+    "IAMRecOutput",
+    "full_schedule",
+    "hatllm_schedule",
+    "iam_schedule",
+    "make_schedule",
+]
