@@ -1,0 +1,205 @@
+"""Behaviour of IAMRecForSequentialRecommendation: perturbation, backends, padding, cache, training, bad input."""
+
+import random
+
+import pytest
+import torch
+
+from conftest import NUM_ITEMS, Layout, batch_from_layouts, random_layout, tiny_config, tiny_model
+from iamrec import IAMRecConfig, IAMRecForSequentialRecommendation, hatllm_schedule, iam_schedule, make_schedule
+
+HATLLM = ["intra", "full", "inter", "inter_last"]
+# Prompt, then four adjacent items (no separator between them), then a closing prompt.
+ADJACENT = Layout(
+    item_index=[-1, -1, 0, 0, 1, 1, 1, 2, 3, 3, -1], spans=[(2, 4), (4, 7), (7, 8), (8, 10)]
+)
+
+
+def hidden_after_changing(model, layout: Layout, positions: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Final hidden states before and after replacing the tokens at `positions` with other ids."""
+    batch = batch_from_layouts([layout], "right")
+    changed = {key: value.clone() for key, value in batch.items()}
+    changed["input_ids"][0, positions] = (changed["input_ids"][0, positions] + 7) % 90 + 1
+    with torch.no_grad():
+        before = model(**batch).last_hidden_state[0]
+        after = model(**changed).last_hidden_state[0]
+    return before, after
+
+
+def moved(before: torch.Tensor, after: torch.Tensor) -> list[bool]:
+    return [not torch.allclose(b, a, atol=1e-6) for b, a in zip(before, after)]
+
+
+def test_intra_layers_keep_items_independent():
+    before, after = hidden_after_changing(tiny_model(["intra"] * 3), ADJACENT, positions=[4, 5, 6])  # item 1
+    # Only item 1's own tokens and the closing prompt token (which sees everything) change.
+    assert moved(before, after) == [False, False, False, False, True, True, True, False, False, False, True]
+    before, after = hidden_after_changing(tiny_model(["full"] * 3), ADJACENT, positions=[4, 5, 6])
+    assert all(moved(before, after)[4:])  # the check can fail: plain attention leaks item 1 into items 2 and 3
+
+
+def test_inter_layers_ignore_earlier_tokens_of_the_same_item():
+    before, after = hidden_after_changing(tiny_model(["inter"] * 3), ADJACENT, positions=[4])  # item 1, first token
+    assert moved(before, after) == [False, False, False, False, True, False, False, True, True, True, True]
+    before, after = hidden_after_changing(tiny_model(["full"] * 3), ADJACENT, positions=[4])
+    assert moved(before, after)[5:7] == [True, True]
+
+
+def test_inter_last_layers_see_other_items_only_through_last_tokens():
+    model = tiny_model(["inter_last"] * 3)
+    before, after = hidden_after_changing(model, ADJACENT, positions=[4, 5])  # item 1, all but its last token
+    assert moved(before, after) == [False, False, False, False, True, True, False, False, False, False, True]
+    before, after = hidden_after_changing(model, ADJACENT, positions=[6])  # item 1's last token reaches later items
+    assert moved(before, after) == [False, False, False, False, False, False, True, True, False, True, True]
+
+
+def random_batch(padding_side: str, seed: int = 0) -> tuple[list[Layout], dict[str, torch.Tensor]]:
+    rng = random.Random(seed)
+    layouts = [random_layout(rng, n) for n in (1, 4, 6)]
+    return layouts, batch_from_layouts(layouts, padding_side, seed=seed)
+
+
+@pytest.mark.parametrize("padding_side", ["left", "right"])
+def test_attention_backends_agree(padding_side):
+    _, batch = random_batch(padding_side)
+    outputs = {}
+    for implementation in ("eager", "sdpa", "flex_attention"):
+        with torch.no_grad():  # flex_attention has no CPU backward
+            outputs[implementation] = tiny_model(HATLLM, attn_implementation=implementation)(**batch)
+    real = batch["attention_mask"].bool()
+    for implementation in ("sdpa", "flex_attention"):
+        torch.testing.assert_close(outputs[implementation].logits, outputs["eager"].logits, atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(
+            outputs[implementation].last_hidden_state[real], outputs["eager"].last_hidden_state[real], atol=1e-5, rtol=1e-5
+        )
+
+
+@pytest.mark.parametrize("padding_side", ["left", "right"])
+@pytest.mark.parametrize("attn_implementation", ["eager", "sdpa"])
+def test_padded_batch_equals_each_sequence_alone(padding_side, attn_implementation):
+    layouts, batch = random_batch(padding_side, seed=3)
+    model = tiny_model(HATLLM, attn_implementation=attn_implementation)
+    with torch.no_grad():
+        batched = model(**batch).logits
+        for row, layout in enumerate(layouts):
+            keep = batch["attention_mask"][row].bool()
+            alone = {key: value[row : row + 1, keep] for key, value in batch.items()}
+            torch.testing.assert_close(model(**alone).logits[0], batched[row], atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("padding_side", ["left", "right"])
+def test_kv_cache_decoding_equals_full_forward(padding_side):
+    layouts, batch = random_batch(padding_side, seed=5)
+    model = tiny_model(HATLLM, attn_implementation="sdpa")
+    with torch.no_grad():
+        full = model(**batch)
+        split = batch["input_ids"].shape[1] - 3
+        first = model(
+            input_ids=batch["input_ids"][:, :split],
+            attention_mask=batch["attention_mask"][:, :split],
+            item_index=batch["item_index"][:, :split],
+            use_cache=True,
+        )
+        cache = first.past_key_values
+        for step in range(split, batch["input_ids"].shape[1]):  # one token at a time, like decoding
+            out = model(
+                input_ids=batch["input_ids"][:, step : step + 1],
+                attention_mask=batch["attention_mask"][:, : step + 1],
+                item_index=batch["item_index"][:, : step + 1],
+                past_key_values=cache,
+                use_cache=True,
+            )
+    if padding_side == "left":  # every row ends on a real token, so the last step scores every row
+        torch.testing.assert_close(out.logits, full.logits, atol=1e-5, rtol=1e-5)
+    real = batch["attention_mask"][:, -1].bool()
+    torch.testing.assert_close(
+        out.last_hidden_state[real, -1], full.last_hidden_state[real, -1], atol=1e-5, rtol=1e-5
+    )
+
+
+def test_gradient_checkpointing_gives_the_same_gradients():
+    _, batch = random_batch("left", seed=7)
+    labels = torch.tensor([1, 2, 3])
+    grads = []
+    for checkpointing in (False, True):
+        model = tiny_model(HATLLM, attn_implementation="sdpa").train()
+        if checkpointing:
+            model.activation_checkpointing_enable()
+        model(**batch, labels=labels).loss.backward()
+        grads.append(model.layers[0].self_attn.q_proj.weight.grad.clone())
+    torch.testing.assert_close(grads[0], grads[1])
+
+
+def test_loss_is_cross_entropy_over_the_catalog_at_the_last_real_token():
+    _, batch = random_batch("right", seed=9)
+    labels = torch.tensor([0, 5, NUM_ITEMS - 1])
+    out = tiny_model(HATLLM)(**batch, labels=labels)
+    assert out.logits.shape == (3, NUM_ITEMS)
+    expected = -torch.log_softmax(out.logits, -1)[torch.arange(3), labels].mean()
+    torch.testing.assert_close(out.loss, expected)
+
+
+def test_a_few_training_steps_lower_the_loss():
+    _, batch = random_batch("left", seed=11)
+    labels = torch.tensor([1, 2, 3])
+    model = tiny_model(HATLLM, attn_implementation="sdpa").train()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(20):
+        loss = model(**batch, labels=labels).loss
+        losses.append(loss.item())
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+    assert losses[-1] < 0.5 * losses[0]
+
+
+def test_recommend_returns_the_top_k_and_honours_exclusions():
+    _, batch = random_batch("left", seed=13)
+    model = tiny_model(HATLLM)
+    logits = model(**batch).logits
+    top = model.recommend(**batch, k=4)
+    torch.testing.assert_close(top.scores, logits.topk(4).values)
+    assert torch.equal(top.item_ids, logits.topk(4).indices)
+    excluded = model.recommend(**batch, k=4, exclude=[top.item_ids[0, :2].tolist(), [], [0]])
+    assert not set(excluded.item_ids[0].tolist()) & set(top.item_ids[0, :2].tolist())
+    assert 0 not in excluded.item_ids[2].tolist()
+    assert torch.equal(excluded.item_ids[1], top.item_ids[1])
+
+
+def test_schedules():
+    assert hatllm_schedule(8, num_intra=3, num_inter_last=2) == ["intra"] * 3 + ["full"] * 3 + ["inter_last"] * 2
+    assert iam_schedule(4) == ["intra", "intra", "inter", "inter"]
+    assert make_schedule("full", 2) == ["full", "full"]
+    with pytest.raises(ValueError, match="Cannot give 5 leading and 4 trailing"):
+        hatllm_schedule(8, num_intra=5, num_inter_last=4)
+    with pytest.raises(ValueError, match="Unknown schedule"):
+        make_schedule("hat", 4)
+
+
+def test_bad_input_is_a_clear_value_error():
+    _, batch = random_batch("left")
+    model = tiny_model(HATLLM)
+    with pytest.raises(ValueError, match="item_index has shape"):
+        model(**{**batch, "item_index": batch["item_index"][:, 1:]})
+    with pytest.raises(ValueError, match="outside the catalog"):
+        model(**batch, labels=torch.tensor([0, NUM_ITEMS, 1]))
+    with pytest.raises(ValueError, match="item_mask_modes has 3 entries but the model has num_hidden_layers=4"):
+        tiny_config(["intra", "full", "inter"], num_hidden_layers=4)
+    with pytest.raises(ValueError, match=r"Unknown item_mask_modes \['cross'\]"):
+        tiny_config(["intra", "cross"])
+    with pytest.raises(ValueError, match="num_items must be set"):
+        IAMRecForSequentialRecommendation(IAMRecConfig(num_hidden_layers=1, hidden_size=32, num_attention_heads=4))
+
+
+def test_item_index_covers_cached_tokens():
+    _, batch = random_batch("left")
+    model = tiny_model(HATLLM)
+    first = model(**{key: value[:, :-1] for key, value in batch.items()}, use_cache=True)
+    with pytest.raises(ValueError, match="after .* cached tokens"):
+        model(
+            input_ids=batch["input_ids"][:, -1:],
+            attention_mask=batch["attention_mask"],
+            item_index=batch["item_index"][:, -1:],
+            past_key_values=first.past_key_values,
+        )
