@@ -3,10 +3,14 @@
 from transformers import AutoConfig, AutoModel
 
 from .configuration_iamrec import IAMRecConfig, full_schedule, hatllm_schedule, iam_schedule, make_schedule
+from .evaluate_metric import ranking_metric
 from .modeling_iamrec import IAMRecForSequentialRecommendation, IAMRecOutput
 
 AutoConfig.register(IAMRecConfig.model_type, IAMRecConfig, exist_ok=True)
 AutoModel.register(IAMRecConfig, IAMRecForSequentialRecommendation, exist_ok=True)
+# Saved checkpoints carry `auto_map` and the Hub files, so they load with trust_remote_code where iamrec is absent.
+IAMRecConfig.register_for_auto_class("AutoConfig")
+IAMRecForSequentialRecommendation.register_for_auto_class("AutoModel")
 
 __version__ = "0.1.0"
 
@@ -18,4 +22,5 @@ __all__ = [
     "hatllm_schedule",
     "iam_schedule",
     "make_schedule",
+    "ranking_metric",
 ]
