@@ -1,0 +1,115 @@
+"""Runs any scorer (a model or a baseline) over a dataset split and returns metrics with their policy recorded."""
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import torch
+from tqdm.auto import tqdm
+
+from .metrics import DEFAULT_KS, EvaluationPolicy, RankingAccumulator
+
+Scorer = Callable[[list[dict]], torch.Tensor]
+REQUIRED_COLUMNS = ("history", "target")
+
+
+class ModelScorer:
+    """Scores examples with a model: `collator(examples)` gives the batch, `model(**batch).logits` the scores.
+
+    The collator's `labels` are dropped so the forward pass computes no loss. Runs under `torch.no_grad()` with
+    the model in eval mode (dropout off).
+
+    Args:
+        model: any module returning an output with `.logits` of shape `(batch_size, num_items)`.
+        collator: a callable mapping a list of example dicts to a dict of model inputs.
+        device: where the batch goes; defaults to the model's device.
+        name: recorded in results; defaults to the model's class name.
+    """
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        collator: Callable[[list[dict]], Mapping[str, Any]],
+        device: torch.device | str | None = None,
+        name: str | None = None,
+    ):
+        self.model = model
+        self.collator = collator
+        self.device = torch.device(device) if device is not None else next(model.parameters()).device
+        self.name = name or type(model).__name__
+
+    def score(self, examples: list[dict]) -> torch.Tensor:
+        batch = {key: value for key, value in self.collator(examples).items() if key != "labels"}
+        batch = {key: value.to(self.device) if isinstance(value, torch.Tensor) else value for key, value in batch.items()}
+        self.model.eval()
+        with torch.no_grad():
+            return self.model(**batch).logits
+
+    __call__ = score
+
+
+def iter_example_batches(dataset, batch_size: int):
+    """Yields lists of example dicts from a `datasets.Dataset` / `IterableDataset`, one batch at a time."""
+    for columns in dataset.iter(batch_size=batch_size):
+        missing = [name for name in REQUIRED_COLUMNS if name not in columns]
+        if missing:
+            raise ValueError(f"The dataset lacks the column(s) {missing}; it has {sorted(columns)}.")
+        yield [dict(zip(columns, values)) for values in zip(*columns.values())]
+
+
+def evaluate_scorer(
+    scorer: Scorer,
+    dataset,
+    num_items: int,
+    policy: EvaluationPolicy = EvaluationPolicy(),
+    batch_size: int = 32,
+    ks: Sequence[int] = DEFAULT_KS,
+    split: str | None = None,
+    show_progress: bool = True,
+) -> dict[str, Any]:
+    """Ranks every example's target among all `num_items` catalog items with `scorer` and averages the metrics.
+
+    Args:
+        scorer: a callable taking a list of example dicts (columns `history`, `target`, ...) and returning a
+            `(batch_size, num_items)` score tensor; `ModelScorer`, `MostPopular` and `Random` all qualify.
+        dataset: a `datasets.Dataset` or `IterableDataset` split with columns `history` and `target`.
+        num_items: catalog size; every score matrix must have this many columns.
+        policy: history exclusion and tie handling, recorded in the result.
+        batch_size: examples per scorer call; memory is O(batch_size x num_items).
+        ks: cut-offs of HR@k and NDCG@k.
+        split: name recorded in the result; defaults to the dataset's own split name.
+        show_progress: show a tqdm progress bar.
+
+    Returns:
+        `{"metrics": {"HR@5": ..., "NDCG@10": ..., "MRR": ...}, "policy": {...}, "split": ..., "num_examples": n,
+        "num_items": ..., "scorer": name}`.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be positive, got {batch_size}.")
+    accumulator = RankingAccumulator(ks=ks, policy=policy, num_items=num_items)
+    scorer_name = getattr(scorer, "name", type(scorer).__name__)
+    split = split if split is not None else getattr(dataset, "split", None)
+    split = str(split) if split is not None else None
+    try:
+        total = math.ceil(len(dataset) / batch_size)
+    except TypeError:  # an IterableDataset has no length
+        total = None
+    batches = tqdm(
+        iter_example_batches(dataset, batch_size),
+        total=total,
+        desc=f"Evaluating {scorer_name}" + (f" on {split}" if split else ""),
+        disable=not show_progress,
+    )
+    for examples in batches:
+        scores = scorer(examples)
+        histories = [example["history"] for example in examples] if policy.exclude_history else None
+        accumulator.update(scores, [example["target"] for example in examples], histories)
+    metrics = accumulator.compute()
+    return {
+        "metrics": {name: value for name, value in metrics.items() if name != "num_examples"},
+        "policy": policy.to_dict(),
+        "split": split,
+        "num_examples": metrics["num_examples"],
+        "num_items": num_items,
+        "scorer": scorer_name,
+    }
