@@ -1,0 +1,235 @@
+"""Examples (history item ids, optional target) to item-aware model inputs, from token ids cached once per title."""
+
+import operator
+from array import array
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import torch
+from transformers import PreTrainedTokenizerBase
+from transformers.utils import logging
+
+from .templates import PromptTemplate
+
+
+class TitleTokenCache:
+    """Token ids of every catalog title, each tokenized on its own (no special tokens) the first time it is needed.
+
+    Tokenizing each title alone, never inside the prompt, makes item boundaries exact; caching turns collation into
+    list concatenation. Ids are kept as int32 arrays (about 100 bytes per title), so a fully tokenized 1M-item catalog
+    takes about 100 MB. Titles are tokenized lazily, in one batched call per collated batch; `tokenize_all` does it up
+    front (e.g. before DataLoader workers fork, so they share the cache instead of each building its own).
+    """
+
+    def __init__(self, tokenizer: PreTrainedTokenizerBase, titles: Sequence[str]):
+        titles = tuple(titles)
+        if not titles:
+            raise ValueError("The item catalog is empty: at least one item title is needed.")
+        for item_id, title in enumerate(titles):
+            if not isinstance(title, str) or not title.strip():
+                raise ValueError(f"Item {item_id} has no title ({title!r}): every catalog item needs a non-empty title.")
+        self.tokenizer = tokenizer
+        self.titles = titles
+        self._tokens: list[array | None] = [None] * len(titles)
+
+    def __len__(self) -> int:
+        return len(self.titles)
+
+    def __getitem__(self, item_id: int) -> array:
+        tokens = self._tokens[item_id]
+        if tokens is None:
+            self.ensure((item_id,))
+            tokens = self._tokens[item_id]
+        return tokens
+
+    def ensure(self, item_ids: Iterable[int]) -> None:
+        """Tokenizes, in one batched call, those of `item_ids` (valid ids) that are not cached yet."""
+        missing = sorted({item_id for item_id in item_ids if self._tokens[item_id] is None})
+        if missing:
+            self._encode(missing)
+
+    def tokenize_all(self, batch_size: int = 10_000) -> None:
+        """Tokenizes every title not cached yet, with a progress bar on large catalogs."""
+        missing = [item_id for item_id, tokens in enumerate(self._tokens) if tokens is None]
+        starts = range(0, len(missing), batch_size)
+        for start in logging.tqdm(starts, desc="Tokenizing titles", unit="batch", disable=len(starts) <= 1):
+            self._encode(missing[start : start + batch_size])
+
+    def _encode(self, item_ids: list[int]) -> None:
+        encoded = self.tokenizer([self.titles[item_id] for item_id in item_ids], add_special_tokens=False)["input_ids"]
+        for item_id, ids in zip(item_ids, encoded):
+            if not ids:
+                raise ValueError(f"The title of item {item_id} ({self.titles[item_id]!r}) tokenizes to no tokens.")
+            self._tokens[item_id] = array("i", ids)
+
+
+def special_prefix(tokenizer: PreTrainedTokenizerBase) -> list[int]:
+    """The special tokens (usually BOS) that the tokenizer's normal encoding puts before the text, if any.
+
+    Trailing special tokens (an EOS some tokenizers append) are not used: the model reads the prompt's last token.
+    """
+    probe = "Given a list"
+    plain = tokenizer(probe, add_special_tokens=False)["input_ids"]
+    full = tokenizer(probe)["input_ids"]
+    for start in range(len(full) - len(plain) + 1):
+        if full[start : start + len(plain)] == plain:
+            return list(full[:start])
+    raise ValueError(
+        f"Cannot tell which special tokens {type(tokenizer).__name__} adds: encoding {probe!r} gives {full} with "
+        f"special tokens and {plain} without."
+    )
+
+
+class IAMRecCollator:
+    """Batches examples `{"history": [item ids], "target": item id}` into `input_ids`, `attention_mask`,
+    `item_index` and, when the examples have targets, `labels` (LongTensors).
+
+    `item_index` is the history slot (0, 1, ... in prompt order) of each title token and -1 for every other token
+    (BOS, instruction, quotes, separators, padding). Other keys of an example (`user`, `timestamp`, ...) are ignored.
+    With `max_length`, the most recent whole items that fit are kept (never part of a title), oldest dropped first.
+    As a Trainer `data_collator`, set `remove_unused_columns=False` so that `history` and `target` reach it.
+    Build it with `IAMRecProcessor.collator(...)`, which shares the processor's title cache, or from a
+    [`TitleTokenCache`] directly.
+    """
+
+    def __init__(
+        self,
+        title_tokens: TitleTokenCache,
+        template: PromptTemplate | None = None,
+        max_length: int | None = None,
+        padding_side: str = "left",
+        pad_to_multiple_of: int | None = None,
+    ):
+        if padding_side not in ("left", "right"):
+            raise ValueError(f"padding_side must be 'left' or 'right', got {padding_side!r}.")
+        if pad_to_multiple_of is not None and pad_to_multiple_of < 1:
+            raise ValueError(f"pad_to_multiple_of must be a positive integer, got {pad_to_multiple_of}.")
+        tokenizer = title_tokens.tokenizer
+        self.title_tokens = title_tokens
+        self.template = template if template is not None else PromptTemplate()
+        self.max_length = max_length
+        self.padding_side = padding_side
+        self.pad_to_multiple_of = pad_to_multiple_of
+        self.pad_token_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+        if self.pad_token_id is None:
+            raise ValueError(f"{type(tokenizer).__name__} has neither a pad nor an eos token: set tokenizer.pad_token.")
+
+        def encode(text: str) -> list[int]:
+            return tokenizer(text, add_special_tokens=False)["input_ids"]
+
+        prefix = special_prefix(tokenizer)
+        self._head = prefix + encode(self.template.head)
+        self._between = encode(self.template.between)
+        self._tail = encode(self.template.tail)
+        self._empty = prefix + encode(self.template.empty)
+        if max_length is not None:
+            needed = max(len(self._head) + 1 + len(self._tail), len(self._empty))
+            if max_length < needed:
+                raise ValueError(
+                    f"max_length={max_length} cannot hold the prompt ({len(self._head) + len(self._tail)} tokens) "
+                    f"plus one title token: use max_length >= {needed}."
+                )
+
+    @property
+    def num_items(self) -> int:
+        return len(self.title_tokens)
+
+    def __call__(self, examples: Sequence[Mapping[str, Any]]) -> dict[str, torch.Tensor]:
+        if not examples:
+            raise ValueError("Cannot collate an empty list of examples.")
+        histories = [self._item_ids(example, row) for row, example in enumerate(examples)]
+        self.title_tokens.ensure(item_id for history in histories for item_id in history)
+        rows = [self._encode(history, row) for row, history in enumerate(histories)]
+
+        length = max(len(ids) for ids, _ in rows)
+        if self.pad_to_multiple_of is not None:
+            length = -(-length // self.pad_to_multiple_of) * self.pad_to_multiple_of
+        input_ids: list[int] = []
+        item_index: list[int] = []
+        for ids, index in rows:
+            padding = length - len(ids)
+            if self.padding_side == "left":
+                input_ids += [self.pad_token_id] * padding + ids
+                item_index += [-1] * padding + index
+            else:
+                input_ids += ids + [self.pad_token_id] * padding
+                item_index += index + [-1] * padding
+
+        lengths = torch.tensor([len(ids) for ids, _ in rows])
+        positions = torch.arange(length)
+        if self.padding_side == "left":
+            attention_mask = positions >= (length - lengths)[:, None]
+        else:
+            attention_mask = positions < lengths[:, None]
+        batch = {
+            "input_ids": torch.tensor(input_ids, dtype=torch.long).view(len(rows), length),
+            "attention_mask": attention_mask.long(),
+            "item_index": torch.tensor(item_index, dtype=torch.long).view(len(rows), length),
+        }
+        labels = self._labels(examples)
+        if labels is not None:
+            batch["labels"] = labels
+        return batch
+
+    def _item_ids(self, example: Mapping[str, Any], row: int) -> list[int]:
+        """The history of one example as validated integer item ids."""
+        if not isinstance(example, Mapping) or "history" not in example:
+            keys = sorted(example) if isinstance(example, Mapping) else type(example).__name__
+            raise ValueError(f"Example {row} has no 'history' of item ids (got {keys}).")
+        return [self._item_id(item, row, "history") for item in example["history"]]
+
+    def _item_id(self, item: Any, row: int, field: str) -> int:
+        try:
+            item_id = operator.index(item)
+        except TypeError:
+            raise ValueError(
+                f"Example {row}: {field} must hold integer item ids, got {item!r} (the processor turns titles into ids)."
+            ) from None
+        if not 0 <= item_id < self.num_items:
+            raise ValueError(
+                f"Example {row}: {field} item id {item_id} is not in the catalog of {self.num_items} items "
+                f"(ids 0 to {self.num_items - 1})."
+            )
+        return item_id
+
+    def _encode(self, history: list[int], row: int) -> tuple[list[int], list[int]]:
+        """Token ids and item index of one prompt, keeping the most recent whole items that fit in max_length."""
+        if not history:
+            return list(self._empty), [-1] * len(self._empty)
+        titles = [self.title_tokens[item_id] for item_id in history]
+        if self.max_length is not None:
+            budget = self.max_length - len(self._head) - len(self._tail)
+            if len(titles[-1]) > budget:
+                raise ValueError(
+                    f"Example {row}: the most recent history item {history[-1]} "
+                    f"({self.title_tokens.titles[history[-1]]!r}) takes {len(titles[-1])} tokens, but "
+                    f"max_length={self.max_length} leaves {budget} beside the prompt: raise max_length."
+                )
+            kept, used = 0, 0
+            for tokens in reversed(titles):
+                cost = len(tokens) + (len(self._between) if kept else 0)
+                if used + cost > budget:
+                    break
+                kept, used = kept + 1, used + cost
+            titles = titles[-kept:]
+
+        ids = list(self._head)
+        index = [-1] * len(ids)
+        for slot, tokens in enumerate(titles):
+            if slot:
+                ids += self._between
+                index += [-1] * len(self._between)
+            ids += tokens
+            index += [slot] * len(tokens)
+        ids += self._tail
+        index += [-1] * len(self._tail)
+        return ids, index
+
+    def _labels(self, examples: Sequence[Mapping[str, Any]]) -> torch.Tensor | None:
+        targets = [example.get("target") for example in examples]
+        missing = [row for row, target in enumerate(targets) if target is None]
+        if len(missing) == len(targets):
+            return None
+        if missing:
+            raise ValueError(f"Examples {missing} have no target while others have one: give all or none.")
+        return torch.tensor([self._item_id(target, row, "target") for row, target in enumerate(targets)])

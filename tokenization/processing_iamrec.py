@@ -1,0 +1,197 @@
+"""IAMRecProcessor: tokenizer, item catalog and prompt template in one object that saves beside a checkpoint."""
+
+import difflib
+import operator
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from transformers import BatchEncoding, PreTrainedTokenizerBase, ProcessorMixin
+from transformers.utils import PROCESSOR_NAME
+
+from .collator import IAMRecCollator, TitleTokenCache
+from .templates import PromptTemplate
+
+
+class IAMRecProcessor(ProcessorMixin):
+    """Turns user histories (item titles or ids) into model inputs, and predicted item ids back into titles.
+
+    It bundles the tokenizer, the catalog titles (title `i` is item id `i`) and the prompt template. Training and
+    inference share one code path: `processor(histories)` and the Trainer collator from `processor.collator()` are the
+    same [`IAMRecCollator`] over one title token cache. `save_pretrained(dir)` writes the tokenizer files,
+    `processor_config.json` (titles, template, settings) and this code, so that
+    `AutoProcessor.from_pretrained(dir, trust_remote_code=True)` loads it without `iamrec` installed.
+
+    Titles are matched exactly. A title shared by several items (ML-100K has a few) is left out of `title_to_id`
+    and must be given by item id.
+    """
+
+    def __init__(
+        self,
+        tokenizer: PreTrainedTokenizerBase,
+        titles: Sequence[str],
+        template: PromptTemplate | dict[str, str] | None = None,
+        max_length: int | None = None,
+        padding_side: str = "left",
+    ):
+        super().__init__(tokenizer)
+        if template is None:
+            template = PromptTemplate()
+        elif isinstance(template, dict):
+            template = PromptTemplate.from_dict(template)
+        self.template = template
+        self.max_length = max_length
+        self.padding_side = padding_side
+        self.title_tokens = TitleTokenCache(tokenizer, titles)
+        self.title_to_id, self._shared_titles = _index_titles(self.title_tokens.titles)
+        self._collators: dict[tuple, IAMRecCollator] = {}
+        self._collator_for_call()  # checks max_length and padding_side now rather than on first use
+
+    @property
+    def titles(self) -> tuple[str, ...]:
+        """Catalog titles, indexed by item id."""
+        return self.title_tokens.titles
+
+    @property
+    def num_items(self) -> int:
+        return len(self.title_tokens)
+
+    @property
+    def model_input_names(self) -> list[str]:
+        return ["input_ids", "attention_mask", "item_index"]
+
+    def collator(
+        self, max_length: int | None = None, padding_side: str | None = None, pad_to_multiple_of: int | None = None
+    ) -> IAMRecCollator:
+        """A Trainer `data_collator` sharing this processor's template and title cache (defaults: its settings)."""
+        return IAMRecCollator(
+            self.title_tokens,
+            self.template,
+            max_length=self.max_length if max_length is None else max_length,
+            padding_side=self.padding_side if padding_side is None else padding_side,
+            pad_to_multiple_of=pad_to_multiple_of,
+        )
+
+    def __call__(self, histories: Sequence[Any], targets: Any = None) -> BatchEncoding:
+        """One history or a batch of them, each a list of titles or of item ids, to `input_ids`, `attention_mask`,
+        `item_index` (and `labels` when `targets`, titles or ids, are given)."""
+        single = _is_single_history(histories)
+        batch = [histories] if single else list(histories)
+        if targets is not None:
+            targets = [targets] if single else list(targets)
+            if len(targets) != len(batch):
+                raise ValueError(f"Got {len(batch)} histories but {len(targets)} targets.")
+        examples = [{"history": self.to_item_ids(history)} for history in batch]
+        for example, target in zip(examples, targets or ()):
+            example["target"] = self.to_item_ids([target])[0]
+        return BatchEncoding(self._collator_for_call()(examples))
+
+    def _collator_for_call(self) -> IAMRecCollator:
+        key = (self.max_length, self.padding_side)
+        if key not in self._collators:
+            self._collators = {key: self.collator()}
+        return self._collators[key]
+
+    def to_item_ids(self, history: Sequence[str | int]) -> list[int]:
+        """Item ids of a history given as exact titles and/or item ids."""
+        if isinstance(history, torch.Tensor):
+            history = history.tolist()
+        return [self._title_id(item) if isinstance(item, str) else self._checked_id(item) for item in history]
+
+    def _title_id(self, title: str) -> int:
+        item_id = self.title_to_id.get(title)
+        if item_id is not None:
+            return item_id
+        if title in self._shared_titles:
+            raise ValueError(
+                f"The title {title!r} is shared by items {self._shared_titles[title]}: give the item id instead."
+            )
+        candidates = list(self.title_to_id) + list(self._shared_titles)
+        suggestions = difflib.get_close_matches(title, candidates, n=3)
+        hint = f" Did you mean {' or '.join(repr(s) for s in suggestions)}?" if suggestions else ""
+        raise ValueError(f"Unknown title {title!r}: no item of the {self.num_items}-item catalog has it.{hint}")
+
+    def _checked_id(self, item: Any) -> int:
+        try:
+            item_id = operator.index(item)
+        except TypeError:
+            raise ValueError(f"Items are given as titles (str) or item ids (int), got {item!r}.") from None
+        if not 0 <= item_id < self.num_items:
+            raise ValueError(f"Item id {item_id} is not in the catalog of {self.num_items} items (ids 0 to {self.num_items - 1}).")
+        return item_id
+
+    def decode_items(self, item_ids: Any) -> Any:
+        """Titles of item ids: an int gives a title; lists, nested lists and tensors (e.g. the `item_ids` of
+        `model.recommend`) give titles nested the same way."""
+        if isinstance(item_ids, torch.Tensor):
+            item_ids = item_ids.tolist()
+        if isinstance(item_ids, (list, tuple)):
+            return [self.decode_items(item) for item in item_ids]
+        return self.titles[self._checked_id(item_ids)]
+
+    def to_dict(self) -> dict[str, Any]:
+        """What `processor_config.json` holds (the tokenizer is saved in its own files)."""
+        output = {
+            "processor_class": type(self).__name__,
+            "titles": list(self.titles),
+            "template": self.template.to_dict(),
+            "max_length": self.max_length,
+            "padding_side": self.padding_side,
+        }
+        if getattr(self, "auto_map", None) is not None:
+            output["auto_map"] = self.auto_map
+        return output
+
+    def save_pretrained(self, save_directory: str | os.PathLike, push_to_hub: bool = False, **kwargs) -> list[str]:
+        """Saves tokenizer files, `processor_config.json` and this code into `save_directory` (which may already hold
+        a checkpoint). Files are written to a staging folder inside it and moved in one by one, the processor config
+        last, so an interrupted save never leaves a processor config without its tokenizer."""
+        save_directory = Path(save_directory)
+        save_directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=save_directory, prefix=".iamrec-processor-") as staging:
+            super().save_pretrained(staging)
+            names = sorted(os.listdir(staging), key=lambda name: name == PROCESSOR_NAME)
+            for name in names:
+                os.replace(os.path.join(staging, name), save_directory / name)
+        if push_to_hub:
+            self.push_to_hub(kwargs.pop("repo_id", save_directory.name), **kwargs)
+        return [str(save_directory / name) for name in names]
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(tokenizer={type(self.tokenizer).__name__}, num_items={self.num_items}, "
+            f"template={self.template}, max_length={self.max_length}, padding_side={self.padding_side!r})"
+        )
+
+
+def _index_titles(titles: Sequence[str]) -> tuple[dict[str, int], dict[str, list[int]]]:
+    """Maps each title held by exactly one item to its id; titles shared by several items go to a second map."""
+    title_to_id: dict[str, int] = {}
+    shared: dict[str, list[int]] = {}
+    for item_id, title in enumerate(titles):
+        first = title_to_id.setdefault(title, item_id)
+        if first != item_id:
+            shared.setdefault(title, [first]).append(item_id)
+    for title in shared:
+        del title_to_id[title]
+    return title_to_id, shared
+
+
+def _is_single_history(histories: Any) -> bool:
+    """Whether `histories` is one history (a list of titles/ids) rather than a batch of them."""
+    if isinstance(histories, str):
+        raise ValueError("A history is a list of titles or item ids, not a single string: wrap it in a list.")
+    if isinstance(histories, torch.Tensor):
+        return histories.dim() == 1
+    if len(histories) == 0:
+        return True
+    first = histories[0]
+    if isinstance(first, torch.Tensor):
+        return first.dim() == 0
+    return isinstance(first, str) or hasattr(first, "__index__")
+
+
+IAMRecProcessor.register_for_auto_class()
