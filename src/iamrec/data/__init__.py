@@ -1,0 +1,17 @@
+"""Data: readers for MovieLens, RecBole and Amazon dumps, the HatLLM/BIGRec protocol, and prepared datasets."""
+
+from .prepare import PreparedDataset, load_prepared, prepare_dataset
+from .protocol import ProtocolConfig
+from .readers import FORMATS, ColumnNames, Source, embedded_source, read_source
+
+__all__ = [
+    "FORMATS",
+    "ColumnNames",
+    "PreparedDataset",
+    "ProtocolConfig",
+    "Source",
+    "embedded_source",
+    "load_prepared",
+    "prepare_dataset",
+    "read_source",
+]

@@ -1,0 +1,105 @@
+"""JSON-lines sources (the Amazon review dumps): a pyarrow fast path for clean files, a line-by-line path that
+names every bad line.
+
+The fast path parses only the wanted keys in C++ and ignores the rest (review texts, image lists), which is
+what keeps a multi-million-line dump fast and small. Any doubt (a parse error, a missing or empty id, a value
+of another type) sends the file to the line-by-line path, which decides what is kept and reports file:line.
+"""
+
+from __future__ import annotations
+
+import ast
+import gzip
+import json
+import zlib
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pj
+from tqdm.auto import tqdm
+
+from .lines import ColumnBuilder, Field, LineReport, check_columns, convert, frame_from_arrow, open_binary
+
+_ARROW_TYPES = {"id": pa.string(), "int": pa.int64(), "text": pa.string()}
+_PROGRESS_EVERY = 1 << 16
+
+
+def read_json_lines(
+    path: Path, fields: tuple[Field, ...], report: LineReport, *, python_literals: bool = False, progress: bool = True
+) -> pd.DataFrame:
+    """Read `fields` from a file of one JSON object (or, with `python_literals`, one Python dict literal) per line."""
+    frame = None if python_literals else _read_with_arrow(path, fields, progress)
+    if frame is None:
+        frame = _read_line_by_line(path, fields, report, python_literals, progress)
+    else:
+        report.rows = len(frame)
+    return frame
+
+
+def _read_with_arrow(path: Path, fields: tuple[Field, ...], progress: bool) -> pd.DataFrame | None:
+    """The whole file through pyarrow, or None when any line needs the careful path."""
+    schema = pa.schema([(str(f.key), _ARROW_TYPES[f.kind]) for f in fields])
+    options = pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
+    batches = []
+    try:
+        reader = pj.open_json(path, read_options=pj.ReadOptions(block_size=1 << 24), parse_options=options)
+        with tqdm(desc=f"reading {path.name}", unit=" lines", disable=not progress, leave=False) as bar:
+            for batch in reader:
+                for f in fields:
+                    column = batch.column(str(f.key))
+                    if f.required and column.null_count:
+                        return None
+                    if f.kind == "id" and pc.any(pc.equal(column, "")).as_py():
+                        return None
+                batches.append(batch)
+                bar.update(batch.num_rows)
+    except pa.ArrowException:
+        return None
+    return frame_from_arrow(pa.Table.from_batches(batches, schema=schema), fields)
+
+
+def _read_line_by_line(
+    path: Path, fields: tuple[Field, ...], report: LineReport, python_literals: bool, progress: bool
+) -> pd.DataFrame:
+    builder = ColumnBuilder(fields)
+    kind = "Python literal" if python_literals else "JSON"
+    checked_columns = False
+    lineno = 0
+    with open_binary(path) as handle, tqdm(
+        desc=f"reading {path.name}", unit=" lines", disable=not progress, leave=False
+    ) as bar:
+        try:
+            for lineno, raw in enumerate(handle, 1):
+                if lineno % _PROGRESS_EVERY == 0:
+                    bar.update(_PROGRESS_EVERY)
+                if not raw.strip():
+                    continue
+                try:
+                    record = ast.literal_eval(raw.decode("utf-8")) if python_literals else json.loads(raw)
+                except (ValueError, SyntaxError, RecursionError, MemoryError) as error:
+                    report.bad(lineno, f"unparsable {kind} ({type(error).__name__})")
+                    continue
+                if not isinstance(record, dict):
+                    report.bad(lineno, f"not an object but {type(record).__name__}")
+                    continue
+                if not checked_columns:
+                    check_columns(path, record.keys(), fields, where=f"line {lineno}")
+                    checked_columns = True
+                row = {}
+                for f in fields:
+                    if f.key not in record and f.required:
+                        report.bad(lineno, f"missing key {f.key!r}")
+                        break
+                    try:
+                        row[f.name] = convert(record.get(f.key), f.kind)
+                    except ValueError as error:
+                        report.bad(lineno, f"key {f.key!r}: {error}")
+                        break
+                else:
+                    builder.append(row)
+                    report.rows += 1
+        except (EOFError, gzip.BadGzipFile, zlib.error) as error:
+            raise ValueError(f"{path}: corrupt compressed data after line {lineno}: {error}") from error
+    return builder.frame()

@@ -1,0 +1,154 @@
+"""Line-level plumbing shared by the readers: opening (gzip by suffix), bad-line accounting, compact columns.
+
+Sources can hold millions of lines, so rows are converted one at a time into interned id codes and int64
+arrays instead of being kept as parsed dicts.
+"""
+
+from __future__ import annotations
+
+import gzip
+from array import array
+from dataclasses import dataclass
+from pathlib import Path
+from collections.abc import Iterable
+from typing import IO, Any, Literal
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+FieldKind = Literal["id", "int", "text"]
+
+
+@dataclass(frozen=True)
+class Field:
+    """One output column: `name` in the result, `key` in the source (JSON key, header name or position)."""
+
+    name: str
+    key: str | int
+    kind: FieldKind
+
+    @property
+    def required(self) -> bool:
+        # A missing title only makes an item untitled (the protocol drops it); a missing id or time is a bad line.
+        return self.kind != "text"
+
+
+def open_binary(path: Path) -> IO[bytes]:
+    """Open `path` for reading bytes, decompressing when the name ends in `.gz`."""
+    return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
+
+
+def open_text(path: Path, encoding: str) -> IO[str]:
+    """Open `path` as text (newline="" as the csv module wants), decompressing when the name ends in `.gz`."""
+    if path.suffix == ".gz":
+        return gzip.open(path, "rt", encoding=encoding, newline="")
+    return open(path, encoding=encoding, newline="")
+
+
+@dataclass
+class LineReport:
+    """Counts the rows read and the lines skipped in one file; with `strict`, the first bad line is an error."""
+
+    path: Path
+    role: str
+    strict: bool = False
+    rows: int = 0
+    skipped: int = 0
+    first_bad: str | None = None
+
+    def bad(self, line: int, reason: str) -> None:
+        where = f"{self.path}:{line}: {reason}"
+        if self.strict:
+            raise ValueError(f"{where} (strict mode stops at the first unparsable line)")
+        self.skipped += 1
+        if self.first_bad is None:
+            self.first_bad = where
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"path": str(self.path), "role": self.role, "rows": self.rows, "skipped": self.skipped, "first_bad": self.first_bad}
+
+
+def convert(value: Any, kind: FieldKind) -> Any:
+    """Convert one raw value to the field's kind; raises ValueError with a short reason when it cannot."""
+    if kind == "text":
+        if value is None or isinstance(value, str):
+            return value
+        raise ValueError(f"expected a string, got {type(value).__name__}")
+    if isinstance(value, bool):
+        raise ValueError(f"expected {'an id' if kind == 'id' else 'an integer'}, got a boolean")
+    if kind == "id":
+        if isinstance(value, int) or (isinstance(value, str) and value):
+            return str(value)
+        raise ValueError(f"expected a non-empty id, got {value!r}")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError:
+            number = float(value)  # "881250949.0" in RecBole files; raises ValueError on junk
+            if number.is_integer():
+                return int(number)
+    raise ValueError(f"expected an integer, got {value!r}")
+
+
+class ColumnBuilder:
+    """Accumulates converted rows into compact columns: ids interned to int32 codes, integers in int64 arrays."""
+
+    def __init__(self, fields: tuple[Field, ...]) -> None:
+        self.fields = fields
+        self._codes = {f.name: array("i") for f in fields if f.kind == "id"}
+        self._vocab: dict[str, dict[str, int]] = {f.name: {} for f in fields if f.kind == "id"}
+        self._ints = {f.name: array("q") for f in fields if f.kind == "int"}
+        self._texts: dict[str, list[str | None]] = {f.name: [] for f in fields if f.kind == "text"}
+
+    def append(self, row: dict[str, Any]) -> None:
+        """Append one row of already converted values (keyed by field name)."""
+        for name, codes in self._codes.items():
+            vocab = self._vocab[name]
+            codes.append(vocab.setdefault(row[name], len(vocab)))
+        for name, ints in self._ints.items():
+            ints.append(row[name])
+        for name, texts in self._texts.items():
+            texts.append(row[name])
+
+    def frame(self) -> pd.DataFrame:
+        """The rows so far: ids as pandas categoricals, integers as int64, texts as objects (None = missing)."""
+        columns: dict[str, Any] = {}
+        for f in self.fields:
+            if f.kind == "id":
+                codes = np.array(self._codes[f.name], dtype=np.int32)
+                categories = pd.Index(list(self._vocab[f.name]), dtype=object)
+                columns[f.name] = pd.Categorical.from_codes(codes, categories=categories)
+            elif f.kind == "int":
+                columns[f.name] = np.array(self._ints[f.name], dtype=np.int64)
+            else:
+                columns[f.name] = pd.Series(self._texts[f.name], dtype=object)
+        return pd.DataFrame(columns)
+
+
+def check_columns(path: Path, present: Iterable[Any], fields: tuple[Field, ...], where: str) -> None:
+    """Raise a ValueError naming the file and every required column absent from `present`."""
+    present = set(present)
+    missing = [f.key for f in fields if f.required and f.key not in present]
+    if missing:
+        raise ValueError(
+            f"{path}: missing column(s) {missing} ({where} has {sorted(map(str, present))}); "
+            "set the column names with --user-col/--item-col/--time-col/--title-col"
+        )
+
+
+def frame_from_arrow(table: pa.Table, fields: tuple[Field, ...]) -> pd.DataFrame:
+    """The same frame ColumnBuilder makes, from an Arrow table whose columns are named by the fields' keys."""
+    columns: dict[str, Any] = {}
+    for f in fields:
+        values = table.column(str(f.key)).to_numpy(zero_copy_only=False)
+        if f.kind == "id":
+            codes, uniques = pd.factorize(values)
+            columns[f.name] = pd.Categorical.from_codes(codes.astype(np.int32), categories=pd.Index(uniques, dtype=object))
+        else:
+            columns[f.name] = values.astype(np.int64) if f.kind == "int" else pd.Series(values, dtype=object)
+    return pd.DataFrame(columns)

@@ -1,0 +1,132 @@
+"""Preparing a dataset end to end (read, protocol, atomic save) and loading a prepared one."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import datasets
+
+from .protocol import SPLITS, ProtocolConfig, ProtocolResult, run_protocol
+from .readers import ColumnNames, Source, embedded_source, read_source
+
+PROTOCOL_FILE = "protocol.json"
+PROTOCOL_VERSION = 1
+
+
+@dataclass
+class PreparedDataset:
+    """A prepared dataset: the splits, the item catalog (row i is item i), the protocol and titles by item id."""
+
+    splits: datasets.DatasetDict
+    catalog: datasets.Dataset
+    protocol: dict[str, Any]
+    titles: list[str]
+
+
+def prepare_dataset(
+    output_dir: str | os.PathLike,
+    dataset: str | None = None,
+    *,
+    format: str | None = None,
+    interactions: Sequence[str | os.PathLike] = (),
+    items: Sequence[str | os.PathLike] = (),
+    columns: ColumnNames | None = None,
+    config: ProtocolConfig | None = None,
+    strict: bool = False,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> PreparedDataset:
+    """Turn an interaction log into train/validation/test samples and a catalog, written atomically to `output_dir`.
+
+    Give either `dataset` (an embedded one: "ml-100k") or `format` with `interactions` and `items` files.
+    """
+    if (dataset is None) == (format is None):
+        raise ValueError("give either dataset= (an embedded dataset) or format= with interactions= and items= files")
+    source = embedded_source(dataset) if dataset else Source(format, tuple(interactions), tuple(items), columns or ColumnNames())
+    config = config or ProtocolConfig()
+    output = Path(output_dir)
+    _check_writable(output, overwrite)
+    raw = read_source(source, strict=strict, progress=progress)
+    result = run_protocol(raw.interactions, raw.items, config, progress=progress)
+    reports = [report.as_dict() for report in raw.reports]
+    protocol = {
+        "protocol_version": PROTOCOL_VERSION,
+        "dataset": dataset,
+        "format": source.format,
+        "columns": dict(zip(("user", "item", "time", "title"), source.columns.astuple())),
+        "source_files": reports,
+        "settings": {
+            **config.to_dict(),
+            "title_cleaning": "html.unescape, strip; items without a non-empty title are dropped",
+            "item_ids": "0..N-1 in the sorted order of the raw item ids of the items left",
+            "user_sequence_order": "(timestamp, item id)",
+            "sample_order": "(target timestamp, user raw id, position in the user's sequence)",
+            "timestamps": "seconds",
+        },
+        "statistics": {
+            **result.statistics,
+            "skipped_lines": sum(r["skipped"] for r in reports),
+            "first_skipped_line": next((r["first_bad"] for r in reports if r["first_bad"]), None),
+        },
+    }
+    _write_atomically(output, result, protocol, overwrite)
+    return load_prepared(output)
+
+
+def _check_writable(output: Path, overwrite: bool) -> None:
+    if output.exists() and not output.is_dir():
+        raise FileExistsError(f"{output} exists and is not a directory")
+    if output.is_dir() and any(output.iterdir()) and not overwrite:
+        raise FileExistsError(f"{output} exists and is not empty; pass overwrite=True (--overwrite) to replace it")
+
+
+def _write_atomically(output: Path, result: ProtocolResult, protocol: dict[str, Any], overwrite: bool) -> None:
+    """Build everything in a temporary directory beside `output`, then rename it into place."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    staging = _sibling(output, "tmp")
+    try:
+        splits = datasets.DatasetDict({name: datasets.Dataset(result.splits[name]) for name in SPLITS})
+        splits.save_to_disk(str(staging / "splits"))
+        datasets.Dataset(result.catalog).save_to_disk(str(staging / "catalog"))
+        (staging / PROTOCOL_FILE).write_text(json.dumps(protocol, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        _check_writable(output, overwrite)  # again: another process may have written it meanwhile
+        if output.exists():
+            retired = _sibling(output, "old")
+            os.rename(output, retired / output.name)
+            os.rename(staging, output)
+            shutil.rmtree(retired, ignore_errors=True)
+        else:
+            os.rename(staging, output)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _sibling(output: Path, tag: str) -> Path:
+    """A new hidden directory next to `output` (same filesystem, so renames are atomic; mode from the umask)."""
+    path = output.parent / f".{output.name}.{tag}-{os.getpid()}-{secrets.token_hex(4)}"
+    path.mkdir()
+    return path
+
+
+def load_prepared(path: str | os.PathLike) -> PreparedDataset:
+    """Load what prepare_dataset wrote; a missing or incomplete directory is a clear error."""
+    root = Path(path)
+    if not root.is_dir():
+        raise FileNotFoundError(f"{root}: no prepared dataset here (run `iamrec prepare --output-dir {root}` first)")
+    missing = [name for name in ("splits", "catalog", PROTOCOL_FILE) if not (root / name).exists()]
+    if missing:
+        raise FileNotFoundError(f"{root}: incomplete prepared dataset, missing {missing}; prepare it again with --overwrite")
+    splits = datasets.load_from_disk(str(root / "splits"))
+    catalog = datasets.load_from_disk(str(root / "catalog"))
+    if not isinstance(splits, datasets.DatasetDict) or set(splits) != set(SPLITS):
+        raise ValueError(f"{root / 'splits'}: expected a DatasetDict with splits {list(SPLITS)}")
+    protocol = json.loads((root / PROTOCOL_FILE).read_text(encoding="utf-8"))
+    return PreparedDataset(splits, catalog, protocol, list(catalog["title"]))

@@ -1,0 +1,130 @@
+"""Delimited text (MovieLens, RecBole atomic files, CSV) and Parquet sources."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from tqdm.auto import tqdm
+
+from .lines import ColumnBuilder, Field, LineReport, check_columns, convert, frame_from_arrow, open_binary, open_text
+
+HeaderStyle = Literal["none", "plain", "recbole"]
+_PROGRESS_EVERY = 1 << 16
+
+
+def read_delimited(
+    path: Path,
+    fields: tuple[Field, ...],
+    report: LineReport,
+    *,
+    sep: str,
+    encoding: str = "utf-8",
+    header: HeaderStyle = "none",
+    quoted: bool = False,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """Read `fields` from a delimited file, one record per line.
+
+    `header="none"`: field keys are column positions (MovieLens). `"plain"`: the first line names the columns
+    (CSV). `"recbole"`: the first line names them as `name:type` (RecBole atomic files). `quoted` parses CSV
+    quoting with the csv module; otherwise lines are split on `sep`, which may be several characters (`::`).
+    """
+    rows = _quoted_rows(path, sep, encoding) if quoted else _split_rows(path, sep, encoding, report)
+    builder = ColumnBuilder(fields)
+    positions: dict[str, int] | None = None
+    width: int | None = None
+    with tqdm(desc=f"reading {path.name}", unit=" lines", disable=not progress, leave=False) as bar:
+        for lineno, values in rows:
+            if lineno % _PROGRESS_EVERY == 0:
+                bar.update(_PROGRESS_EVERY)
+            if positions is None:
+                if header == "none":
+                    positions = {f.name: int(f.key) for f in fields}
+                else:
+                    names = [value.split(":")[0] if header == "recbole" else value for value in values]
+                    check_columns(path, names, fields, where="the header")
+                    positions = {f.name: names.index(f.key) for f in fields if f.key in names}
+                    width = len(names)
+                    continue
+            if width is not None and len(values) != width:
+                report.bad(lineno, f"expected {width} fields as in the header, found {len(values)}")
+                continue
+            if len(values) <= max(positions.values()):
+                report.bad(lineno, f"expected at least {max(positions.values()) + 1} fields, found {len(values)}")
+                continue
+            row = {}
+            for f in fields:
+                try:
+                    row[f.name] = convert(values[positions[f.name]] if f.name in positions else None, f.kind)
+                except ValueError as error:
+                    report.bad(lineno, f"column {f.key!r}: {error}")
+                    break
+            else:
+                builder.append(row)
+                report.rows += 1
+    return builder.frame()
+
+
+def _split_rows(path: Path, sep: str, encoding: str, report: LineReport) -> Iterator[tuple[int, list[str]]]:
+    with open_binary(path) as handle:
+        for lineno, raw in enumerate(handle, 1):
+            try:
+                line = raw.decode(encoding).rstrip("\r\n")
+            except UnicodeDecodeError as error:
+                report.bad(lineno, f"not valid {encoding}: {error.reason}")
+                continue
+            if line.strip():
+                yield lineno, line.split(sep)
+
+
+def _quoted_rows(path: Path, sep: str, encoding: str) -> Iterator[tuple[int, list[str]]]:
+    with open_text(path, encoding) as handle:
+        reader = csv.reader(handle, delimiter=sep)
+        try:
+            for values in reader:
+                if values:
+                    yield reader.line_num, values
+        except (UnicodeDecodeError, csv.Error) as error:
+            raise ValueError(f"{path}:{reader.line_num + 1}: {error}") from error
+
+
+def read_parquet(path: Path, fields: tuple[Field, ...], report: LineReport) -> pd.DataFrame:
+    """Read `fields` from a Parquet file; rows with a null or empty id or time are skipped and reported by row."""
+    names = pq.read_schema(path).names
+    check_columns(path, names, fields, where="the schema")
+    present = [f for f in fields if f.key in names]
+    table = pq.read_table(path, columns=[str(f.key) for f in present])
+    columns, keep = {}, pa.array([True] * table.num_rows)
+    for f in fields:
+        if f not in present:
+            columns[str(f.key)] = pa.nulls(table.num_rows, pa.string())
+            continue
+        column = _cast(path, table.column(str(f.key)), f)
+        if f.required:
+            valid = pc.is_valid(column) if f.kind == "int" else pc.and_(pc.is_valid(column), pc.not_equal(column, ""))
+            valid = pc.fill_null(valid, False)
+            for row in pc.indices_nonzero(pc.invert(valid)).to_pylist():
+                report.bad(row + 1, f"row {row + 1}: column {f.key!r} is null or empty")
+            keep = pc.and_(keep, valid)
+        columns[str(f.key)] = column
+    table = pa.table(columns).filter(keep)
+    report.rows = table.num_rows
+    return frame_from_arrow(table, fields)
+
+
+def _cast(path: Path, column: pa.ChunkedArray, f: Field) -> pa.ChunkedArray:
+    kind = column.type
+    if f.kind != "int":
+        return column.cast(pa.string())
+    if pa.types.is_timestamp(kind):
+        return pc.cast(column, pa.timestamp("s", tz=kind.tz), safe=False).cast(pa.int64())
+    if pa.types.is_integer(kind):
+        return column.cast(pa.int64())
+    raise ValueError(f"{path}: column {f.key!r} has type {kind}; expected an integer (seconds) or a timestamp")
