@@ -33,6 +33,13 @@ def test_most_popular_ranks_training_targets_with_stable_tie_break():
     assert target_ranks(scorer.score([{}] * 6), [1, 3, 0, 2, 4, 5]).tolist() == [1, 2, 3, 4, 5, 6]
 
 
+def test_most_popular_tie_break_holds_on_a_large_catalog():
+    # Long runs of equal counts: an unstable sort scrambles them here.
+    train = [{"history": [], "target": item} for item in range(0, 5000, 7)]
+    order = popularity_order(MostPopular(num_items=5000).fit(train))
+    assert order == list(range(0, 5000, 7)) + [item for item in range(5000) if item % 7]
+
+
 def test_most_popular_can_count_histories():
     scorer = MostPopular(num_items=6, count="targets+histories").fit(Dataset.from_list(TRAIN))
     assert scorer.counts.tolist() == [1, 2, 1, 2, 1, 3]
