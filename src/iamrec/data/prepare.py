@@ -64,7 +64,8 @@ def prepare_dataset(
         "source_files": reports,
         "settings": {
             **config.to_dict(),
-            "title_cleaning": "html.unescape, strip; items without a non-empty title are dropped",
+            "title_cleaning": "html.unescape, strip; items without a non-empty title are dropped; "
+            "an item id listed more than once keeps its smallest title",
             "item_ids": "0..N-1 in the sorted order of the raw item ids of the items left",
             "user_sequence_order": "(timestamp, item id)",
             "sample_order": "(target timestamp, user raw id, position in the user's sequence)",

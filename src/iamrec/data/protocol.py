@@ -89,14 +89,21 @@ class Log:
 
 
 def clean_titles(items: pd.DataFrame) -> pd.Series:
-    """Titles by raw item id: HTML-unescaped, stripped, empty ones dropped; a repeated id keeps its first title."""
+    """Titles by raw item id: HTML-unescaped, stripped, empty ones dropped.
+
+    An id listed more than once keeps its smallest title, so the order of the input lines does not matter.
+    """
     titles = items["title"].astype(object)
-    has_title = titles.map(lambda t: isinstance(t, str))
-    titles = titles[has_title].map(lambda t: (html.unescape(t) if "&" in t else t).strip())
-    ids = items["item"].astype(object)[has_title.to_numpy()]
-    cleaned = pd.Series(titles.to_numpy(), index=pd.Index(ids.to_numpy(), dtype=object))
-    cleaned = cleaned[cleaned.str.len() > 0]
-    return cleaned[~cleaned.index.duplicated(keep="first")]
+    has_title = titles.map(lambda t: isinstance(t, str)).to_numpy(dtype=bool)
+    cleaned = pd.DataFrame(
+        {
+            "item": items["item"].astype(object).to_numpy()[has_title],
+            "title": [(html.unescape(t) if "&" in t else t).strip() for t in titles.to_numpy()[has_title]],
+        }
+    )
+    cleaned = cleaned[cleaned["title"].str.len() > 0].sort_values(["item", "title"], kind="stable")
+    cleaned = cleaned.drop_duplicates("item", keep="first")
+    return pd.Series(cleaned["title"].to_numpy(), index=pd.Index(cleaned["item"].to_numpy(), dtype=object))
 
 
 def keep_titled(log: Log, titled: pd.Index) -> Log:
@@ -255,7 +262,7 @@ def run_protocol(interactions: pd.DataFrame, items: pd.DataFrame, config: Protoc
             "(after html.unescape and strip); check the title column (--title-col)"
         )
     log = keep_titled(log, titles.index)
-    record("titles", log, titled_items=len(titles))
+    record("titles", log, titled_items=len(titles), repeated_item_rows=int(items["item"].duplicated().sum()))
     require(log, "titles", f"no interaction refers to one of the {len(titles):,} titled items; do the item ids of the two files match?")
     if config.dedup != "none":
         log = deduplicate(log, config.dedup)

@@ -95,8 +95,11 @@ def _quoted_rows(path: Path, sep: str, encoding: str) -> Iterator[tuple[int, lis
             raise ValueError(f"{path}:{reader.line_num + 1}: {error}") from error
 
 
-def read_parquet(path: Path, fields: tuple[Field, ...], report: LineReport) -> pd.DataFrame:
-    """Read `fields` from a Parquet file; rows with a null or empty id or time are skipped and reported by row."""
+def read_parquet(path: Path, fields: tuple[Field, ...], report: LineReport, *, progress: bool = True) -> pd.DataFrame:
+    """Read `fields` from a Parquet file; rows with a null or empty id or time are skipped and reported by row.
+
+    `progress` is accepted like every reader's; one columnar read has no steps to show.
+    """
     names = pq.read_schema(path).names
     check_columns(path, names, fields, where="the schema")
     present = [f for f in fields if f.key in names]

@@ -1,0 +1,127 @@
+"""prepare_dataset / load_prepared / `iamrec prepare`: the on-disk contract, atomic writes, ids, ML-100K."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import random
+from pathlib import Path
+
+import datasets
+import pytest
+
+from iamrec.cli import main as iamrec_main
+from iamrec.data import ProtocolConfig, load_prepared, prepare_dataset
+from iamrec.data import prepare as prepare_module
+
+
+def tiny_log(tmp_path: Path, seed: int | None = None, name: str = "") -> tuple[Path, Path]:
+    """A 3-core log of 6 users x 5 items in CSV (optionally with shuffled lines), one title with an HTML entity."""
+    rows = [f"u{u},i{i},{100 * u + 7 * i}" for u in range(6) for i in range(5) if (u + i) % 4]
+    items = [f"i{i},Item {i}" for i in range(4)] + ['i4,"Tom &amp; Jerry, again "', "i2,Item 2 again", "zz,Unused"]
+    if seed is not None:
+        random.Random(seed).shuffle(rows)
+        random.Random(seed).shuffle(items)
+    inter = tmp_path / f"log{name}.csv"
+    inter.write_text("user,item,timestamp\n" + "\n".join(rows) + "\n")
+    item = tmp_path / f"items{name}.csv"
+    item.write_text("item,title\n" + "\n".join(items) + "\n")
+    return inter, item
+
+
+def prepare_tiny(tmp_path: Path, out: str = "out", seed: int | None = None, **kwargs):
+    inter, item = tiny_log(tmp_path, seed, name=str(seed))
+    config = ProtocolConfig(k_core=3, max_history=3)
+    return prepare_dataset(tmp_path / out, format="csv", interactions=[inter], items=[item], config=config, progress=False, **kwargs)
+
+
+def test_contract_of_the_written_dataset(tmp_path):
+    prepared = prepare_tiny(tmp_path)
+    assert set(prepared.splits) == {"train", "validation", "test"}
+    features = prepared.splits["train"].features
+    assert features["user"].dtype == "string" and features["target"].dtype == "int64"
+    assert features["timestamp"].dtype == "int64" and features["history"].feature.dtype == "int64"
+    catalog = prepared.catalog
+    assert catalog["item_id"] == list(range(len(catalog))) and catalog["raw_id"] == sorted(catalog["raw_id"])
+    assert prepared.titles == catalog["title"] and prepared.titles[catalog["raw_id"].index("i2")] == "Item 2"  # smallest
+    assert prepared.titles[catalog["raw_id"].index("i4")] == "Tom & Jerry, again"
+    stats = prepared.protocol["statistics"]
+    assert stats["density"] == stats["interactions"] / (stats["users"] * stats["items"])
+    assert sum(stats["samples"].values()) == stats["interactions"] - stats["users"]
+    assert prepared.protocol["settings"]["k_core"] == 3 and prepared.protocol["format"] == "csv"
+    reloaded = load_prepared(tmp_path / "out")
+    assert reloaded.splits["test"].to_list() == prepared.splits["test"].to_list()
+
+
+def test_ids_and_samples_are_stable_across_runs_and_input_order(tmp_path):
+    runs = [prepare_tiny(tmp_path, out=f"out{seed}", seed=seed) for seed in (None, 1, 2)]
+    first = runs[0]
+    for other in runs[1:]:
+        assert other.catalog.to_list() == first.catalog.to_list()
+        for name in ("train", "validation", "test"):
+            assert other.splits[name].to_list() == first.splits[name].to_list()
+        assert other.protocol["statistics"] == first.protocol["statistics"]
+
+
+def test_refuses_to_overwrite_unless_asked(tmp_path):
+    prepare_tiny(tmp_path)
+    with pytest.raises(FileExistsError, match="--overwrite"):
+        prepare_tiny(tmp_path)
+    (tmp_path / "out" / "stale").write_text("x")
+    prepare_tiny(tmp_path, overwrite=True)
+    assert not (tmp_path / "out" / "stale").exists()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_an_interrupted_write_leaves_nothing(tmp_path, monkeypatch):
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt  # after splits/ and catalog/ were saved, before protocol.json
+
+    monkeypatch.setattr(prepare_module.json, "dumps", crash)
+    with pytest.raises(KeyboardInterrupt):
+        prepare_tiny(tmp_path)
+    assert not (tmp_path / "out").exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out")] == []
+
+
+def test_load_prepared_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no prepared dataset"):
+        load_prepared(tmp_path / "missing")
+    prepare_tiny(tmp_path)
+    (tmp_path / "out" / "protocol.json").unlink()
+    with pytest.raises(FileNotFoundError, match=r"missing \['protocol.json'\]"):
+        load_prepared(tmp_path / "out")
+
+
+def test_cli_end_to_end(tmp_path, capsys):
+    inter, item = tiny_log(tmp_path)
+    out = tmp_path / "cli"
+    args = ["prepare", "--format", "csv", "--interactions", str(inter), "--items", str(item), "--output-dir", str(out),
+            "--k-core", "3", "--split", "loo", "--no-progress"]
+    assert iamrec_main(args) == 0
+    stats = json.loads(capsys.readouterr().out)
+    prepared = load_prepared(out)
+    assert stats["samples"]["test"] == stats["users"] == prepared.protocol["statistics"]["users"]
+    assert prepared.protocol["settings"]["split"] == "loo"
+    assert "Unused" not in prepared.titles  # zz has no interaction: not in the catalog
+    assert iamrec_main(args) == 1 and "not empty" in capsys.readouterr().err
+    bad = [a if a != "3" else "50" for a in args] + ["--overwrite"]
+    assert iamrec_main(bad) == 1 and "too sparse for a 50-core" in capsys.readouterr().err
+
+
+def test_missing_recbole_names_the_install_command(tmp_path, monkeypatch):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "recbole" else real(name, *a))
+    with pytest.raises(ModuleNotFoundError, match=r"pip install --no-deps recbole==1\.2\.1"):
+        prepare_dataset(tmp_path / "out", "ml-100k", progress=False)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("recbole") is None, reason="needs the recbole wheel (ML-100K)")
+def test_ml_100k_from_the_recbole_wheel(tmp_path):
+    prepared = prepare_dataset(tmp_path / "ml", "ml-100k", progress=False)
+    stats = prepared.protocol["statistics"]
+    print({key: stats[key] for key in ("users", "items", "interactions", "density", "samples")})
+    assert (stats["users"], stats["items"], stats["interactions"]) == (943, 1349, 99287)
+    assert stats["samples"] == {"train": 78675, "validation": 9834, "test": 9835}
+    assert prepared.titles[prepared.catalog["raw_id"].index("1")] == "Toy Story"
+    assert isinstance(prepared.splits, datasets.DatasetDict)
