@@ -36,6 +36,8 @@ class TitleTokenCache:
         return len(self.titles)
 
     def __getitem__(self, item_id: int) -> array:
+        if not 0 <= item_id < len(self.titles):
+            raise IndexError(f"Item id {item_id} is not in the catalog of {len(self.titles)} items.")
         tokens = self._tokens[item_id]
         if tokens is None:
             self.ensure((item_id,))
@@ -175,7 +177,10 @@ class IAMRecCollator:
         """The history of one example as validated integer item ids."""
         if not isinstance(example, Mapping) or "history" not in example:
             keys = sorted(example) if isinstance(example, Mapping) else type(example).__name__
-            raise ValueError(f"Example {row} has no 'history' of item ids (got {keys}).")
+            raise ValueError(
+                f"Example {row} has no 'history' of item ids (got {keys}). As a Trainer data_collator it needs "
+                "TrainingArguments(remove_unused_columns=False), or the Trainer drops the 'history' column."
+            )
         return [self._item_id(item, row, "history") for item in example["history"]]
 
     def _item_id(self, item: Any, row: int, field: str) -> int:
