@@ -59,7 +59,10 @@ def generated_titles(count: int, seed: int = 0) -> list[str]:
 def make_batches(num_items: int, num_batches: int, batch_size: int, history: int, seed: int) -> list[list[dict]]:
     rng = random.Random(seed)
     return [
-        [{"history": rng.sample(range(num_items), history), "target": rng.randrange(num_items)} for _ in range(batch_size)]
+        [
+            {"history": rng.sample(range(num_items), history), "target": rng.randrange(num_items)}
+            for _ in range(batch_size)
+        ]
         for _ in range(num_batches)
     ]
 

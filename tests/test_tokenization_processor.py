@@ -31,7 +31,8 @@ def test_titles_and_ids(processor):
     assert "Cape Fear" not in processor.title_to_id  # held by items 16 and 17
     assert processor.to_item_ids(["Babe (1995)", 3, "Amélie (2001)"]) == [7, 3, 12]
     assert processor.decode_items(7) == "Babe (1995)"
-    assert processor.decode_items(torch.tensor([[0, 1], [12, 16]])) == [[TITLES[0], TITLES[1]], [TITLES[12], "Cape Fear"]]
+    decoded = processor.decode_items(torch.tensor([[0, 1], [12, 16]]))
+    assert decoded == [[TITLES[0], TITLES[1]], [TITLES[12], "Cape Fear"]]
 
 
 def test_history_as_titles_equals_history_as_ids_equals_the_collator(processor):
@@ -79,12 +80,15 @@ def test_bad_settings_fail_at_construction():
 
 def test_save_and_load_round_trip(tmp_path):
     template = PromptTemplate(items="products", item="product", verb="purchased")
-    processor = IAMRecProcessor(tiny_tokenizer(add_bos=False), TITLES, template=template, max_length=150, padding_side="right")
+    processor = IAMRecProcessor(
+        tiny_tokenizer(add_bos=False), TITLES, template=template, max_length=150, padding_side="right"
+    )
     (tmp_path / "config.json").write_text("{}")  # saving beside a checkpoint keeps its files
     processor.save_pretrained(tmp_path)
     saved = json.loads((tmp_path / "processor_config.json").read_text())
     assert saved["titles"] == TITLES and saved["auto_map"] == {"AutoProcessor": "processing_iamrec.IAMRecProcessor"}
-    assert {"config.json", "tokenizer.json", "processing_iamrec.py", "collator.py", "templates.py"} <= set(os.listdir(tmp_path))
+    expected_files = {"config.json", "tokenizer.json", "processing_iamrec.py", "collator.py", "templates.py"}
+    assert expected_files <= set(os.listdir(tmp_path))
     assert not [name for name in os.listdir(tmp_path) if name.startswith(".")]  # no staging folder left behind
 
     loaded = IAMRecProcessor.from_pretrained(tmp_path)
@@ -113,10 +117,13 @@ def test_auto_processor_loads_in_a_fresh_process_without_iamrec(tmp_path):
         """
     )
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_MODULES_CACHE": str(tmp_path / "modules")}
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     output = json.loads(result.stdout.strip().splitlines()[-1])
-    assert output["class"].startswith("transformers_modules.") and output["class"].endswith("processing_iamrec.IAMRecProcessor")
+    assert output["class"].startswith("transformers_modules.")
+    assert output["class"].endswith("processing_iamrec.IAMRecProcessor")
     assert output["batch"] == {key: value.tolist() for key, value in expected.items()}
     assert output["decoded"] == [TITLES[0], TITLES[11]]
 
@@ -130,7 +137,8 @@ def test_hub_files_import_only_what_a_hub_user_has():
     for path in files:
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom) and node.level:
-                assert node.level == 1 and (path.parent / f"{node.module}.py").exists(), f"{path.name}: {ast.unparse(node)}"
+                sibling = path.parent / f"{node.module}.py"
+                assert node.level == 1 and sibling.exists(), f"{path.name}: {ast.unparse(node)}"
             elif isinstance(node, (ast.Import, ast.ImportFrom)):
                 names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else [node.module]
                 for name in names:

@@ -16,7 +16,9 @@ def test_default_is_hatllm_table_1():
 
 
 def test_domain_words_and_pieces_are_settable():
-    template = PromptTemplate(items="products", item="product", verb="purchased", title_open="<", title_close=">", separator="; ")
+    template = PromptTemplate(
+        items="products", item="product", verb="purchased", title_open="<", title_close=">", separator="; "
+    )
     prompt = template.render(["A", "B"])
     assert "Given a list of products the user has purchased before" in prompt
     assert "recommend a new product" in prompt

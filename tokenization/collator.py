@@ -27,7 +27,7 @@ class TitleTokenCache:
             raise ValueError("The item catalog is empty: at least one item title is needed.")
         for item_id, title in enumerate(titles):
             if not isinstance(title, str) or not title.strip():
-                raise ValueError(f"Item {item_id} has no title ({title!r}): every catalog item needs a non-empty title.")
+                raise ValueError(f"Item {item_id} has no title ({title!r}): every catalog item needs a title.")
         self.tokenizer = tokenizer
         self.titles = titles
         self._tokens: list[array | None] = [None] * len(titles)
@@ -114,7 +114,7 @@ class IAMRecCollator:
         self.pad_to_multiple_of = pad_to_multiple_of
         self.pad_token_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
         if self.pad_token_id is None:
-            raise ValueError(f"{type(tokenizer).__name__} has neither a pad nor an eos token: set tokenizer.pad_token.")
+            raise ValueError(f"{type(tokenizer).__name__} has no pad token and no eos token: set tokenizer.pad_token.")
 
         def encode(text: str) -> list[int]:
             return tokenizer(text, add_special_tokens=False)["input_ids"]
@@ -188,7 +188,7 @@ class IAMRecCollator:
             item_id = operator.index(item)
         except TypeError:
             raise ValueError(
-                f"Example {row}: {field} must hold integer item ids, got {item!r} (the processor turns titles into ids)."
+                f"Example {row}: {field} must hold integer item ids, got {item!r} (the processor maps titles to ids)."
             ) from None
         if not 0 <= item_id < self.num_items:
             raise ValueError(

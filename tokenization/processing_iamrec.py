@@ -120,7 +120,9 @@ class IAMRecProcessor(ProcessorMixin):
         except TypeError:
             raise ValueError(f"Items are given as titles (str) or item ids (int), got {item!r}.") from None
         if not 0 <= item_id < self.num_items:
-            raise ValueError(f"Item id {item_id} is not in the catalog of {self.num_items} items (ids 0 to {self.num_items - 1}).")
+            raise ValueError(
+                f"Item id {item_id} is not in the catalog of {self.num_items} items (ids 0 to {self.num_items - 1})."
+            )
         return item_id
 
     def decode_items(self, item_ids: Any) -> Any:

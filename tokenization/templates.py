@@ -1,4 +1,4 @@
-"""The prompt text around the history titles (HatLLM's Table 1 by default), split into the pieces the collator caches."""
+"""The prompt text around the history titles (HatLLM's Table 1 by default), in the pieces the collator caches."""
 
 from dataclasses import asdict, dataclass, fields
 from typing import Any
@@ -65,7 +65,7 @@ class PromptTemplate:
         return self._fill(self.instruction) + self._fill(self.input_prefix) + self.output_prefix
 
     def render(self, titles: list[str]) -> str:
-        """The prompt as one string, for reading and debugging; the collator builds the same text from cached tokens."""
+        """The prompt as one string, for reading and debugging; the collator builds it from cached tokens."""
         if not titles:
             return self.empty
         return self.head + self.between.join(titles) + self.tail
