@@ -44,20 +44,21 @@ def _read_with_arrow(path: Path, fields: tuple[Field, ...], progress: bool) -> p
     options = pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
     batches = []
     try:
-        reader = pj.open_json(path, read_options=pj.ReadOptions(block_size=1 << 24), parse_options=options)
+        reader = pj.open_json(path, read_options=pj.ReadOptions(block_size=1 << 22), parse_options=options)
         with tqdm(desc=f"reading {path.name}", unit=" lines", disable=not progress, leave=False) as bar:
             for batch in reader:
-                for f in fields:
-                    column = batch.column(str(f.key))
-                    if f.required and column.null_count:
-                        return None
-                    if f.kind == "id" and pc.any(pc.equal(column, "")).as_py():
-                        return None
                 batches.append(batch)
                 bar.update(batch.num_rows)
     except pa.ArrowException:
         return None
-    return frame_from_arrow(pa.Table.from_batches(batches, schema=schema), fields)
+    table = pa.Table.from_batches(batches, schema=schema)
+    for f in fields:
+        column = table.column(str(f.key))
+        if f.required and column.null_count:
+            return None
+        if f.kind == "id" and pc.any(pc.equal(column, "")).as_py():
+            return None
+    return frame_from_arrow(table, fields)
 
 
 def _read_line_by_line(

@@ -130,4 +130,4 @@ def load_prepared(path: str | os.PathLike) -> PreparedDataset:
     if not isinstance(splits, datasets.DatasetDict) or set(splits) != set(SPLITS):
         raise ValueError(f"{root / 'splits'}: expected a DatasetDict with splits {list(SPLITS)}")
     protocol = json.loads((root / PROTOCOL_FILE).read_text(encoding="utf-8"))
-    return PreparedDataset(splits, catalog, protocol, list(catalog["title"]))
+    return PreparedDataset(splits, catalog, protocol, catalog.data.column("title").to_pylist())

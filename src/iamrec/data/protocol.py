@@ -82,8 +82,8 @@ class Log:
 
     def counts(self) -> dict[str, int]:
         return {
-            "users": int(np.unique(self.user).size),
-            "items": int(np.unique(self.item).size),
+            "users": int(np.count_nonzero(np.bincount(self.user, minlength=len(self.users)))),
+            "items": int(np.count_nonzero(np.bincount(self.item, minlength=len(self.items)))),
             "interactions": len(self),
         }
 
@@ -141,7 +141,7 @@ def k_core(log: Log, k: int) -> tuple[Log, int]:
 
 def _ranks(codes: np.ndarray, names: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Dense ids for the codes in use, in the sorted order of their raw names: (id per code, sorted names)."""
-    used = np.unique(codes)
+    used = np.flatnonzero(np.bincount(codes, minlength=len(names)))
     order = np.argsort(names[used].astype(str), kind="stable")
     rank = np.full(len(names), -1, dtype=np.int64)
     rank[used[order]] = np.arange(len(used))
