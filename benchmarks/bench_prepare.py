@@ -25,13 +25,14 @@ import numpy as np
 
 RESULTS = Path(__file__).parent / "results" / "prepare.json"
 CHILD = """
-import json, sys, time
+import json, resource, sys, time
 start = time.perf_counter()
 from iamrec.data import prepare_dataset
 imported = time.perf_counter()
+import_rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 prepared = prepare_dataset(sys.argv[1], format="amazon2018", interactions=[sys.argv[2]], items=[sys.argv[3]], progress=False)
 done = time.perf_counter()
-print(json.dumps({"import_s": imported - start, "prepare_s": done - imported, "statistics": prepared.protocol["statistics"]}))
+print(json.dumps({"import_rss_kib": import_rss_kib, "import_s": imported - start, "prepare_s": done - imported, "statistics": prepared.protocol["statistics"]}))
 """
 
 
@@ -99,6 +100,7 @@ def main() -> None:
             "interactions_per_s": round(args.reviews / inside["prepare_s"]),
             "interactions_per_s_with_startup": round(args.reviews / wall),
             "peak_rss_mib": round(peak_kib / 1024),
+            "rss_after_import_mib": round(inside["import_rss_kib"] / 1024),  # torch + transformers via `import iamrec`
             "kept": {k: inside["statistics"][k] for k in ("users", "items", "interactions", "density", "samples")},
             "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
             "goal": ">= 100k interactions/s on 2 cores, peak memory < 2 GB",

@@ -49,6 +49,7 @@ def test_contract_of_the_written_dataset(tmp_path):
     assert stats["density"] == stats["interactions"] / (stats["users"] * stats["items"])
     assert sum(stats["samples"].values()) == stats["interactions"] - stats["users"]
     assert prepared.protocol["settings"]["k_core"] == 3 and prepared.protocol["format"] == "csv"
+    assert prepared.protocol["columns"]["interactions"] == {"user": "user", "item": "item", "timestamp": "timestamp"}
     reloaded = load_prepared(tmp_path / "out")
     assert reloaded.splits["test"].to_list() == prepared.splits["test"].to_list()
 
@@ -74,14 +75,25 @@ def test_refuses_to_overwrite_unless_asked(tmp_path):
 
 
 def test_an_interrupted_write_leaves_nothing(tmp_path, monkeypatch):
-    def crash(*args, **kwargs):
-        raise KeyboardInterrupt  # after splits/ and catalog/ were saved, before protocol.json
+    real_save = datasets.Dataset.save_to_disk
 
-    monkeypatch.setattr(prepare_module.json, "dumps", crash)
+    def save_then_crash(self, path, *args, **kwargs):
+        real_save(self, path, *args, **kwargs)
+        if Path(path).name == "catalog":  # splits/ and catalog/ are on disk, protocol.json is not
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(datasets.Dataset, "save_to_disk", save_then_crash)
     with pytest.raises(KeyboardInterrupt):
         prepare_tiny(tmp_path)
     assert not (tmp_path / "out").exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out")] == []
+
+
+def test_dataset_and_files_are_exclusive(tmp_path):
+    with pytest.raises(ValueError, match="either dataset="):
+        prepare_dataset(tmp_path / "out", "ml-100k", interactions=["x.csv"], progress=False)
+    with pytest.raises(ValueError, match="either dataset="):
+        prepare_dataset(tmp_path / "out", progress=False)
 
 
 def test_load_prepared_errors(tmp_path):

@@ -161,6 +161,12 @@ def test_missing_columns_name_the_file_and_column(tmp_path, fmt, inter_text, nam
         read_source(Source(fmt, (inter_file,), (item_file,)), progress=False)
 
 
+def test_empty_file_with_header_expected(tmp_path):
+    empty = write(tmp_path / "log.csv", "")
+    with pytest.raises(ValueError, match=rf"{empty}: the file is empty"):
+        read_source(Source("csv", (empty,), (empty,)), progress=False)
+
+
 def test_unknown_format_missing_file_and_fixed_columns(tmp_path):
     with pytest.raises(ValueError, match="unknown format 'amazon2099'"):
         Source("amazon2099", ("a",), ("b",))

@@ -89,9 +89,13 @@ def convert(value: Any, kind: FieldKind) -> Any:
         try:
             return int(value)
         except ValueError:
-            number = float(value)  # "881250949.0" in RecBole files; raises ValueError on junk
-            if number.is_integer():
-                return int(number)
+            pass
+        try:
+            number = float(value)  # "881250949.0" in RecBole files
+        except ValueError:
+            number = None
+        if number is not None and number.is_integer():
+            return int(number)
     raise ValueError(f"expected an integer, got {value!r}")
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import datasets
 
 from .protocol import SPLITS, ProtocolConfig, ProtocolResult, run_protocol
-from .readers import ColumnNames, Source, embedded_source, read_source
+from .readers import FORMATS, ColumnNames, Source, embedded_source, read_source
 
 PROTOCOL_FILE = "protocol.json"
 PROTOCOL_VERSION = 1
@@ -47,7 +47,7 @@ def prepare_dataset(
 
     Give either `dataset` (an embedded one: "ml-100k") or `format` with `interactions` and `items` files.
     """
-    if (dataset is None) == (format is None):
+    if (dataset is None) == (format is None) or (dataset and (interactions or items or columns)):
         raise ValueError("give either dataset= (an embedded dataset) or format= with interactions= and items= files")
     source = embedded_source(dataset) if dataset else Source(format, tuple(interactions), tuple(items), columns or ColumnNames())
     config = config or ProtocolConfig()
@@ -60,7 +60,9 @@ def prepare_dataset(
         "protocol_version": PROTOCOL_VERSION,
         "dataset": dataset,
         "format": source.format,
-        "columns": dict(zip(("user", "item", "time", "title"), source.columns.astuple())),
+        "columns": {
+            role: {f.name: f.key for f in fields} for role, fields in zip(("interactions", "items"), FORMATS[source.format].fields(source.columns))
+        },
         "source_files": reports,
         "settings": {
             **config.to_dict(),
@@ -77,7 +79,7 @@ def prepare_dataset(
             "first_skipped_line": next((r["first_bad"] for r in reports if r["first_bad"]), None),
         },
     }
-    _write_atomically(output, result, protocol, overwrite)
+    _write_atomically(output, result, protocol, overwrite, progress)
     return load_prepared(output)
 
 
@@ -88,14 +90,12 @@ def _check_writable(output: Path, overwrite: bool) -> None:
         raise FileExistsError(f"{output} exists and is not empty; pass overwrite=True (--overwrite) to replace it")
 
 
-def _write_atomically(output: Path, result: ProtocolResult, protocol: dict[str, Any], overwrite: bool) -> None:
+def _write_atomically(output: Path, result: ProtocolResult, protocol: dict[str, Any], overwrite: bool, progress: bool) -> None:
     """Build everything in a temporary directory beside `output`, then rename it into place."""
     output.parent.mkdir(parents=True, exist_ok=True)
     staging = _sibling(output, "tmp")
     try:
-        splits = datasets.DatasetDict({name: datasets.Dataset(result.splits[name]) for name in SPLITS})
-        splits.save_to_disk(str(staging / "splits"))
-        datasets.Dataset(result.catalog).save_to_disk(str(staging / "catalog"))
+        _save(result, staging, progress)
         (staging / PROTOCOL_FILE).write_text(json.dumps(protocol, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         _check_writable(output, overwrite)  # again: another process may have written it meanwhile
         if output.exists():
@@ -108,6 +108,19 @@ def _write_atomically(output: Path, result: ProtocolResult, protocol: dict[str, 
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def _save(result: ProtocolResult, folder: Path, progress: bool) -> None:
+    """save_to_disk the splits and the catalog; datasets' own progress bars follow `progress`."""
+    quiet = not progress and datasets.is_progress_bar_enabled()
+    if quiet:
+        datasets.disable_progress_bars()
+    try:
+        datasets.DatasetDict({name: datasets.Dataset(result.splits[name]) for name in SPLITS}).save_to_disk(str(folder / "splits"))
+        datasets.Dataset(result.catalog).save_to_disk(str(folder / "catalog"))
+    finally:
+        if quiet:
+            datasets.enable_progress_bars()
 
 
 def _sibling(output: Path, tag: str) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -16,6 +17,7 @@ from .jsonl import read_json_lines
 from .lines import Field, LineReport
 from .tabular import read_delimited, read_parquet
 
+logger = logging.getLogger(__name__)
 Reader = Callable[..., pd.DataFrame]  # (path, fields, report, progress=...) -> frame
 RECBOLE_HINT = "pip install --no-deps recbole==1.2.1"
 
@@ -166,6 +168,9 @@ def read_source(source: Source, *, strict: bool = False, progress: bool = True) 
     if fmt.time_divisor != 1:
         interactions["timestamp"] //= fmt.time_divisor
     items = read_all(source.items, "items", fmt.read_items, item_fields)
+    for report in reports:
+        if report.skipped:
+            logger.warning("skipped %d unparsable line(s) of %s; the first: %s", report.skipped, report.path, report.first_bad)
     return RawData(interactions, items, reports)
 
 

@@ -69,6 +69,8 @@ def read_delimited(
             else:
                 builder.append(row)
                 report.rows += 1
+    if positions is None and header != "none":
+        raise ValueError(f"{path}: the file is empty; expected a header naming the columns")
     return builder.frame()
 
 
@@ -114,7 +116,7 @@ def read_parquet(path: Path, fields: tuple[Field, ...], report: LineReport, *, p
             valid = pc.is_valid(column) if f.kind == "int" else pc.and_(pc.is_valid(column), pc.not_equal(column, ""))
             valid = pc.fill_null(valid, False)
             for row in pc.indices_nonzero(pc.invert(valid)).to_pylist():
-                report.bad(row + 1, f"row {row + 1}: column {f.key!r} is null or empty")
+                report.bad(row + 1, f"column {f.key!r} is null or empty")
             keep = pc.and_(keep, valid)
         columns[str(f.key)] = column
     table = pa.table(columns).filter(keep)
