@@ -12,7 +12,6 @@ import pytest
 
 from iamrec.cli import main as iamrec_main
 from iamrec.data import ProtocolConfig, load_prepared, prepare_dataset
-from iamrec.data import prepare as prepare_module
 
 
 def tiny_log(tmp_path: Path, seed: int | None = None, name: str = "") -> tuple[Path, Path]:
