@@ -5,6 +5,7 @@ import sys
 
 COMMANDS = {
     "prepare": ("iamrec.data.cli", "Turn an interaction log into train/validation/test splits and an item catalog."),
+    "train": ("iamrec.train", "Fine-tune an IAMRec model on prepared splits with the HF Trainer (LoRA + head)."),
 }
 
 

@@ -1,0 +1,151 @@
+"""`iamrec train`: fine-tune an IAMRec model (LoRA + full head) on prepared splits with the HF Trainer.
+
+    iamrec train --data_dir runs/ml-100k --output_dir runs/model [any TrainingArguments flag]
+    iamrec train config.yaml                      # the same arguments from a YAML or JSON file
+    torchrun --nproc_per_node 2 -m iamrec.cli train ...   # data-parallel (gloo on CPU, nccl on GPUs)
+"""
+
+import json
+import shutil
+import sys
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from transformers import AutoTokenizer, EarlyStoppingCallback, HfArgumentParser, TrainerCallback
+from transformers.trainer_utils import get_last_checkpoint
+
+from .arguments import IAMRecArguments, RecTrainingArguments
+from .data import load_prepared
+from .modeling_iamrec import IAMRecForSequentialRecommendation
+from .pretrained import resolve_base_model
+from .tokenization import IAMRecProcessor
+from .trainer import RankingEvalCollator, RecommendationTrainer
+
+RUN_FILE = "iamrec_run.json"
+
+
+@dataclass
+class TrainResult:
+    """Where the final model went and how training went."""
+
+    model_dir: Path | None
+    best_metric: float | None
+    best_checkpoint: str | None
+    global_step: int
+    log_history: list[dict[str, Any]]
+
+
+def build_model(args: IAMRecArguments, base_path: str, num_items: int):
+    """The IAMRec model on the pretrained base, wrapped with LoRA adapters unless `lora_r` is 0."""
+    model = IAMRecForSequentialRecommendation.from_llama(
+        base_path,
+        num_items=num_items,
+        schedule=None if args.item_mask_modes else args.schedule,
+        item_mask_modes=args.item_mask_modes or None,
+        config_overrides=args.schedule_kwargs() if not args.item_mask_modes else None,
+        attn_implementation="sdpa",
+    )
+    if args.lora_r == 0:
+        return model
+    from peft import LoraConfig, get_peft_model
+
+    lora = LoraConfig(
+        r=args.lora_r,
+        lora_alpha=args.lora_alpha,
+        lora_dropout=args.lora_dropout,
+        target_modules=args.lora_target_modules,
+        modules_to_save=["rec_head"],
+    )
+    return get_peft_model(model, lora)
+
+
+def train(
+    args: IAMRecArguments, training_args: RecTrainingArguments, callbacks: list[TrainerCallback] | None = None
+) -> TrainResult:
+    """Trains, keeps the best validation checkpoint, merges LoRA and saves model + processor to `output_dir/model`."""
+    data = load_prepared(args.data_dir)
+    base_path = resolve_base_model(args.base_model, args.base_model_layers)
+    processor = IAMRecProcessor(AutoTokenizer.from_pretrained(base_path), data.titles)
+    model = build_model(args, base_path, num_items=len(data.titles))
+
+    validation = data.splits["validation"]
+    if args.max_eval_samples is not None:
+        validation = validation.select(range(min(args.max_eval_samples, len(validation))))
+    callbacks = list(callbacks or [])
+    if training_args.early_stopping_patience > 0 and training_args.eval_strategy != "no":
+        callbacks.append(EarlyStoppingCallback(early_stopping_patience=training_args.early_stopping_patience))
+    trainer = RecommendationTrainer(
+        model=model,
+        args=training_args,
+        train_dataset=data.splits["train"],
+        eval_dataset=validation,
+        data_collator=RankingEvalCollator(processor.collator(max_length=args.max_length)),
+        callbacks=callbacks,
+        policy=args.policy,
+    )
+    resume = training_args.resume_from_checkpoint
+    if resume == "last":
+        resume = get_last_checkpoint(training_args.output_dir)
+    trainer.train(resume_from_checkpoint=resume)
+
+    model_dir = None
+    if trainer.is_world_process_zero():
+        final = trainer.model.merge_and_unload() if hasattr(trainer.model, "merge_and_unload") else trainer.model
+        model_dir = Path(training_args.output_dir) / "model"
+        summary = {
+            "iamrec_arguments": {key: value for key, value in asdict(args).items()},
+            "base_model_path": base_path,
+            "item_mask_modes": final.config.item_mask_modes,
+            "evaluation_policy": args.policy.to_dict(),
+            "validation_examples": len(validation),
+            "best_metric": {training_args.metric_for_best_model: trainer.state.best_metric},
+            "best_checkpoint": trainer.state.best_model_checkpoint,
+            "global_step": trainer.state.global_step,
+            "seed": training_args.seed,
+            "data_protocol": data.protocol,
+            "log_history": trainer.state.log_history,
+        }
+        save_model_dir(final, processor, summary, model_dir)
+    return TrainResult(
+        model_dir=model_dir,
+        best_metric=trainer.state.best_metric,
+        best_checkpoint=trainer.state.best_model_checkpoint,
+        global_step=trainer.state.global_step,
+        log_history=trainer.state.log_history,
+    )
+
+
+def save_model_dir(model, processor: IAMRecProcessor, summary: dict[str, Any], model_dir: Path) -> None:
+    """Writes model, processor and run summary to a staging folder, then moves it into place in one rename."""
+    model_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{model_dir.name}-", dir=model_dir.parent))
+    try:
+        model.save_pretrained(staging)
+        processor.save_pretrained(staging)
+        (staging / RUN_FILE).write_text(json.dumps(summary, indent=2, default=str) + "\n")
+        if model_dir.exists():
+            shutil.rmtree(model_dir)
+        staging.rename(model_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def parse_arguments(argv: list[str]) -> tuple[IAMRecArguments, RecTrainingArguments]:
+    """Flags, or a single YAML/JSON file holding the same names."""
+    parser = HfArgumentParser((IAMRecArguments, RecTrainingArguments))
+    if len(argv) == 1 and argv[0].endswith((".yaml", ".yml")):
+        return parser.parse_yaml_file(argv[0])
+    if len(argv) == 1 and argv[0].endswith(".json"):
+        return parser.parse_json_file(argv[0])
+    return parser.parse_args_into_dataclasses(args=argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args, training_args = parse_arguments(sys.argv[1:] if argv is None else argv)
+    result = train(args, training_args)
+    if result.model_dir is not None:
+        print(json.dumps({"model_dir": str(result.model_dir), "best_checkpoint": result.best_checkpoint,
+                          "best_metric": result.best_metric, "global_step": result.global_step}, indent=2))
+    return 0

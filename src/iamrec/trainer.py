@@ -1,0 +1,71 @@
+"""A HF Trainer that validates by full-catalog ranking while keeping one rank per example, not the logits."""
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+import torch
+from transformers import EvalPrediction, Trainer
+
+from .metrics import DEFAULT_KS, EvaluationPolicy, metrics_from_ranks, target_ranks
+
+HISTORY_KEY = "history_items"
+
+
+class RankingEvalCollator:
+    """Wraps a collator and adds each example's history as a padded tensor, for the history-exclusion policy.
+
+    Training batches carry it too (one collator serves both); `RecommendationTrainer.compute_loss` drops it.
+    """
+
+    def __init__(self, collator: Callable[[list[dict]], Mapping[str, torch.Tensor]]):
+        self.collator = collator
+
+    def __call__(self, examples: list[dict]) -> dict[str, torch.Tensor]:
+        batch = dict(self.collator(examples))
+        width = max(1, max(len(example["history"]) for example in examples))
+        histories = torch.full((len(examples), width), -1, dtype=torch.long)
+        for row, example in enumerate(examples):
+            histories[row, : len(example["history"])] = torch.as_tensor(example["history"], dtype=torch.long)
+        batch[HISTORY_KEY] = histories
+        return batch
+
+
+class RecommendationTrainer(Trainer):
+    """Trainer whose evaluation reduces each batch's (batch x num_items) logits to target ranks on the spot.
+
+    The stock evaluation loop would gather every logit (O(examples x items) memory); here `prediction_step` returns
+    only the ranks, which the loop gathers across processes as usual, and `compute_metrics` averages them.
+    """
+
+    def __init__(self, *args, policy: EvaluationPolicy = EvaluationPolicy(), ks=DEFAULT_KS, **kwargs):
+        kwargs.setdefault("compute_metrics", self.metrics_from_predictions)
+        super().__init__(*args, **kwargs)
+        self.policy, self.ks = policy, ks
+        self.label_names = ["labels"]
+
+    def compute_loss(self, model: torch.nn.Module, inputs: dict[str, Any], *args, **kwargs):
+        inputs = {key: value for key, value in inputs.items() if key != HISTORY_KEY}
+        return super().compute_loss(model, inputs, *args, **kwargs)
+
+    def prediction_step(
+        self,
+        model: torch.nn.Module,
+        inputs: dict[str, Any],
+        prediction_loss_only: bool,
+        ignore_keys: list[str] | None = None,
+    ) -> tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor | None]:
+        inputs = self._prepare_inputs(inputs)
+        histories = inputs.pop(HISTORY_KEY, None)
+        labels = inputs["labels"]
+        with torch.no_grad():
+            outputs = model(**inputs)
+        loss = outputs.loss.detach()
+        if prediction_loss_only:
+            return loss, None, None
+        ranks = target_ranks(outputs.logits.detach().float(), labels, self.policy, histories)
+        return loss, ranks.to(labels.device, torch.float32)[:, None], labels
+
+    def metrics_from_predictions(self, prediction: EvalPrediction) -> dict[str, float]:
+        ranks = np.asarray(prediction.predictions).reshape(-1)
+        return metrics_from_ranks(torch.as_tensor(ranks, dtype=torch.long), self.ks)
