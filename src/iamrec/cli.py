@@ -6,6 +6,10 @@ import sys
 COMMANDS = {
     "prepare": ("iamrec.data.cli", "Turn an interaction log into train/validation/test splits and an item catalog."),
     "train": ("iamrec.train", "Fine-tune an IAMRec model on prepared splits with the HF Trainer (LoRA + head)."),
+    "evaluate": ("iamrec.evaluate_model", "Full-catalog HR/NDCG/MRR of a model and baselines on a split, as JSON."),
+    "recommend": ("iamrec.inference", "Top-k recommendations for a history of titles."),
+    "push": ("iamrec.hub", "Upload a trained model (weights, remote code, processor, model card) to the Hub."),
+    "demo": ("iamrec.demo", "The whole journey on ML-100K: prepare, train, evaluate, save, reload, recommend."),
 }
 
 

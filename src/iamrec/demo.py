@@ -1,0 +1,151 @@
+"""`iamrec demo`: the whole journey on ML-100K, end to end, on a CPU budget.
+
+prepare -> train (HatLLM schedule, LoRA, SmolLM2-135M truncated to a few layers) -> evaluate on the test split next to
+MostPopular and Random -> save -> reload through AutoModel/AutoProcessor with trust_remote_code in a fresh process ->
+recommend for one test user. Prints the metrics table; everything lands under --output-dir.
+"""
+
+import argparse
+import json
+import subprocess
+import sys
+import textwrap
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .arguments import IAMRecArguments, RecTrainingArguments
+from .data import load_prepared, prepare_dataset
+from .evaluate_model import evaluate_all
+from .hub import EVAL_FILE, build_hub_folder
+from .metrics import EvaluationPolicy
+from .train import train
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How much of the journey to run: `default` fits 15 minutes on 2 CPU cores, `tiny` is a smoke run for CI."""
+
+    base_model_layers: int
+    max_steps: int
+    eval_steps: int
+    max_eval_samples: int
+    max_test_samples: int | None  # None: the whole test split
+    batch_size: int
+    learning_rate: float
+
+
+BUDGETS = {
+    "default": Budget(base_model_layers=3, max_steps=400, eval_steps=100, max_eval_samples=500,
+                      max_test_samples=None, batch_size=16, learning_rate=2e-3),
+    "tiny": Budget(base_model_layers=2, max_steps=4, eval_steps=2, max_eval_samples=16,
+                   max_test_samples=64, batch_size=4, learning_rate=2e-3),
+}
+
+RELOAD_SCRIPT = """
+import json, sys, torch
+from transformers import AutoModel, AutoProcessor
+folder, history = sys.argv[1], json.loads(sys.argv[2])
+model = AutoModel.from_pretrained(folder, trust_remote_code=True).eval()
+processor = AutoProcessor.from_pretrained(folder, trust_remote_code=True)
+inputs = processor([history])
+top = model.recommend(**inputs, k=10, exclude=[history])
+print(json.dumps({"module": type(model).__module__, "item_ids": top.item_ids[0].tolist(),
+                  "titles": processor.decode_items(top.item_ids[0].tolist()), "scores": top.scores[0].tolist()}))
+"""
+
+
+def run_demo(output_dir: Path, budget: Budget, seed: int = 42) -> dict:
+    """Runs every step and returns the report that is printed and saved as demo_report.json."""
+    started = time.perf_counter()
+    timings = {}
+
+    def lap(name: str) -> None:
+        timings[name] = round(time.perf_counter() - started - sum(timings.values()), 1)
+
+    data_dir = output_dir / "data"
+    data = load_prepared(data_dir) if (data_dir / "protocol.json").is_file() else prepare_dataset(data_dir, "ml-100k")
+    lap("prepare")
+
+    args = IAMRecArguments(
+        data_dir=str(data_dir), base_model="smollm2-135m", base_model_layers=budget.base_model_layers,
+        schedule="hatllm", num_intra=1, num_inter_last=1, max_eval_samples=budget.max_eval_samples,
+    )
+    training_args = RecTrainingArguments(
+        output_dir=str(output_dir / "train"), max_steps=budget.max_steps, eval_steps=budget.eval_steps,
+        save_steps=budget.eval_steps, logging_steps=max(1, budget.eval_steps // 5), seed=seed,
+        per_device_train_batch_size=budget.batch_size, learning_rate=budget.learning_rate,
+        dataloader_num_workers=0, disable_tqdm=False,
+    )
+    result = train(args, training_args)
+    lap("train")
+
+    policy = EvaluationPolicy()
+    test = data.splits["test"]
+    if budget.max_test_samples is not None:
+        data.splits["test"] = test.select(range(min(budget.max_test_samples, len(test))))
+    evaluation = evaluate_all(data, "test", result.model_dir, ("most_popular", "random"), policy, batch_size=32)
+    (result.model_dir / EVAL_FILE).write_text(json.dumps(evaluation, indent=2) + "\n")
+    lap("evaluate")
+
+    hub_folder = build_hub_folder(result.model_dir, output_dir / "hub_upload", repo_id="iamrec-demo-ml-100k")
+    user = data.splits["test"][0]
+    reload = subprocess.run(
+        [sys.executable, "-c", RELOAD_SCRIPT, str(hub_folder), json.dumps(user["history"])],
+        capture_output=True, text=True, check=False,
+    )
+    if reload.returncode != 0:
+        raise RuntimeError(f"Reloading {hub_folder} with trust_remote_code failed:\n{reload.stderr[-3000:]}")
+    recommendation = json.loads(reload.stdout.strip().splitlines()[-1])
+    lap("save_reload_recommend")
+
+    scores = {name: metrics["NDCG@10"] for name, metrics in evaluation["results"].items()}
+    model_name = next(iter(scores))
+    return {
+        "evaluation": evaluation,
+        "model_beats_most_popular": scores[model_name] > scores["MostPopular"],
+        "best_validation": {"metric": training_args.metric_for_best_model, "value": result.best_metric,
+                            "checkpoint": result.best_checkpoint, "global_step": result.global_step},
+        "validation_curve": [(entry["step"], entry["eval_NDCG@10"]) for entry in result.log_history
+                             if "eval_NDCG@10" in entry],
+        "recommendation": {"user": user["user"], "history": [data.titles[i] for i in user["history"]],
+                           "target": data.titles[user["target"]], **recommendation},
+        "model_dir": str(result.model_dir),
+        "hub_folder": str(hub_folder),
+        "seconds": timings,
+    }
+
+
+def format_report(report: dict) -> str:
+    evaluation = report["evaluation"]
+    names = list(next(iter(evaluation["results"].values())))
+    rows = [f"{'scorer':<28}" + "".join(f"{name:>10}" for name in names)]
+    for scorer, metrics in evaluation["results"].items():
+        rows.append(f"{scorer:<28}" + "".join(f"{metrics[name]:>10.4f}" for name in names))
+    recommendation = report["recommendation"]
+    return "\n".join([
+        f"Test split: {evaluation['num_examples']} examples, {evaluation['num_items']} items, policy {evaluation['policy']}",
+        *rows,
+        f"Model beats MostPopular on NDCG@10: {report['model_beats_most_popular']}",
+        f"Validation NDCG@10 by step: {report['validation_curve']}",
+        "",
+        f"User {recommendation['user']} watched: " + "; ".join(recommendation["history"][-5:]),
+        f"(next, held out: {recommendation['target']}) -> recommended via {recommendation['module']}:",
+        *[f"  {rank}. {title} ({score:.3f})" for rank, (title, score)
+          in enumerate(zip(recommendation["titles"], recommendation["scores"]), 1)],
+        "",
+        f"Model: {report['model_dir']}   Hub folder: {report['hub_folder']}   Seconds: {report['seconds']}",
+    ])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="iamrec demo", description=textwrap.dedent(__doc__))
+    parser.add_argument("--output-dir", default="runs/demo", help="where data, checkpoints and the model go")
+    parser.add_argument("--budget", choices=sorted(BUDGETS), default="default")
+    parser.add_argument("--seed", type=int, default=42)
+    args = parser.parse_args(argv)
+    output_dir = Path(args.output_dir)
+    report = run_demo(output_dir, BUDGETS[args.budget], seed=args.seed)
+    (output_dir / "demo_report.json").write_text(json.dumps(report, indent=2) + "\n")
+    print(format_report(report))
+    return 0

@@ -1,0 +1,105 @@
+"""Loading a trained model folder and recommending from histories given as titles or item ids (`iamrec recommend`)."""
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from transformers import AutoModel
+
+from .tokenization import IAMRecProcessor
+
+REQUIRED_FILES = ("config.json", "model.safetensors", "processor_config.json")
+
+
+@dataclass
+class Recommendation:
+    item_id: int
+    title: str
+    score: float
+
+
+def check_model_dir(model_dir: str | Path) -> Path:
+    """Fails early, naming the missing pieces, when a folder is not a complete `iamrec train` model."""
+    path = Path(model_dir)
+    if not path.is_dir():
+        raise FileNotFoundError(f"No model folder at {path} (expected the `model/` folder written by `iamrec train`).")
+    missing = [name for name in REQUIRED_FILES if not (path / name).is_file()]
+    if missing:
+        raise FileNotFoundError(f"{path} is not a complete iamrec model: {', '.join(missing)} missing.")
+    return path
+
+
+class Recommender:
+    """A trained model and its processor: histories in (titles or ids), top-k catalog items out, in batches."""
+
+    def __init__(self, model, processor: IAMRecProcessor):
+        if model.config.num_items != processor.num_items:
+            raise ValueError(
+                f"The model scores {model.config.num_items} items but the processor's catalog has "
+                f"{processor.num_items}: they come from different data."
+            )
+        self.model = model.eval()
+        self.processor = processor
+
+    @classmethod
+    def from_pretrained(cls, model_dir: str | Path, device: str | None = None) -> "Recommender":
+        path = check_model_dir(model_dir)
+        try:
+            model = AutoModel.from_pretrained(path)
+        except (OSError, ValueError, RuntimeError) as error:  # safetensors/json errors surface as these
+            raise ValueError(f"Could not load the model in {path}; the checkpoint looks corrupt: {error}") from error
+        if device is not None:
+            model = model.to(device)
+        return cls(model, IAMRecProcessor.from_pretrained(path))
+
+    def recommend(
+        self,
+        histories: Sequence[Sequence[str | int]],
+        k: int = 10,
+        exclude_history: bool = True,
+        batch_size: int = 32,
+    ) -> list[list[Recommendation]]:
+        """Top-k items for each history (best first); history items are never recommended unless asked."""
+        results = []
+        for start in range(0, len(histories), batch_size):
+            chunk = [self.processor.to_item_ids(history) for history in histories[start : start + batch_size]]
+            batch = self.processor(chunk).to(self.model.device)
+            top = self.model.recommend(
+                input_ids=batch["input_ids"],
+                attention_mask=batch["attention_mask"],
+                item_index=batch["item_index"],
+                k=k,
+                exclude=chunk if exclude_history else None,
+            )
+            for ids, scores in zip(top.item_ids.tolist(), top.scores.tolist()):
+                results.append([Recommendation(i, self.processor.titles[i], s) for i, s in zip(ids, scores)])
+        return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="iamrec recommend", description="Top-k recommendations for one history.")
+    parser.add_argument("--model", required=True, help="a model folder written by `iamrec train`")
+    history = parser.add_mutually_exclusive_group(required=True)
+    history.add_argument("--history", nargs="+", metavar="TITLE", help="item titles, oldest first")
+    history.add_argument("--history-ids", nargs="+", type=int, metavar="ID", help="item ids, oldest first")
+    parser.add_argument("-k", type=int, default=10, help="how many items to recommend (default 10)")
+    parser.add_argument("--include-history", action="store_true", help="allow recommending items of the history")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    args = parser.parse_args(argv)
+    history = args.history if args.history else args.history_ids
+    try:
+        recommender = Recommender.from_pretrained(args.model)
+        (items,) = recommender.recommend([history], k=args.k, exclude_history=not args.include_history)
+    except (FileNotFoundError, ValueError) as error:
+        print(f"iamrec recommend: error: {error}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps([item.__dict__ for item in items], indent=2))
+    else:
+        for rank, item in enumerate(items, 1):
+            print(f"{rank:>3}. {item.title}  (item {item.item_id}, score {item.score:.3f})")
+    return 0
