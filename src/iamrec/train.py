@@ -13,7 +13,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from transformers import AutoTokenizer, EarlyStoppingCallback, HfArgumentParser, TrainerCallback
+import torch
+from transformers import AutoTokenizer, EarlyStoppingCallback, HfArgumentParser, TrainerCallback, set_seed
 from transformers.trainer_utils import get_last_checkpoint
 
 from .arguments import IAMRecArguments, RecTrainingArguments
@@ -37,7 +38,13 @@ class TrainResult:
     log_history: list[dict[str, Any]]
 
 
-def build_model(args: IAMRecArguments, base_path: str, num_items: int):
+def popularity_bias(train_targets: list[int], num_items: int) -> torch.Tensor:
+    """Log of the (add-one smoothed) frequency of each item among the training targets."""
+    counts = torch.bincount(torch.as_tensor(train_targets, dtype=torch.long), minlength=num_items).float()
+    return torch.log((counts + 1) / (counts.sum() + num_items))
+
+
+def build_model(args: IAMRecArguments, base_path: str, num_items: int, train_targets: list[int]):
     """The IAMRec model on the pretrained base, wrapped with LoRA adapters unless `lora_r` is 0."""
     model = IAMRecForSequentialRecommendation.from_llama(
         base_path,
@@ -47,6 +54,9 @@ def build_model(args: IAMRecArguments, base_path: str, num_items: int):
         config_overrides=args.schedule_kwargs() if not args.item_mask_modes else None,
         attn_implementation="sdpa",
     )
+    if args.head_bias_init == "popularity" and model.rec_head.items.bias is not None:
+        with torch.no_grad():
+            model.rec_head.items.bias.copy_(popularity_bias(train_targets, num_items))
     if args.lora_r == 0:
         return model
     from peft import LoraConfig, get_peft_model
@@ -65,10 +75,11 @@ def train(
     args: IAMRecArguments, training_args: RecTrainingArguments, callbacks: list[TrainerCallback] | None = None
 ) -> TrainResult:
     """Trains, keeps the best validation checkpoint, merges LoRA and saves model + processor to `output_dir/model`."""
+    set_seed(training_args.seed)  # before the head and the LoRA adapters are initialised
     data = load_prepared(args.data_dir)
     base_path = resolve_base_model(args.base_model, args.base_model_layers)
     processor = IAMRecProcessor(AutoTokenizer.from_pretrained(base_path), data.titles)
-    model = build_model(args, base_path, num_items=len(data.titles))
+    model = build_model(args, base_path, len(data.titles), data.splits["train"]["target"])
 
     validation = data.splits["validation"]
     if args.max_eval_samples is not None:

@@ -1,0 +1,117 @@
+"""`iamrec train`: HatLLM defaults, config files, Trainer evaluation, kill-and-resume, data-parallel, the saved model."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+from transformers import AutoModel
+
+from iamrec.data import load_prepared
+from iamrec.evaluation import ModelScorer, evaluate_scorer
+from iamrec.inference import Recommender
+from iamrec.train import RUN_FILE, parse_arguments, train
+from training_fixtures import tiny_arguments, write_tiny_base_model, write_tiny_data
+
+TESTS = Path(__file__).parent
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    root = tmp_path_factory.mktemp("training")
+    return write_tiny_data(root), write_tiny_base_model(root)
+
+
+def test_defaults_follow_hatllm_and_config_files_work(tmp_path):
+    (tmp_path / "run.yaml").write_text("data_dir: some/data\noutput_dir: out\nschedule: iam\nlearning_rate: 0.0005\n")
+    args, training_args = parse_arguments([str(tmp_path / "run.yaml")])
+    assert (args.data_dir, args.schedule, training_args.learning_rate) == ("some/data", "iam", 5e-4)
+    assert (args.lora_r, args.lora_alpha, args.lora_dropout) == (8, 16, 0.05)
+    assert (training_args.max_steps, training_args.eval_steps, training_args.early_stopping_patience) == (1600, 100, 2)
+    assert training_args.load_best_model_at_end and training_args.metric_for_best_model == "NDCG@10"
+    args, training_args = parse_arguments(["--data_dir", "d", "--lr_scheduler_type", "cosine", "--lora_r", "4"])
+    assert (args.lora_r, training_args.lr_scheduler_type.value) == (4, "cosine")
+    with pytest.raises(ValueError, match="Unknown schedule"):
+        parse_arguments(["--data_dir", "d", "--schedule", "bogus"])
+
+
+def test_train_saves_a_merged_model_whose_trainer_metrics_match_standalone_evaluation(workspace, tmp_path):
+    data_dir, base = workspace
+    result = train(*tiny_arguments(data_dir, base, tmp_path / "run"))
+    evaluations = [entry for entry in result.log_history if "eval_NDCG@10" in entry]
+    assert [entry["step"] for entry in evaluations] == [2, 4, 6]
+    run = json.loads((result.model_dir / RUN_FILE).read_text())
+    assert run["item_mask_modes"] == ["intra", "inter_last"]
+    assert run["data_protocol"]["settings"]["k_core"] == 5
+
+    recommender = Recommender.from_pretrained(result.model_dir)
+    assert type(recommender.model).__name__ == "IAMRecForSequentialRecommendation"
+    assert not any("lora" in name for name in recommender.model.state_dict())
+    # The Trainer's ranking evaluation (ranks only) and the standalone evaluator agree on the best checkpoint's model.
+    validation = load_prepared(data_dir).splits["validation"]
+    standalone = evaluate_scorer(ModelScorer(recommender.model, recommender.processor.collator(max_length=256)),
+                                 validation, recommender.processor.num_items, show_progress=False)
+    best = max(evaluations, key=lambda entry: entry["eval_NDCG@10"])
+    assert standalone["metrics"]["NDCG@10"] == pytest.approx(best["eval_NDCG@10"], abs=1e-6)
+    assert standalone["metrics"]["HR@5"] == pytest.approx(best["eval_HR@5"], abs=1e-6)
+
+
+KILLED_RUN = """
+import os, sys
+sys.path[:0] = [{tests!r}]
+from transformers import TrainerCallback
+from iamrec.train import train
+from training_fixtures import tiny_arguments
+
+class Kill(TrainerCallback):
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step == 5:  # after checkpoint-4 was written, in the middle of the next interval
+            os._exit(137)
+
+train(*tiny_arguments({data!r}, {base!r}, {out!r}), callbacks=[Kill()])
+"""
+
+
+def test_a_killed_run_resumes_to_the_same_result(workspace, tmp_path):
+    data_dir, base = workspace
+    uninterrupted = train(*tiny_arguments(data_dir, base, tmp_path / "whole"))
+
+    script = KILLED_RUN.format(tests=str(TESTS), data=str(data_dir), base=str(base), out=str(tmp_path / "killed"))
+    killed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert killed.returncode == 137, killed.stderr[-2000:]
+    assert sorted(p.name for p in (tmp_path / "killed").glob("checkpoint-*")) == ["checkpoint-2", "checkpoint-4"]
+    assert not (tmp_path / "killed" / "model").exists()
+
+    resumed = train(*tiny_arguments(data_dir, base, tmp_path / "killed", resume_from_checkpoint="last"))
+    assert resumed.global_step == uninterrupted.global_step == 6
+    assert resumed.best_checkpoint.endswith(Path(uninterrupted.best_checkpoint).name)
+    losses = lambda history: [entry["loss"] for entry in history if "loss" in entry]  # noqa: E731
+    assert losses(resumed.log_history)[-2:] == pytest.approx(losses(uninterrupted.log_history)[-2:], abs=1e-6)
+    first, second = load_file(uninterrupted.model_dir / "model.safetensors"), load_file(resumed.model_dir / "model.safetensors")
+    assert first.keys() == second.keys()
+    for key in first:
+        torch.testing.assert_close(first[key], second[key], atol=1e-6, rtol=1e-5)
+
+
+def test_data_parallel_training_with_two_cpu_processes(workspace, tmp_path):
+    data_dir, base = workspace
+    command = [
+        sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517",
+        "-m", "iamrec.cli", "train", "--data_dir", str(data_dir), "--base_model", str(base), "--num_intra", "1",
+        "--output_dir", str(tmp_path / "ddp"), "--max_steps", "4", "--eval_steps", "2", "--save_steps", "2",
+        "--per_device_train_batch_size", "2", "--learning_rate", "5e-3", "--ddp_backend", "gloo", "--use_cpu",
+        "--disable_tqdm", "true", "--max_length", "256",
+    ]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    run = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    model_dir = tmp_path / "ddp" / "model"
+    run_summary = json.loads((model_dir / RUN_FILE).read_text())
+    evaluations = [entry for entry in run_summary["log_history"] if "eval_NDCG@10" in entry]
+    assert [entry["step"] for entry in evaluations] == [2, 4]
+    assert AutoModel.from_pretrained(model_dir).config.num_items == len(load_prepared(data_dir).titles)
+
