@@ -34,8 +34,9 @@ class RankingMetric(evaluate.Metric):
         self.ks = check_ks(ks)
         self.policy = policy
         kwargs.setdefault("keep_in_memory", kwargs.get("num_process", 1) == 1)
-        ties = policy.ties
-        kwargs.setdefault("config_name", f"k{'-'.join(map(str, self.ks))}_{ties}_exclude{int(policy.exclude_history)}")
+        # Distinct cache folders per setting, for distributed runs that write to disk.
+        cut_offs = "-".join(map(str, self.ks))
+        kwargs.setdefault("config_name", f"k{cut_offs}_{policy.ties}_exclude{int(policy.exclude_history)}")
         super().__init__(**kwargs)
 
     def _info(self) -> evaluate.MetricInfo:
@@ -43,7 +44,9 @@ class RankingMetric(evaluate.Metric):
             description=_DESCRIPTION,
             citation="",
             inputs_description=_INPUTS_DESCRIPTION,
-            features=datasets.Features({"predictions": datasets.Value("int64"), "references": datasets.Value("int64")}),
+            features=datasets.Features(
+                {"predictions": datasets.Value("int64"), "references": datasets.Value("int64")}
+            ),
             format="numpy",
         )
 
@@ -72,7 +75,8 @@ class RankingMetric(evaluate.Metric):
         return super().compute(**kwargs)
 
     def _compute(self, predictions, references) -> dict:
-        return {**metrics_from_ranks(predictions, self.ks), "num_examples": len(predictions), "policy": self.policy.to_dict()}
+        metrics = metrics_from_ranks(predictions, self.ks)
+        return {**metrics, "num_examples": len(predictions), "policy": self.policy.to_dict()}
 
 
 def ranking_metric(

@@ -40,7 +40,7 @@ class ModelScorer:
 
     def score(self, examples: list[dict]) -> torch.Tensor:
         batch = {key: value for key, value in self.collator(examples).items() if key != "labels"}
-        batch = {key: value.to(self.device) if isinstance(value, torch.Tensor) else value for key, value in batch.items()}
+        batch = {key: value.to(self.device) if torch.is_tensor(value) else value for key, value in batch.items()}
         self.model.eval()
         with torch.no_grad():
             return self.model(**batch).logits

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from safetensors import SafetensorError
 from transformers import AutoModel
 
 from .tokenization import IAMRecProcessor
@@ -50,7 +51,7 @@ class Recommender:
         path = check_model_dir(model_dir)
         try:
             model = AutoModel.from_pretrained(path)
-        except (OSError, ValueError, RuntimeError) as error:  # safetensors/json errors surface as these
+        except (OSError, ValueError, RuntimeError, SafetensorError) as error:
             raise ValueError(f"Could not load the model in {path}; the checkpoint looks corrupt: {error}") from error
         if device is not None:
             model = model.to(device)

@@ -65,7 +65,9 @@ def history_mask(
         rows, items = torch.tensor(rows, dtype=torch.long), torch.tensor(items, dtype=torch.long)
     if items.numel() and int(items.max()) >= num_items:
         row = int(rows[items.argmax()])
-        raise ValueError(f"History of row {row} holds item id {int(items.max())}, outside the catalog [0, {num_items}).")
+        raise ValueError(
+            f"History of row {row} holds item id {int(items.max())}, outside the catalog [0, {num_items})."
+        )
     mask = torch.zeros(len(histories), num_items, dtype=torch.bool, device=device)
     mask[rows.to(device), items.to(device)] = True
     return mask
@@ -148,7 +150,8 @@ class RankingAccumulator:
     >>> accumulator = RankingAccumulator(ks=(5, 10), policy=EvaluationPolicy())
     >>> for scores, targets in batches:
     ...     accumulator.update(scores, targets)
-    >>> accumulator.compute()  # {"HR@5": ..., "HR@10": ..., "NDCG@5": ..., "NDCG@10": ..., "MRR": ..., "num_examples": ...}
+    >>> accumulator.compute()
+    {"HR@5": ..., "HR@10": ..., "NDCG@5": ..., "NDCG@10": ..., "MRR": ..., "num_examples": ...}
     ```
     """
 
@@ -182,8 +185,8 @@ class RankingAccumulator:
 
     def _append(self, ranks: torch.LongTensor) -> None:
         # One buffer grown by doubling, rather than a small tensor kept per batch: small long-lived blocks between
-        # the large per-batch temporaries fragment glibc's heap, and the process then grows by about a score matrix
-        # per batch (measured: +1 GiB over 64 batches of 256 x 100k scores; see benchmarks/bench_evaluation.py).
+        # the large per-batch temporaries fragment glibc's heap, and the process can then grow by up to a score
+        # matrix per batch (measured: +0.5-1 GiB over 64 batches of 256 x 100k scores; benchmarks/bench_evaluation.py).
         needed = self._count + len(ranks)
         if needed > len(self._buffer):
             grown = torch.empty(max(needed, 2 * len(self._buffer), 1024), dtype=torch.long)

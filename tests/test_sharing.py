@@ -1,0 +1,138 @@
+"""After training: `iamrec evaluate`, `iamrec recommend`, the Hub folder of `iamrec push`, and their bad-input errors."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import textwrap
+
+import pytest
+
+from iamrec import hub
+from iamrec.data import load_prepared, prepare_dataset
+from iamrec.evaluate_model import evaluate_all
+from iamrec.evaluate_model import main as evaluate_main
+from iamrec.inference import Recommender
+from iamrec.inference import main as recommend_main
+from iamrec.train import train
+from tokenizer_fixtures import TITLES
+from training_fixtures import tiny_arguments, write_tiny_base_model, write_tiny_data
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    root = tmp_path_factory.mktemp("sharing")
+    data_dir, base = write_tiny_data(root), write_tiny_base_model(root)
+    result = train(*tiny_arguments(data_dir, base, root / "run", max_steps=2, eval_steps=2, save_steps=2))
+    return data_dir, result.model_dir
+
+
+def test_evaluate_prints_one_json_object_with_policy_split_and_size(trained, capsys):
+    data_dir, model_dir = trained
+    assert evaluate_main(["--data-dir", str(data_dir), "--model", str(model_dir), "--baselines", "most_popular",
+                          "random", "--exclude-history"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["split"] == "test" and report["num_examples"] == len(load_prepared(data_dir).splits["test"])
+    assert report["policy"] == {"exclude_history": True, "ties": "pessimistic"}
+    assert set(report["results"]) == {"IAMRec[model]", "MostPopular(count=targets)", "Random(seed=0)"}
+    assert {"HR@5", "HR@10", "NDCG@5", "NDCG@10", "MRR"} <= set(report["results"]["MostPopular(count=targets)"])
+
+
+def test_recommend_prints_titles_and_rejects_unknown_ones(trained, capsys):
+    _, model_dir = trained
+    assert recommend_main(["--model", str(model_dir), "--history", TITLES[0], TITLES[1], "-k", "3"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 3 and all(any(title in line for title in TITLES[2:]) for line in lines)
+    assert recommend_main(["--model", str(model_dir), "--history", "Toy Stroy (1995)"]) == 1
+    error = capsys.readouterr().err
+    assert "Toy Stroy (1995)" in error and "Toy Story (1995)" in error  # the close match is suggested
+
+
+def test_missing_or_corrupt_checkpoints_and_foreign_data_are_clear_errors(trained, tmp_path):
+    data_dir, model_dir = trained
+    with pytest.raises(FileNotFoundError, match="No model folder"):
+        Recommender.from_pretrained(tmp_path / "nowhere")
+    broken = tmp_path / "broken"
+    shutil.copytree(model_dir, broken)
+    (broken / "model.safetensors").unlink()
+    with pytest.raises(FileNotFoundError, match="model.safetensors missing"):
+        Recommender.from_pretrained(broken)
+    (broken / "model.safetensors").write_bytes((model_dir / "model.safetensors").read_bytes()[:1000])
+    with pytest.raises(ValueError, match="corrupt"):
+        Recommender.from_pretrained(broken)
+
+    other = tmp_path / "other.csv"
+    other.write_text("user,item,timestamp\n" + "".join(f"u{u},x{i},{u * 10 + i}\n" for u in range(6) for i in range(6)))
+    items = tmp_path / "other_items.csv"
+    items.write_text("item,title\n" + "".join(f"x{i},Other {i}\n" for i in range(6)))
+    prepare_dataset(tmp_path / "other", format="csv", interactions=[other], items=[items], progress=False)
+    with pytest.raises(ValueError, match="catalog .* differs from the model's"):
+        evaluate_all(load_prepared(tmp_path / "other"), "test", model_dir, baselines=())
+
+
+def fresh_venv_without_iamrec(root) -> str:
+    """A new virtual environment that sees the installed dependencies but not iamrec (an editable install's .pth
+    files are only read from site directories, and the dependencies' folder is added as a plain path)."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root)], check=True)
+    site = next(root.glob("lib/python*/site-packages"))
+    (site / "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    return str(root / "bin" / "python")
+
+
+def test_the_hub_folder_alone_serves_recommendations_without_iamrec(trained, tmp_path, monkeypatch):
+    data_dir, model_dir = trained
+    (model_dir / hub.EVAL_FILE).write_text(json.dumps(evaluate_all(load_prepared(data_dir), "test", model_dir)))
+    uploaded = {}
+
+    class FakeApi:  # no network here: capture exactly what would be uploaded
+        def __init__(self, token=None):
+            pass
+
+        def create_repo(self, repo_id, private=False, exist_ok=False):
+            uploaded["repo_id"] = repo_id
+
+        def upload_folder(self, repo_id, folder_path, commit_message):
+            shutil.copytree(folder_path, tmp_path / "uploaded")
+            return f"https://huggingface.co/{repo_id}/commit/fake"
+
+    monkeypatch.setattr("huggingface_hub.HfApi", FakeApi)
+    assert hub.push(model_dir, "someone/iamrec-tiny").endswith("commit/fake")
+    folder = tmp_path / "uploaded"
+    assert uploaded["repo_id"] == "someone/iamrec-tiny"
+    names = set(os.listdir(folder))
+    assert {"README.md", "config.json", "model.safetensors", "configuration_iamrec.py", "modeling_iamrec.py",
+            "processor_config.json", "processing_iamrec.py", "tokenizer.json"} <= names
+    assert not any(name.endswith((".bin", ".pt", ".pth")) for name in names)
+    card = (folder / "README.md").read_text()
+    assert card.startswith("---\nlibrary_name: transformers")
+    assert "| 0 | `intra` |" in card and "| 1 | `inter_last` |" in card and '"k_core": 5' in card
+    assert "| MostPopular(count=targets) |" in card and "NDCG@10" in card
+
+    expected = Recommender.from_pretrained(model_dir).recommend([[0, 1, 2]], k=5)[0]
+    script = tmp_path / "serve.py"
+    script.write_text(textwrap.dedent(
+        """
+        import json, sys
+        try:
+            import iamrec
+            sys.exit("iamrec must not be importable here")
+        except ImportError:
+            pass
+        from transformers import AutoModel, AutoProcessor
+        model = AutoModel.from_pretrained(sys.argv[1], trust_remote_code=True).eval()
+        processor = AutoProcessor.from_pretrained(sys.argv[1], trust_remote_code=True)
+        inputs = processor([[0, 1, 2]])
+        top = model.recommend(**inputs, k=5, exclude=[[0, 1, 2]])
+        print(json.dumps({"ids": top.item_ids[0].tolist(), "titles": processor.decode_items(top.item_ids[0].tolist())}))
+        """
+    ))
+    python = fresh_venv_without_iamrec(tmp_path / "venv")
+    env = {**os.environ, "HF_MODULES_CACHE": str(tmp_path / "modules"), "HF_HUB_OFFLINE": "1", "PYTHONPATH": ""}
+    served = subprocess.run([python, str(script), str(folder)], capture_output=True, text=True, env=env,
+                            cwd=tmp_path, timeout=300)
+    assert served.returncode == 0, served.stderr[-3000:]
+    result = json.loads(served.stdout.strip().splitlines()[-1])
+    assert result["ids"] == [item.item_id for item in expected]
+    assert result["titles"] == [item.title for item in expected]
