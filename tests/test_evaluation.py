@@ -177,7 +177,8 @@ def tiny_split():
 
 def test_model_scorer_runs_the_model_in_eval_mode_without_labels(tiny_model, tiny_split):
     calls = []
-    hook = tiny_model.register_forward_pre_hook(lambda module, args, kwargs: calls.append(set(kwargs)), with_kwargs=True)
+    record = lambda module, args, kwargs: calls.append(set(kwargs))  # noqa: E731
+    hook = tiny_model.register_forward_pre_hook(record, with_kwargs=True)
     examples = tiny_split.select(range(4)).to_list()
     tiny_model.train()
     try:

@@ -197,7 +197,8 @@ def test_evaluate_module_matches_accumulator():
         result = metric.compute()
         assert result == {**accumulator.compute(), "policy": policy.to_dict()}
         # compute() with inputs gives the same numbers in one call.
-        again = iamrec.ranking_metric(policy=policy).compute(predictions=scores, references=targets, histories=histories)
+        metric = iamrec.ranking_metric(policy=policy)
+        again = metric.compute(predictions=scores, references=targets, histories=histories)
         assert again == result
 
 
