@@ -186,7 +186,7 @@ class RankingAccumulator:
     def _append(self, ranks: torch.LongTensor) -> None:
         # One buffer grown by doubling, rather than a small tensor kept per batch: small long-lived blocks between
         # the large per-batch temporaries fragment glibc's heap, and the process can then grow by up to a score
-        # matrix per batch (measured: +0.5-1 GiB over 64 batches of 256 x 100k scores; benchmarks/bench_evaluation.py).
+        # matrix per batch (measured: +0.5-1 GiB over 64 batches of 256 x 100k scores, see bench_evaluation.py).
         needed = self._count + len(ranks)
         if needed > len(self._buffer):
             grown = torch.empty(max(needed, 2 * len(self._buffer), 1024), dtype=torch.long)
