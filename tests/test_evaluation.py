@@ -110,6 +110,13 @@ def test_evaluate_scorer_random_baseline_is_reproducible():
     assert first["split"] is None
 
 
+def test_evaluate_scorer_streams_an_iterable_dataset():
+    test = Dataset.from_dict({"history": [[1, 2]] * 30, "target": list(range(NUM_ITEMS)) + list(range(10))})
+    expected = evaluate_scorer(Random(NUM_ITEMS, seed=0), test, NUM_ITEMS, show_progress=False)
+    streamed = evaluate_scorer(Random(NUM_ITEMS, seed=0), test.to_iterable_dataset(), NUM_ITEMS, batch_size=8)
+    assert streamed == expected
+
+
 def test_evaluate_scorer_bad_inputs():
     test = Dataset.from_dict({"history": [[1]], "item": [3]})
     with pytest.raises(ValueError, match=r"lacks the column\(s\) \['target'\]"):
