@@ -34,10 +34,11 @@ class IAMRecArguments:
         default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
         metadata={"help": "Linear layers that get LoRA adapters; the recommendation head is always fully trained."},
     )
-    head_bias_init: str = field(
+    head_init: str = field(
         default="popularity",
-        metadata={"help": "popularity: start the head's item bias at the log frequency of training targets, so step 0 "
-                          "already ranks like MostPopular and training learns what the history adds; zero: no prior."},
+        metadata={"help": "popularity: zero head weights and an item bias at the log frequency of training targets, "
+                          "so step 0 ranks exactly like MostPopular and training learns what the history adds; "
+                          "random: the model's default initialisation."},
     )
     max_length: int = field(default=512, metadata={"help": "Prompt tokens at most; the oldest whole items go first."})
     max_eval_samples: int | None = field(
@@ -49,8 +50,8 @@ class IAMRecArguments:
     def __post_init__(self):
         if not self.item_mask_modes and self.schedule not in ("hatllm", "iam", "full"):
             raise ValueError(f"Unknown schedule {self.schedule!r}; choose hatllm, iam or full.")
-        if self.head_bias_init not in ("popularity", "zero"):
-            raise ValueError(f"head_bias_init must be 'popularity' or 'zero', got {self.head_bias_init!r}.")
+        if self.head_init not in ("popularity", "random"):
+            raise ValueError(f"head_init must be 'popularity' or 'random', got {self.head_init!r}.")
         self.policy = EvaluationPolicy(exclude_history=self.exclude_history, ties=self.ties)
 
     def schedule_kwargs(self) -> dict[str, int]:

@@ -54,8 +54,11 @@ def build_model(args: IAMRecArguments, base_path: str, num_items: int, train_tar
         config_overrides=args.schedule_kwargs() if not args.item_mask_modes else None,
         attn_implementation="sdpa",
     )
-    if args.head_bias_init == "popularity" and model.rec_head.items.bias is not None:
+    if args.head_init == "popularity":
+        if model.rec_head.items.bias is None:
+            raise ValueError("head_init='popularity' needs a head bias (rec_head_bias=True).")
         with torch.no_grad():
+            model.rec_head.items.weight.zero_()
             model.rec_head.items.bias.copy_(popularity_bias(train_targets, num_items))
     if args.lora_r == 0:
         return model
