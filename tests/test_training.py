@@ -115,3 +115,22 @@ def test_data_parallel_training_with_two_cpu_processes(workspace, tmp_path):
     assert [entry["step"] for entry in evaluations] == [2, 4]
     assert AutoModel.from_pretrained(model_dir).config.num_items == len(load_prepared(data_dir).titles)
 
+
+
+def test_the_head_can_have_its_own_learning_rate(tmp_path):
+    from peft import LoraConfig, get_peft_model
+
+    from conftest import tiny_model
+    from iamrec.arguments import RecTrainingArguments
+    from iamrec.trainer import RecommendationTrainer
+
+    model = get_peft_model(tiny_model(["intra", "inter_last"]), LoraConfig(r=4, target_modules=["q_proj"],
+                                                                         modules_to_save=["rec_head"]))
+    args = RecTrainingArguments(output_dir=str(tmp_path), learning_rate=1e-3, head_learning_rate=1e-5,
+                                eval_strategy="no", load_best_model_at_end=False)
+    optimizer = RecommendationTrainer(model=model, args=args, head_learning_rate=1e-5).create_optimizer()
+    rates = {id(p): group["lr"] for group in optimizer.param_groups for p in group["params"]}
+    for name, parameter in model.named_parameters():
+        if parameter.requires_grad:
+            assert rates[id(parameter)] == (1e-5 if "rec_head" in name else 1e-3), name
+    assert {id(p) for p in model.parameters() if p.requires_grad} == set(rates)

@@ -78,6 +78,9 @@ class RecTrainingArguments(TrainingArguments):
     metric_for_best_model: str = field(default="NDCG@10", metadata={"help": "Validation metric for best/early stop."})
     greater_is_better: bool = field(default=True, metadata={"help": "NDCG: higher is better."})
     early_stopping_patience: int = field(default=2, metadata={"help": "Validations without improvement before stopping (0: never)."})
+    head_learning_rate: float | None = field(
+        default=None, metadata={"help": "Learning rate of the recommendation head (default: learning_rate)."}
+    )
     learning_rate: float = field(default=1e-3, metadata={"help": "HatLLM tunes {1e-3, 5e-4, 1e-4, 5e-5}."})
     per_device_train_batch_size: int = field(default=16, metadata={"help": "Training examples per device and step."})
     per_device_eval_batch_size: int = field(default=32, metadata={"help": "Validation examples per device and step."})

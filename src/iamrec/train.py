@@ -98,6 +98,7 @@ def train(
         data_collator=RankingEvalCollator(processor.collator(max_length=args.max_length)),
         callbacks=callbacks,
         policy=args.policy,
+        head_learning_rate=training_args.head_learning_rate,
     )
     resume = training_args.resume_from_checkpoint
     if resume == "last":

@@ -10,6 +10,7 @@ from transformers import EvalPrediction, Trainer
 from .metrics import DEFAULT_KS, EvaluationPolicy, metrics_from_ranks, target_ranks
 
 HISTORY_KEY = "history_items"
+HEAD_NAME = "rec_head"
 
 
 class RankingEvalCollator:
@@ -38,11 +39,35 @@ class RecommendationTrainer(Trainer):
     only the ranks, which the loop gathers across processes as usual, and `compute_metrics` averages them.
     """
 
-    def __init__(self, *args, policy: EvaluationPolicy = EvaluationPolicy(), ks=DEFAULT_KS, **kwargs):
+    def __init__(
+        self,
+        *args,
+        policy: EvaluationPolicy = EvaluationPolicy(),
+        ks=DEFAULT_KS,
+        head_learning_rate: float | None = None,
+        **kwargs,
+    ):
         kwargs.setdefault("compute_metrics", self.metrics_from_predictions)
         super().__init__(*args, **kwargs)
-        self.policy, self.ks = policy, ks
+        self.policy, self.ks, self.head_learning_rate = policy, ks, head_learning_rate
         self.label_names = ["labels"]
+
+    def create_optimizer(self, model: torch.nn.Module | None = None):
+        """The configured optimizer, with the recommendation head in a parameter group of its own learning rate."""
+        if self.head_learning_rate is None or self.optimizer is not None:
+            return super().create_optimizer(model)
+        model = model if model is not None else self.model
+        optimizer_cls, optimizer_kwargs = Trainer.get_optimizer_cls_and_kwargs(self.args, model)
+        decay = set(self.get_decay_parameter_names(model))
+        groups: dict[tuple[float, float], list[torch.nn.Parameter]] = {}
+        for name, parameter in model.named_parameters():
+            if parameter.requires_grad:
+                lr = self.head_learning_rate if HEAD_NAME in name else self.args.learning_rate
+                groups.setdefault((lr, self.args.weight_decay if name in decay else 0.0), []).append(parameter)
+        self.optimizer = optimizer_cls(
+            [{"params": params, "lr": lr, "weight_decay": wd} for (lr, wd), params in groups.items()], **optimizer_kwargs
+        )
+        return self.optimizer
 
     def compute_loss(self, model: torch.nn.Module, inputs: dict[str, Any], *args, **kwargs):
         inputs = {key: value for key, value in inputs.items() if key != HISTORY_KEY}
