@@ -70,6 +70,10 @@ class IAMRecConfig(LlamaConfig):
             keeps the head small for catalogs of millions of items.
         rec_head_bias (`bool`, *optional*, defaults to `True`):
             Whether the head has a per-item bias (it learns item popularity).
+        rec_head_norm (`str`, *optional*, defaults to `"none"`):
+            `"batch"` standardises the hidden state feature-wise (batch statistics in training, running ones at
+            inference) before scoring. LLM hidden states carry large, nearly constant features; standardising them
+            keeps the head's updates from swamping every item's score with the same shift.
     """
 
     model_type = "iamrec"
@@ -78,6 +82,7 @@ class IAMRecConfig(LlamaConfig):
     num_items: int | None = None
     rec_head_dim: int | None = None
     rec_head_bias: bool = True
+    rec_head_norm: str = "none"
 
     def __post_init__(self, **kwargs):
         super().__post_init__(**kwargs)
@@ -94,6 +99,8 @@ class IAMRecConfig(LlamaConfig):
             raise ValueError(f"Unknown item_mask_modes {unknown}; each mode must be one of {list(ITEM_MASK_MODES)}.")
         if self.num_items is not None and self.num_items < 1:
             raise ValueError(f"num_items must be a positive catalog size, got {self.num_items}.")
+        if self.rec_head_norm not in ("none", "batch"):
+            raise ValueError(f"rec_head_norm must be 'none' or 'batch', got {self.rec_head_norm!r}.")
         if self.rec_head_dim is not None and self.rec_head_dim < 1:
             raise ValueError(f"rec_head_dim must be positive or None, got {self.rec_head_dim}.")
 

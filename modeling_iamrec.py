@@ -100,6 +100,9 @@ class IAMRecHead(nn.Module):
 
     def __init__(self, config: IAMRecConfig):
         super().__init__()
+        self.norm = (
+            nn.BatchNorm1d(config.hidden_size, affine=False) if config.rec_head_norm == "batch" else nn.Identity()
+        )
         if config.rec_head_dim is None:
             self.proj = nn.Identity()
             self.items = nn.Linear(config.hidden_size, config.num_items, bias=config.rec_head_bias)
@@ -108,7 +111,7 @@ class IAMRecHead(nn.Module):
             self.items = nn.Linear(config.rec_head_dim, config.num_items, bias=config.rec_head_bias)
 
     def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
-        return self.items(self.proj(hidden_states))
+        return self.items(self.proj(self.norm(hidden_states)))
 
 
 class IAMRecForSequentialRecommendation(LlamaModel):

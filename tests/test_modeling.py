@@ -203,3 +203,19 @@ def test_item_index_covers_cached_tokens():
             item_index=batch["item_index"][:, -1:],
             past_key_values=first.past_key_values,
         )
+
+
+def test_batch_norm_head_uses_running_statistics_at_inference():
+    layouts, batch = random_batch("left", seed=17)
+    model = tiny_model(HATLLM, rec_head_norm="batch").train()
+    for _ in range(3):  # training updates the running statistics
+        model(**batch, labels=torch.tensor([0, 1, 2])).loss.backward()
+    assert model.rec_head.norm.num_batches_tracked == 3
+    model.eval()
+    with torch.no_grad():
+        together = model(**batch).logits
+        keep = batch["attention_mask"][0].bool()
+        alone = model(**{key: value[:1, keep] for key, value in batch.items()}).logits
+    torch.testing.assert_close(alone[0], together[0], atol=1e-5, rtol=1e-5)
+    with pytest.raises(ValueError, match="rec_head_norm must be"):
+        tiny_config(HATLLM, rec_head_norm="layer")

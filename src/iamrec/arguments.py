@@ -40,6 +40,9 @@ class IAMRecArguments:
                           "so step 0 ranks exactly like MostPopular and training learns what the history adds; "
                           "random: the model's default initialisation."},
     )
+    rec_head_norm: str = field(
+        default="none", metadata={"help": "none, or batch: standardise the hidden state before the head."}
+    )
     max_length: int = field(default=512, metadata={"help": "Prompt tokens at most; the oldest whole items go first."})
     max_eval_samples: int | None = field(
         default=None, metadata={"help": "Validate on the first N validation examples only (the split is time-ordered)."}

@@ -51,7 +51,8 @@ def build_model(args: IAMRecArguments, base_path: str, num_items: int, train_tar
         num_items=num_items,
         schedule=None if args.item_mask_modes else args.schedule,
         item_mask_modes=args.item_mask_modes or None,
-        config_overrides=args.schedule_kwargs() if not args.item_mask_modes else None,
+        config_overrides={**(args.schedule_kwargs() if not args.item_mask_modes else {}),
+                          "rec_head_norm": args.rec_head_norm},
         attn_implementation="sdpa",
     )
     if args.head_init == "popularity":
