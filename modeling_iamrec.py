@@ -111,6 +111,10 @@ class IAMRecHead(nn.Module):
             self.items = nn.Linear(config.rec_head_dim, config.num_items, bias=config.rec_head_bias)
 
     def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
+        if isinstance(self.norm, nn.BatchNorm1d) and self.training and hidden_states.shape[0] == 1:
+            # One example has no batch statistics: standardise it with the running ones instead.
+            hidden_states = nn.functional.batch_norm(hidden_states, self.norm.running_mean, self.norm.running_var)
+            return self.items(self.proj(hidden_states))
         return self.items(self.proj(self.norm(hidden_states)))
 
 

@@ -211,6 +211,9 @@ def test_batch_norm_head_uses_running_statistics_at_inference():
     for _ in range(3):  # training updates the running statistics
         model(**batch, labels=torch.tensor([0, 1, 2])).loss.backward()
     assert model.rec_head.norm.num_batches_tracked == 3
+    single = {key: value[:1] for key, value in batch.items()}
+    model(**single, labels=torch.tensor([0])).loss.backward()  # a batch of one trains on the running statistics
+    assert model.rec_head.norm.num_batches_tracked == 3
     model.eval()
     with torch.no_grad():
         together = model(**batch).logits

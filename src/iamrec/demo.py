@@ -36,10 +36,10 @@ class Budget:
 
 
 BUDGETS = {
-    "default": Budget(base_model_layers=3, max_steps=400, eval_steps=100, max_eval_samples=500,
-                      max_test_samples=None, batch_size=16, learning_rate=2e-3),
+    "default": Budget(base_model_layers=3, max_steps=300, eval_steps=100, max_eval_samples=1000,
+                      max_test_samples=None, batch_size=16, learning_rate=1e-3),
     "tiny": Budget(base_model_layers=2, max_steps=4, eval_steps=2, max_eval_samples=16,
-                   max_test_samples=64, batch_size=4, learning_rate=2e-3),
+                   max_test_samples=64, batch_size=4, learning_rate=1e-3),
 }
 
 RELOAD_SCRIPT = """
@@ -70,6 +70,7 @@ def run_demo(output_dir: Path, budget: Budget, seed: int = 42) -> dict:
     args = IAMRecArguments(
         data_dir=str(data_dir), base_model="smollm2-135m", base_model_layers=budget.base_model_layers,
         schedule="hatllm", num_intra=1, num_inter_last=1, max_eval_samples=budget.max_eval_samples,
+        rec_head_norm="batch",
     )
     training_args = RecTrainingArguments(
         output_dir=str(output_dir / "train"), max_steps=budget.max_steps, eval_steps=budget.eval_steps,
@@ -84,7 +85,7 @@ def run_demo(output_dir: Path, budget: Budget, seed: int = 42) -> dict:
     test = data.splits["test"]
     if budget.max_test_samples is not None:
         data.splits["test"] = test.select(range(min(budget.max_test_samples, len(test))))
-    evaluation = evaluate_all(data, "test", result.model_dir, ("most_popular", "random"), policy, batch_size=32)
+    evaluation = evaluate_all(data, "test", result.model_dir, ("most_popular", "random"), policy, batch_size=64)
     (result.model_dir / EVAL_FILE).write_text(json.dumps(evaluation, indent=2) + "\n")
     lap("evaluate")
 
