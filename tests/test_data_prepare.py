@@ -129,7 +129,8 @@ def test_missing_recbole_names_the_install_command(tmp_path, monkeypatch):
 
 @pytest.mark.skipif(importlib.util.find_spec("recbole") is None, reason="needs the recbole wheel (ML-100K)")
 def test_ml_100k_from_the_recbole_wheel(tmp_path):
-    prepared = prepare_dataset(tmp_path / "ml", "ml-100k", progress=False)
+    assert iamrec_main(["prepare", "--dataset", "ml-100k", "--output-dir", str(tmp_path / "ml"), "--no-progress"]) == 0
+    prepared = load_prepared(tmp_path / "ml")
     stats = prepared.protocol["statistics"]
     print({key: stats[key] for key in ("users", "items", "interactions", "density", "samples")})
     assert (stats["users"], stats["items"], stats["interactions"]) == (943, 1349, 99287)

@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
             format=args.format,
             interactions=args.interactions,
             items=args.items,
-            columns=ColumnNames(args.user_col, args.item_col, args.time_col, args.title_col),
+            columns=ColumnNames(*names) if any(names := (args.user_col, args.item_col, args.time_col, args.title_col)) else None,
             config=ProtocolConfig(args.k_core, args.max_history, args.split, tuple(args.split_ratios), args.dedup),
             strict=args.strict,
             overwrite=args.overwrite,
