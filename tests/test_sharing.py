@@ -72,6 +72,36 @@ def test_missing_or_corrupt_checkpoints_and_foreign_data_are_clear_errors(traine
         evaluate_all(load_prepared(tmp_path / "other"), "test", model_dir, baselines=())
 
 
+def capture_uploads(monkeypatch, target) -> dict:
+    """Replaces the Hub client (there is no network here) by one that copies the uploaded folder to `target`."""
+    uploaded = {}
+
+    class FakeApi:
+        def __init__(self, token=None):
+            pass
+
+        def create_repo(self, repo_id, private=False, exist_ok=False):
+            uploaded["repo_id"] = repo_id
+
+        def upload_folder(self, repo_id, folder_path, commit_message):
+            shutil.copytree(folder_path, target)
+            return f"https://huggingface.co/{repo_id}/commit/fake"
+
+    monkeypatch.setattr("huggingface_hub.HfApi", FakeApi)
+    return uploaded
+
+
+def test_push_to_hub_from_training_uploads_the_merged_model(tmp_path, monkeypatch):
+    data_dir, base = write_tiny_data(tmp_path), write_tiny_base_model(tmp_path)
+    uploaded = capture_uploads(monkeypatch, tmp_path / "uploaded")
+    train(*tiny_arguments(data_dir, base, tmp_path / "run", max_steps=2, eval_steps=2, save_steps=2,
+                          push_to_hub=True, hub_model_id="someone/pushed"))
+    assert uploaded["repo_id"] == "someone/pushed"
+    names = set(os.listdir(tmp_path / "uploaded"))
+    assert {"README.md", "model.safetensors", "modeling_iamrec.py", "processor_config.json"} <= names
+    assert not any(name.startswith("adapter") for name in names)
+
+
 def fresh_venv_without_iamrec(root) -> str:
     """A new virtual environment that sees the installed dependencies but not iamrec (an editable install's .pth
     files are only read from site directories, and the dependencies' folder is added as a plain path)."""
@@ -84,20 +114,7 @@ def fresh_venv_without_iamrec(root) -> str:
 def test_the_hub_folder_alone_serves_recommendations_without_iamrec(trained, tmp_path, monkeypatch):
     data_dir, model_dir = trained
     (model_dir / hub.EVAL_FILE).write_text(json.dumps(evaluate_all(load_prepared(data_dir), "test", model_dir)))
-    uploaded = {}
-
-    class FakeApi:  # no network here: capture exactly what would be uploaded
-        def __init__(self, token=None):
-            pass
-
-        def create_repo(self, repo_id, private=False, exist_ok=False):
-            uploaded["repo_id"] = repo_id
-
-        def upload_folder(self, repo_id, folder_path, commit_message):
-            shutil.copytree(folder_path, tmp_path / "uploaded")
-            return f"https://huggingface.co/{repo_id}/commit/fake"
-
-    monkeypatch.setattr("huggingface_hub.HfApi", FakeApi)
+    uploaded = capture_uploads(monkeypatch, tmp_path / "uploaded")
     assert hub.push(model_dir, "someone/iamrec-tiny").endswith("commit/fake")
     folder = tmp_path / "uploaded"
     assert uploaded["repo_id"] == "someone/iamrec-tiny"

@@ -7,8 +7,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .inference import check_model_dir
-from .train import RUN_FILE
+from .inference import RUN_FILE, check_model_dir
 
 EVAL_FILE = "eval_results.json"
 # Everything `iamrec train` writes into a model folder that a Hub user needs; nothing else is uploaded.

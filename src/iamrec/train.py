@@ -9,7 +9,7 @@ import json
 import shutil
 import sys
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +19,12 @@ from transformers.trainer_utils import get_last_checkpoint
 
 from .arguments import IAMRecArguments, RecTrainingArguments
 from .data import load_prepared
+from .hub import push
+from .inference import RUN_FILE
 from .modeling_iamrec import IAMRecForSequentialRecommendation
 from .pretrained import resolve_base_model
 from .tokenization import IAMRecProcessor
 from .trainer import RankingEvalCollator, RecommendationTrainer
-
-RUN_FILE = "iamrec_run.json"
 
 
 @dataclass
@@ -78,7 +78,13 @@ def build_model(args: IAMRecArguments, base_path: str, num_items: int, train_tar
 def train(
     args: IAMRecArguments, training_args: RecTrainingArguments, callbacks: list[TrainerCallback] | None = None
 ) -> TrainResult:
-    """Trains, keeps the best validation checkpoint, merges LoRA and saves model + processor to `output_dir/model`."""
+    """Trains, keeps the best validation checkpoint, merges LoRA and saves model + processor to `output_dir/model`.
+
+    With `--push_to_hub`, that folder (not the adapter checkpoints) goes to `--hub_model_id` at the end.
+    """
+    push_to_hub = training_args.push_to_hub
+    if push_to_hub:  # the Trainer would push every LoRA checkpoint; we push the merged model once, at the end
+        training_args = replace(training_args, push_to_hub=False)
     set_seed(training_args.seed)  # before the head and the LoRA adapters are initialised
     data = load_prepared(args.data_dir)
     base_path = resolve_base_model(args.base_model, args.base_model_layers)
@@ -124,6 +130,9 @@ def train(
             "log_history": trainer.state.log_history,
         }
         save_model_dir(final, processor, summary, model_dir)
+        if push_to_hub:
+            repo_id = training_args.hub_model_id or Path(training_args.output_dir).name
+            push(model_dir, repo_id, private=bool(training_args.hub_private_repo), token=training_args.hub_token)
     return TrainResult(
         model_dir=model_dir,
         best_metric=trainer.state.best_metric,
