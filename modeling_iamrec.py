@@ -215,10 +215,13 @@ class IAMRecForSequentialRecommendation(LlamaModel):
             the cached tokens and the new ones, like `attention_mask`. Omitted, every token counts as a prompt token
             and all modes reduce to causal attention.
         labels (`torch.LongTensor` of shape `(batch_size,)`, *optional*):
-            Target item ids in `[0, num_items)` (or -100 to ignore a row); gives a full-catalog cross-entropy loss.
+            Target item ids in `[0, num_items)` (or -100 to ignore a row); gives a full-catalog cross-entropy loss,
+            averaged over the rows, or summed and divided by `num_items_in_batch` when the Trainer passes it (so that
+            gradient accumulation averages over all accumulated rows).
         """
         if (input_ids is None) ^ (inputs_embeds is not None):
             raise ValueError("You must specify exactly one of input_ids or inputs_embeds")
+        num_items_in_batch = kwargs.pop("num_items_in_batch", None)
         if inputs_embeds is None:
             inputs_embeds = self.embed_tokens(input_ids)
         batch_size, seq_length = inputs_embeds.shape[:2]
@@ -272,7 +275,10 @@ class IAMRecForSequentialRecommendation(LlamaModel):
         logits = self.rec_head(final_hidden)
         loss = None
         if labels is not None:
-            loss = nn.functional.cross_entropy(logits.float(), labels.to(logits.device), ignore_index=-100)
+            loss = nn.functional.cross_entropy(logits.float(), labels.to(logits.device), ignore_index=-100,
+                                               reduction="sum" if num_items_in_batch is not None else "mean")
+            if num_items_in_batch is not None:  # the Trainer's count over all gradient-accumulation micro-batches
+                loss = loss / num_items_in_batch
         return IAMRecOutput(
             loss=loss, logits=logits, last_hidden_state=hidden_states, past_key_values=past_key_values
         )

@@ -135,3 +135,18 @@ def test_the_head_can_have_its_own_learning_rate(tmp_path):
         if parameter.requires_grad:
             assert rates[id(parameter)] == (1e-5 if "rec_head" in name else 1e-3), name
     assert {id(p) for p in model.parameters() if p.requires_grad} == set(rates)
+
+
+def test_gradient_accumulation_matches_one_large_batch(workspace, tmp_path):
+    data_dir, base = workspace
+    finals = []
+    for batch_size, accumulation in ((4, 1), (2, 2)):
+        args, training_args = tiny_arguments(
+            data_dir, base, tmp_path / f"ga{accumulation}", max_steps=2, eval_strategy="no", save_strategy="no",
+            load_best_model_at_end=False, per_device_train_batch_size=batch_size,
+            gradient_accumulation_steps=accumulation, optim="sgd", max_grad_norm=0.0,  # plain SGD sees the scale
+        )
+        args.lora_dropout = 0.0  # dropout masks would differ between one batch of 4 and two of 2
+        finals.append(load_file(train(args, training_args).model_dir / "model.safetensors"))
+    for key in finals[0]:
+        torch.testing.assert_close(finals[0][key], finals[1][key], atol=1e-5, rtol=1e-4)
