@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 import pyarrow.json as pj
 from tqdm.auto import tqdm
 
-from .lines import ColumnBuilder, Field, LineReport, check_columns, convert, frame_from_arrow, open_binary
+from .lines import ColumnBuilder, Field, LineReport, append_row, check_columns, frame_from_arrow, open_binary
 
 _ARROW_TYPES = {"id": pa.string(), "int": pa.int64(), "text": pa.string()}
 _PROGRESS_EVERY = 1 << 16
@@ -88,19 +88,11 @@ def _read_line_by_line(
                 if not checked_columns:
                     check_columns(path, record.keys(), fields, where=f"line {lineno}")
                     checked_columns = True
-                row = {}
-                for f in fields:
-                    if f.key not in record and f.required:
-                        report.bad(lineno, f"missing key {f.key!r}")
-                        break
-                    try:
-                        row[f.name] = convert(record.get(f.key), f.kind)
-                    except ValueError as error:
-                        report.bad(lineno, f"key {f.key!r}: {error}")
-                        break
-                else:
-                    builder.append(row)
-                    report.rows += 1
+                missing = next((f.key for f in fields if f.required and f.key not in record), None)
+                if missing is not None:
+                    report.bad(lineno, f"missing key {missing!r}")
+                    continue
+                append_row(builder, report, lineno, fields, lambda f: record.get(f.key), "key")
         except (EOFError, gzip.BadGzipFile, zlib.error) as error:
             raise ValueError(f"{path}: corrupt compressed data after line {lineno}: {error}") from error
     return builder.frame()

@@ -10,7 +10,7 @@ import gzip
 from array import array
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import IO, Any, Literal
 
 import numpy as np
@@ -97,6 +97,22 @@ def convert(value: Any, kind: FieldKind) -> Any:
         if number is not None and number.is_integer():
             return int(number)
     raise ValueError(f"expected an integer, got {value!r}")
+
+
+def append_row(
+    builder: "ColumnBuilder", report: LineReport, lineno: int, fields: tuple[Field, ...],
+    value_of: Callable[[Field], Any], what: str,
+) -> None:
+    """Converts one record's fields and appends them, or counts the line as bad (naming the `what` at fault)."""
+    row = {}
+    for f in fields:
+        try:
+            row[f.name] = convert(value_of(f), f.kind)
+        except ValueError as error:
+            report.bad(lineno, f"{what} {f.key!r}: {error}")
+            return
+    builder.append(row)
+    report.rows += 1
 
 
 class ColumnBuilder:

@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
-from .lines import ColumnBuilder, Field, LineReport, check_columns, convert, frame_from_arrow, open_binary, open_text
+from .lines import ColumnBuilder, Field, LineReport, append_row, check_columns, frame_from_arrow, open_binary, open_text
 
 HeaderStyle = Literal["none", "plain", "recbole"]
 _PROGRESS_EVERY = 1 << 16
@@ -59,16 +59,8 @@ def read_delimited(
             if len(values) <= max(positions.values()):
                 report.bad(lineno, f"expected at least {max(positions.values()) + 1} fields, found {len(values)}")
                 continue
-            row = {}
-            for f in fields:
-                try:
-                    row[f.name] = convert(values[positions[f.name]] if f.name in positions else None, f.kind)
-                except ValueError as error:
-                    report.bad(lineno, f"column {f.key!r}: {error}")
-                    break
-            else:
-                builder.append(row)
-                report.rows += 1
+            append_row(builder, report, lineno, fields,
+                       lambda f: values[positions[f.name]] if f.name in positions else None, "column")
     if positions is None and header != "none":
         raise ValueError(f"{path}: the file is empty; expected a header naming the columns")
     return builder.frame()
