@@ -162,7 +162,7 @@ def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"attention_{args.device}.json"
     out.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"\n| impl | length | schedule | step (s) | time vs Llama | peak MB | memory vs Llama |\n|---|---|---|---|---|---|---|")
+    print("\n| impl | length | schedule | step (s) | time vs Llama | peak MB | memory vs Llama |\n|---|---|---|---|---|---|---|")
     for row in rows:
         print(f"| {row['implementation']} | {row['length']} | {row['schedule']} | {row['step_s']} | "
               f"{row['time_ratio']}x | {row['peak_mb']} | {row['memory_ratio']}x |")
