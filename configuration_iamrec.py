@@ -38,7 +38,7 @@ def make_schedule(name: str, num_layers: int, **kwargs: Any) -> list[str]:
     """Builds the per-layer modes of a named schedule (`hatllm`, `iam` or `full`)."""
     builders = {"hatllm": hatllm_schedule, "iam": iam_schedule, "full": full_schedule}
     if name not in builders:
-        raise ValueError(f"Unknown schedule {name!r}; expected one of {sorted(builders)}.")
+        raise ValueError(f"Unknown schedule {name!r}; expected one of {list(SCHEDULES)}.")
     return builders[name](num_layers, **kwargs)
 
 
@@ -83,6 +83,7 @@ class IAMRecConfig(LlamaConfig):
     rec_head_dim: int | None = None
     rec_head_bias: bool = True
     rec_head_norm: str = "none"
+    use_cache: bool = False  # a scorer reads one position; a KV cache only when asked for (e.g. incremental input)
 
     def __post_init__(self, **kwargs):
         super().__post_init__(**kwargs)
@@ -122,11 +123,14 @@ class IAMRecConfig(LlamaConfig):
             raise ValueError("Pass either `schedule` or `item_mask_modes`, not both.")
         schedule_kwargs = {key: kwargs.pop(key) for key in ("num_intra", "num_inter_last") if key in kwargs}
         if schedule is not None:
-            item_mask_modes = make_schedule(schedule, llama_config.num_hidden_layers, **schedule_kwargs)
+            num_layers = kwargs.get("num_hidden_layers", llama_config.num_hidden_layers)
+            item_mask_modes = make_schedule(schedule, num_layers, **schedule_kwargs)
         elif schedule_kwargs:
             raise ValueError(f"{sorted(schedule_kwargs)} only apply together with `schedule`.")
         values = llama_config.to_dict()
-        for key in ("model_type", "architectures", "auto_map", "transformers_version", "layer_types"):
+        # Drop what names the source architecture, and (for an IAMRec checkpoint) its schedule, catalog and head.
+        for key in ("model_type", "architectures", "auto_map", "transformers_version", "layer_types", "use_cache",
+                    "item_mask_modes", "num_items", "rec_head_dim", "rec_head_bias", "rec_head_norm"):
             values.pop(key, None)
         values.update(kwargs)
         return cls(item_mask_modes=item_mask_modes, num_items=num_items, **values)

@@ -148,7 +148,7 @@ class IAMRecForSequentialRecommendation(LlamaModel):
     ) -> "IAMRecForSequentialRecommendation":
         """Loads any Llama-family checkpoint (local folder or Hub id), keeping its weights, with a chosen schedule.
 
-        The head is freshly initialised. `schedule` is `"hatllm"`, `"iam"` or `"full"` (arguments such as
+        The head is freshly initialised (an IAMRec checkpoint keeps its head if `num_items` matches). `schedule` is `"hatllm"`, `"iam"` or `"full"` (arguments such as
         `num_intra`/`num_inter_last` go in `config_overrides`); `item_mask_modes` gives the per-layer modes directly.
         Other `kwargs` (`torch_dtype`, `attn_implementation`, ...) go to `from_pretrained`.
         """
@@ -167,6 +167,8 @@ class IAMRecForSequentialRecommendation(LlamaModel):
             item_mask_modes=item_mask_modes,
             **(config_overrides or {}),
         )
+        if base_config.model_type == IAMRecConfig.model_type:  # a head for another catalog size is re-initialised
+            kwargs.setdefault("ignore_mismatched_sizes", True)
         return cls.from_pretrained(pretrained_model_name_or_path, config=config, **kwargs)
 
     def item_aware_masks(

@@ -102,6 +102,13 @@ def test_csv_with_quotes_and_renamed_columns(tmp_path):
     assert items == [("m1", "Crouching Tiger, Hidden Dragon"), ("m2", "Heat")]
 
 
+def test_csv_with_a_byte_order_mark(tmp_path):
+    inter_file = write(tmp_path / "log.csv", "user,item,timestamp\nu1,m1,100\n", encoding="utf-8-sig")
+    item_file = write(tmp_path / "items.csv", "item,title\nm1,Heat\n", encoding="utf-8-sig")
+    inter, items, _ = rows(Source("csv", (inter_file,), (item_file,)))
+    assert inter == [("u1", "m1", 100)] and items == [("m1", "Heat")]
+
+
 def test_parquet_with_timestamp_type_and_integer_ids(tmp_path):
     inter_file = tmp_path / "log.parquet"
     times = pa.array([pd.Timestamp("2020-01-01 00:00:01.900", tz="UTC"), None], pa.timestamp("ms", tz="UTC"))

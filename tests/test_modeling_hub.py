@@ -146,3 +146,15 @@ def test_lora_trains_saves_reloads_and_merges(tmp_path):
     with torch.no_grad():
         torch.testing.assert_close(AutoModel.from_pretrained(tmp_path / "merged")(**batch).logits, expected,
                                    atol=1e-5, rtol=1e-5)
+
+
+def test_from_llama_accepts_an_iamrec_checkpoint_and_layer_overrides(tmp_path):
+    tiny_model(HATLLM).save_pretrained(tmp_path / "iamrec")
+    rebuilt = IAMRecForSequentialRecommendation.from_llama(str(tmp_path / "iamrec"), num_items=5, schedule="full")
+    assert rebuilt.config.item_mask_modes == ["full"] * 3 and rebuilt.config.num_items == 5
+    shallower = IAMRecForSequentialRecommendation.from_llama(
+        str(tmp_path / "iamrec"), num_items=5, schedule="hatllm",
+        config_overrides={"num_hidden_layers": 2, "num_intra": 1, "num_inter_last": 1},
+    )
+    assert shallower.config.item_mask_modes == ["intra", "inter_last"] and len(shallower.layers) == 2
+    assert not shallower.config.use_cache  # a scorer builds no KV cache unless asked

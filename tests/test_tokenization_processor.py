@@ -9,6 +9,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import numpy as np
 import torch
 from tokenizer_fixtures import TITLES, smollm2_tokenizer, tiny_tokenizer
 
@@ -45,6 +46,9 @@ def test_history_as_titles_equals_history_as_ids_equals_the_collator(processor):
     single = processor(["Toy Story (1995)", "Babe (1995)"], targets="Amélie (2001)")
     assert single["input_ids"].shape[0] == 1 and single["labels"].tolist() == [12]
     assert single["input_ids"][0].tolist() == by_id["input_ids"][0].tolist()  # the longest row has no padding
+    as_numpy = processor([np.array([0, 7]), np.array([4])], targets=np.array([12, 2]))
+    assert all(torch.equal(as_numpy[key], by_id[key]) for key in by_id)
+    assert torch.equal(processor(np.array([0, 7]))["input_ids"], processor([0, 7])["input_ids"])
 
 
 def test_collators_share_the_title_cache(processor):

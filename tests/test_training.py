@@ -51,6 +51,7 @@ def test_train_saves_a_merged_model_whose_trainer_metrics_match_standalone_evalu
 
     recommender = Recommender.from_pretrained(result.model_dir)
     assert type(recommender.model).__name__ == "IAMRecForSequentialRecommendation"
+    assert recommender.processor.max_length == 256  # inference truncates prompts as training did
     assert not any("lora" in name for name in recommender.model.state_dict())
     # The Trainer's ranking evaluation (ranks only) and the standalone evaluator agree on the best checkpoint's model.
     validation = load_prepared(data_dir).splits["validation"]
@@ -150,3 +151,21 @@ def test_gradient_accumulation_matches_one_large_batch(workspace, tmp_path):
         finals.append(load_file(train(args, training_args).model_dir / "model.safetensors"))
     for key in finals[0]:
         torch.testing.assert_close(finals[0][key], finals[1][key], atol=1e-5, rtol=1e-4)
+
+
+def test_popularity_head_ranks_exactly_like_most_popular_before_training(workspace):
+    from iamrec.arguments import IAMRecArguments
+    from iamrec.baselines import MostPopular
+    from iamrec.train import build_model
+
+    data_dir, base = workspace
+    data = load_prepared(data_dir)
+    popular = MostPopular(len(data.titles)).fit(data.splits["train"])
+    model = build_model(IAMRecArguments(data_dir=str(data_dir), base_model=str(base), num_intra=1), str(base),
+                        len(data.titles), popular)
+    head = model.base_model.model.rec_head.modules_to_save["default"]
+    scores = head(torch.randn(3, model.config.hidden_size)).detach()
+    expected = popular.score([{}] * 3).float()
+    assert torch.equal(scores.argsort(dim=-1, descending=True, stable=True),
+                       expected.argsort(dim=-1, descending=True, stable=True))
+    assert len(set(scores[0].tolist())) == len(data.titles)  # no ties left for the pessimistic policy

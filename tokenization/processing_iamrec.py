@@ -191,8 +191,8 @@ def _is_single_history(histories: Any) -> bool:
     if len(histories) == 0:
         return True
     first = histories[0]
-    if isinstance(first, torch.Tensor):
-        return first.dim() == 0
+    if isinstance(first, torch.Tensor) or hasattr(first, "ndim"):  # torch or numpy: a scalar is one item id
+        return first.ndim == 0
     return isinstance(first, str) or hasattr(first, "__index__")
 
 

@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 
 from transformers import TrainingArguments
 
+from .configuration_iamrec import SCHEDULES
 from .metrics import EvaluationPolicy
 
 
@@ -51,8 +52,8 @@ class IAMRecArguments:
     ties: str = field(default="pessimistic", metadata={"help": "Evaluation policy for tied scores."})
 
     def __post_init__(self):
-        if not self.item_mask_modes and self.schedule not in ("hatllm", "iam", "full"):
-            raise ValueError(f"Unknown schedule {self.schedule!r}; choose hatllm, iam or full.")
+        if not self.item_mask_modes and self.schedule not in SCHEDULES:
+            raise ValueError(f"Unknown schedule {self.schedule!r}; choose one of {list(SCHEDULES)}.")
         if self.head_init not in ("popularity", "random"):
             raise ValueError(f"head_init must be 'popularity' or 'random', got {self.head_init!r}.")
         self.policy = EvaluationPolicy(exclude_history=self.exclude_history, ties=self.ties)

@@ -7,6 +7,7 @@ recommend for one test user. Prints the metrics table; everything lands under --
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -89,6 +90,7 @@ def run_demo(output_dir: Path, budget: Budget, seed: int = 42) -> dict:
     (result.model_dir / EVAL_FILE).write_text(json.dumps(evaluation, indent=2) + "\n")
     lap("evaluate")
 
+    shutil.rmtree(output_dir / "hub_upload", ignore_errors=True)  # the previous run's, if any
     hub_folder = build_hub_folder(result.model_dir, output_dir / "hub_upload", repo_id="iamrec-demo-ml-100k")
     user = data.splits["test"][0]
     reload = subprocess.run(

@@ -7,9 +7,9 @@ only the first layers (a smaller model derived from it, for CPU time budgets). A
 
 import importlib.util
 import os
-import shutil
-import tempfile
 from pathlib import Path
+
+from .folders import staged_dir
 
 SMOLLM2 = "smollm2-135m"
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -62,16 +62,9 @@ def cached_smollm2(num_layers: int | None = None) -> Path:
         model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
         progress.update()
         model = _plain_copy(model, num_layers)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
-        try:
+        with staged_dir(target) as staging:  # a half-written checkpoint never sits at `target`
             model.save_pretrained(staging)
             tokenizer.save_pretrained(staging)
-            staging.rename(target)  # atomic: a half-written checkpoint never sits at `target`
-        except OSError:
-            shutil.rmtree(staging, ignore_errors=True)
-            if not (target / "config.json").is_file():
-                raise
         progress.update()
     return target
 

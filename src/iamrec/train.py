@@ -6,9 +6,7 @@
 """
 
 import json
-import shutil
 import sys
-import tempfile
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -18,7 +16,9 @@ from transformers import AutoTokenizer, EarlyStoppingCallback, HfArgumentParser,
 from transformers.trainer_utils import get_last_checkpoint
 
 from .arguments import IAMRecArguments, RecTrainingArguments
+from .baselines import MostPopular
 from .data import load_prepared
+from .folders import staged_dir
 from .hub import push
 from .inference import RUN_FILE
 from .modeling_iamrec import IAMRecForSequentialRecommendation
@@ -38,13 +38,20 @@ class TrainResult:
     log_history: list[dict[str, Any]]
 
 
-def popularity_bias(train_targets: list[int], num_items: int) -> torch.Tensor:
-    """Log of the (add-one smoothed) frequency of each item among the training targets."""
-    counts = torch.bincount(torch.as_tensor(train_targets, dtype=torch.long), minlength=num_items).float()
-    return torch.log((counts + 1) / (counts.sum() + num_items))
+def popularity_bias(popular: MostPopular) -> torch.Tensor:
+    """Log of the (add-one smoothed) frequency of each item, ordered exactly like `popular`.
+
+    Equal counts would give equal scores, which pessimistic ties rank low; a decreasing offset of 1e-5 per rank
+    (monotone in the same order, so it never reorders different counts) breaks them by item id, like MostPopular.
+    """
+    counts = popular.counts.double()
+    bias = torch.log((counts + 1) / (counts.sum() + len(counts)))
+    order = torch.sort(popular.counts, descending=True, stable=True).indices
+    bias[order] -= 1e-5 * torch.arange(len(counts), dtype=torch.float64)
+    return bias.float()
 
 
-def build_model(args: IAMRecArguments, base_path: str, num_items: int, train_targets: list[int]):
+def build_model(args: IAMRecArguments, base_path: str, num_items: int, popular: MostPopular):
     """The IAMRec model on the pretrained base, wrapped with LoRA adapters unless `lora_r` is 0."""
     model = IAMRecForSequentialRecommendation.from_llama(
         base_path,
@@ -60,7 +67,7 @@ def build_model(args: IAMRecArguments, base_path: str, num_items: int, train_tar
             raise ValueError("head_init='popularity' needs a head bias (rec_head_bias=True).")
         with torch.no_grad():
             model.rec_head.items.weight.zero_()
-            model.rec_head.items.bias.copy_(popularity_bias(train_targets, num_items))
+            model.rec_head.items.bias.copy_(popularity_bias(popular))
     if args.lora_r == 0:
         return model
     from peft import LoraConfig, get_peft_model
@@ -88,8 +95,9 @@ def train(
     set_seed(training_args.seed)  # before the head and the LoRA adapters are initialised
     data = load_prepared(args.data_dir)
     base_path = resolve_base_model(args.base_model, args.base_model_layers)
-    processor = IAMRecProcessor(AutoTokenizer.from_pretrained(base_path), data.titles)
-    model = build_model(args, base_path, len(data.titles), data.splits["train"]["target"])
+    processor = IAMRecProcessor(AutoTokenizer.from_pretrained(base_path), data.titles, max_length=args.max_length)
+    popular = MostPopular(len(data.titles)).fit({"target": target} for target in data.splits["train"]["target"])
+    model = build_model(args, base_path, len(data.titles), popular)
 
     validation = data.splits["validation"]
     if args.max_eval_samples is not None:
@@ -102,7 +110,7 @@ def train(
         args=training_args,
         train_dataset=data.splits["train"],
         eval_dataset=validation,
-        data_collator=RankingEvalCollator(processor.collator(max_length=args.max_length)),
+        data_collator=RankingEvalCollator(processor.collator(), with_histories=args.policy.exclude_history),
         callbacks=callbacks,
         policy=args.policy,
         head_learning_rate=training_args.head_learning_rate,
@@ -117,13 +125,12 @@ def train(
         final = trainer.model.merge_and_unload() if hasattr(trainer.model, "merge_and_unload") else trainer.model
         model_dir = Path(training_args.output_dir) / "model"
         summary = {
-            "iamrec_arguments": {key: value for key, value in asdict(args).items()},
-            "base_model_path": base_path,
+            "iamrec_arguments": asdict(args),
             "item_mask_modes": final.config.item_mask_modes,
             "evaluation_policy": args.policy.to_dict(),
             "validation_examples": len(validation),
             "best_metric": {training_args.metric_for_best_model: trainer.state.best_metric},
-            "best_checkpoint": trainer.state.best_model_checkpoint,
+            "best_checkpoint": Path(trainer.state.best_model_checkpoint or "").name or None,
             "global_step": trainer.state.global_step,
             "seed": training_args.seed,
             "data_protocol": data.protocol,
@@ -143,18 +150,11 @@ def train(
 
 
 def save_model_dir(model, processor: IAMRecProcessor, summary: dict[str, Any], model_dir: Path) -> None:
-    """Writes model, processor and run summary to a staging folder, then moves it into place in one rename."""
-    model_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{model_dir.name}-", dir=model_dir.parent))
-    try:
+    """Writes model, processor and run summary to a staging folder, then swaps it into place by renames."""
+    with staged_dir(model_dir) as staging:
         model.save_pretrained(staging)
         processor.save_pretrained(staging)
         (staging / RUN_FILE).write_text(json.dumps(summary, indent=2, default=str) + "\n")
-        if model_dir.exists():
-            shutil.rmtree(model_dir)
-        staging.rename(model_dir)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
 
 
 def parse_arguments(argv: list[str]) -> tuple[IAMRecArguments, RecTrainingArguments]:

@@ -14,16 +14,18 @@ HEAD_NAME = "rec_head"
 
 
 class RankingEvalCollator:
-    """Wraps a collator and adds each example's history as a padded tensor, for the history-exclusion policy.
-
-    Training batches carry it too (one collator serves both); `RecommendationTrainer.compute_loss` drops it.
+    """Wraps a collator and, with `with_histories`, adds each example's history as a padded tensor, which the
+    history-exclusion policy needs. Training batches carry it too (one collator serves both); `compute_loss` drops it.
     """
 
-    def __init__(self, collator: Callable[[list[dict]], Mapping[str, torch.Tensor]]):
+    def __init__(self, collator: Callable[[list[dict]], Mapping[str, torch.Tensor]], with_histories: bool = True):
         self.collator = collator
+        self.with_histories = with_histories
 
     def __call__(self, examples: list[dict]) -> dict[str, torch.Tensor]:
         batch = dict(self.collator(examples))
+        if not self.with_histories:
+            return batch
         width = max(1, max(len(example["history"]) for example in examples))
         histories = torch.full((len(examples), width), -1, dtype=torch.long)
         for row, example in enumerate(examples):

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
-import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +11,7 @@ from typing import Any
 
 import datasets
 
+from ..folders import staged_dir
 from .protocol import SPLITS, ProtocolConfig, ProtocolResult, run_protocol
 from .readers import FORMATS, ColumnNames, Source, embedded_source, read_source
 
@@ -92,22 +91,10 @@ def _check_writable(output: Path, overwrite: bool) -> None:
 
 def _write_atomically(output: Path, result: ProtocolResult, protocol: dict[str, Any], overwrite: bool, progress: bool) -> None:
     """Build everything in a temporary directory beside `output`, then rename it into place."""
-    output.parent.mkdir(parents=True, exist_ok=True)
-    staging = _sibling(output, "tmp")
-    try:
+    # The check runs again just before the swap: another process may have written `output` meanwhile.
+    with staged_dir(output, before_replace=lambda: _check_writable(output, overwrite)) as staging:
         _save(result, staging, progress)
         (staging / PROTOCOL_FILE).write_text(json.dumps(protocol, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        _check_writable(output, overwrite)  # again: another process may have written it meanwhile
-        if output.exists():
-            retired = _sibling(output, "old")
-            os.rename(output, retired / output.name)
-            os.rename(staging, output)
-            shutil.rmtree(retired, ignore_errors=True)
-        else:
-            os.rename(staging, output)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
 
 
 def _save(result: ProtocolResult, folder: Path, progress: bool) -> None:
@@ -121,13 +108,6 @@ def _save(result: ProtocolResult, folder: Path, progress: bool) -> None:
     finally:
         if quiet:
             datasets.enable_progress_bars()
-
-
-def _sibling(output: Path, tag: str) -> Path:
-    """A new hidden directory next to `output` (same filesystem, so renames are atomic; mode from the umask)."""
-    path = output.parent / f".{output.name}.{tag}-{os.getpid()}-{secrets.token_hex(4)}"
-    path.mkdir()
-    return path
 
 
 def load_prepared(path: str | os.PathLike) -> PreparedDataset:

@@ -98,8 +98,9 @@ FORMATS: dict[str, SourceFormat] = {
         SourceFormat(
             "csv",
             ColumnNames("user", "item", "timestamp", "title"),
-            partial(read_delimited, sep=",", header="plain", quoted=True),
-            partial(read_delimited, sep=",", header="plain", quoted=True),
+            # utf-8-sig: spreadsheet exports often start with a byte-order mark, which would stick to the first name
+            partial(read_delimited, sep=",", header="plain", quoted=True, encoding="utf-8-sig"),
+            partial(read_delimited, sep=",", header="plain", quoted=True, encoding="utf-8-sig"),
         ),
         SourceFormat("parquet", ColumnNames("user", "item", "timestamp", "title"), read_parquet, read_parquet),
     )

@@ -1,0 +1,40 @@
+"""Writing a folder so that readers see the old one or the complete new one, never a half-written one."""
+
+import os
+import secrets
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+def sibling_dir(target: Path, tag: str) -> Path:
+    """A new hidden directory next to `target` (same filesystem, so renames are atomic; mode from the umask)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    path = target.parent / f".{target.name}.{tag}-{os.getpid()}-{secrets.token_hex(4)}"
+    path.mkdir()
+    return path
+
+
+@contextmanager
+def staged_dir(target: Path, before_replace: Callable[[], None] | None = None) -> Iterator[Path]:
+    """Yields a staging folder; on success it replaces `target` by renames, on any failure it is removed.
+
+    An existing `target` is first moved aside and deleted only after the new folder is in place. `before_replace`
+    runs just before the swap (e.g. to re-check that overwriting is still allowed).
+    """
+    staging = sibling_dir(target, "tmp")
+    try:
+        yield staging
+        if before_replace is not None:
+            before_replace()
+        if target.exists():
+            retired = sibling_dir(target, "old")
+            os.rename(target, retired / target.name)
+            os.rename(staging, target)
+            shutil.rmtree(retired, ignore_errors=True)
+        else:
+            os.rename(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
