@@ -96,6 +96,8 @@ def train(
     data = load_prepared(args.data_dir)
     base_path = resolve_base_model(args.base_model, args.base_model_layers)
     processor = IAMRecProcessor(AutoTokenizer.from_pretrained(base_path), data.titles, max_length=args.max_length)
+    if training_args.dataloader_num_workers > 0:  # tokenize once here, not again in every forked worker
+        processor.title_tokens.tokenize_all()
     popular = MostPopular(len(data.titles)).fit({"target": target} for target in data.splits["train"]["target"])
     model = build_model(args, base_path, len(data.titles), popular)
 
