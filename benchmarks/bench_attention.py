@@ -126,7 +126,7 @@ def main() -> None:
     parser.add_argument("--lengths", nargs="+", type=int, default=[256, 512, 1024])
     parser.add_argument("--batch-size", type=int, default=2)
     parser.add_argument("--layers", type=int, default=4)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -157,7 +157,7 @@ def main() -> None:
     device_name = torch.cuda.get_device_name() if args.device == "cuda" else platform.processor() or platform.machine()
     report = {
         "device": device_name, "threads": args.threads, "torch": torch.__version__,
-        "batch_size": args.batch_size, "layers": args.layers, "shape": SHAPE, "rows": rows,
+        "batch_size": args.batch_size, "layers": args.layers, "repeats": args.repeats, "shape": SHAPE, "rows": rows,
     }
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"attention_{args.device}.json"
