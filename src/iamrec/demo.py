@@ -56,6 +56,21 @@ print(json.dumps({"module": type(model).__module__, "item_ids": top.item_ids[0].
 """
 
 
+def demo_arguments(output_dir: Path, budget: Budget, seed: int = 42) -> tuple[IAMRecArguments, RecTrainingArguments]:
+    """The training arguments of the demo (and of the quickstart notebook) for a budget."""
+    args = IAMRecArguments(
+        data_dir=str(output_dir / "data"), base_model="smollm2-135m", base_model_layers=budget.base_model_layers,
+        schedule="hatllm", num_intra=1, num_inter_last=1, max_eval_samples=budget.max_eval_samples,
+        rec_head_norm="batch",
+    )
+    training_args = RecTrainingArguments(
+        output_dir=str(output_dir / "train"), max_steps=budget.max_steps, eval_steps=budget.eval_steps,
+        save_steps=budget.eval_steps, logging_steps=max(1, budget.eval_steps // 5), seed=seed,
+        per_device_train_batch_size=budget.batch_size, learning_rate=budget.learning_rate,
+    )
+    return args, training_args
+
+
 def run_demo(output_dir: Path, budget: Budget, seed: int = 42) -> dict:
     """Runs every step and returns the report that is printed and saved as demo_report.json."""
     started = time.perf_counter()
@@ -68,17 +83,7 @@ def run_demo(output_dir: Path, budget: Budget, seed: int = 42) -> dict:
     data = load_prepared(data_dir) if (data_dir / "protocol.json").is_file() else prepare_dataset(data_dir, "ml-100k")
     lap("prepare")
 
-    args = IAMRecArguments(
-        data_dir=str(data_dir), base_model="smollm2-135m", base_model_layers=budget.base_model_layers,
-        schedule="hatllm", num_intra=1, num_inter_last=1, max_eval_samples=budget.max_eval_samples,
-        rec_head_norm="batch",
-    )
-    training_args = RecTrainingArguments(
-        output_dir=str(output_dir / "train"), max_steps=budget.max_steps, eval_steps=budget.eval_steps,
-        save_steps=budget.eval_steps, logging_steps=max(1, budget.eval_steps // 5), seed=seed,
-        per_device_train_batch_size=budget.batch_size, learning_rate=budget.learning_rate,
-        dataloader_num_workers=0, disable_tqdm=False,
-    )
+    args, training_args = demo_arguments(output_dir, budget, seed)
     result = train(args, training_args)
     lap("train")
 
@@ -102,7 +107,7 @@ def run_demo(output_dir: Path, budget: Budget, seed: int = 42) -> dict:
     recommendation = json.loads(reload.stdout.strip().splitlines()[-1])
     lap("save_reload_recommend")
 
-    ndcg = [metrics["NDCG@10"] for name, metrics in evaluation["results"].items()]  # model, MostPopular, Random
+    ndcg = [metrics["NDCG@10"] for metrics in evaluation["results"].values()]  # model, MostPopular, Random
     return {
         "evaluation": evaluation,
         "model_beats_most_popular": ndcg[0] > ndcg[1],

@@ -45,10 +45,8 @@ def popularity_bias(popular: MostPopular) -> torch.Tensor:
     (monotone in the same order, so it never reorders different counts) breaks them by item id, like MostPopular.
     """
     counts = popular.counts.double()
-    bias = torch.log((counts + 1) / (counts.sum() + len(counts)))
-    order = torch.sort(popular.counts, descending=True, stable=True).indices
-    bias[order] -= 1e-5 * torch.arange(len(counts), dtype=torch.float64)
-    return bias.float()
+    rank = len(counts) - popular.score([{}])[0]  # MostPopular scores are num_items - rank, in its tie-broken order
+    return (torch.log((counts + 1) / (counts.sum() + len(counts))) - 1e-5 * rank).float()
 
 
 def build_model(args: IAMRecArguments, base_path: str, num_items: int, popular: MostPopular):
@@ -56,7 +54,7 @@ def build_model(args: IAMRecArguments, base_path: str, num_items: int, popular: 
     model = IAMRecForSequentialRecommendation.from_llama(
         base_path,
         num_items=num_items,
-        schedule=None if args.item_mask_modes else args.schedule,
+        schedule=args.schedule,  # from_llama ignores it when explicit item_mask_modes are given
         item_mask_modes=args.item_mask_modes or None,
         config_overrides={**(args.schedule_kwargs() if not args.item_mask_modes else {}),
                           "rec_head_norm": args.rec_head_norm},
