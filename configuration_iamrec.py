@@ -6,8 +6,21 @@ This file ships to the Hub next to the weights, so it imports only `transformers
 
 from typing import Any
 
-from huggingface_hub.dataclasses import strict
-from transformers import LlamaConfig
+import transformers
+from packaging.version import Version
+
+MINIMUM_TRANSFORMERS = "5.6.0"
+"""The oldest transformers the tests pass on (5.4 and 5.5 load the remote processor and count accumulated targets
+differently; before 5.4 configurations are not dataclasses)."""
+
+if Version(transformers.__version__) < Version(MINIMUM_TRANSFORMERS):
+    raise ImportError(
+        f"IAMRec models need transformers>={MINIMUM_TRANSFORMERS}, but {transformers.__version__} is installed: "
+        f"pip install 'transformers>={MINIMUM_TRANSFORMERS},<6'"
+    )
+
+from huggingface_hub.dataclasses import strict  # noqa: E402  (after the version check, which explains a failure here)
+from transformers import LlamaConfig  # noqa: E402
 
 ITEM_MASK_MODES = ("intra", "full", "inter", "inter_last")
 """The attention modes a decoder layer may use between two item tokens (HatLLM eqs. 3, 2, 4 and 5)."""
@@ -136,4 +149,4 @@ class IAMRecConfig(LlamaConfig):
         return cls(item_mask_modes=item_mask_modes, num_items=num_items, **values)
 
 
-__all__ = ["IAMRecConfig", "ITEM_MASK_MODES", "SCHEDULES", "full_schedule", "hatllm_schedule", "iam_schedule", "make_schedule"]
+__all__ = ["IAMRecConfig", "ITEM_MASK_MODES", "MINIMUM_TRANSFORMERS", "SCHEDULES", "full_schedule", "hatllm_schedule", "iam_schedule", "make_schedule"]

@@ -5,6 +5,7 @@ Implements the per-layer masks of HatLLM (arXiv 2510.10955, eqs. 3-5) and IAM (a
 to the Hub next to the weights, so it imports only torch, transformers and (relatively) its configuration.
 """
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -15,10 +16,22 @@ from transformers import LlamaModel
 from transformers.cache_utils import Cache, DynamicCache
 from transformers.masking_utils import create_causal_mask
 from transformers.modeling_outputs import ModelOutput
-from transformers.utils.generic import merge_with_config_defaults
-from transformers.utils.output_capturing import capture_outputs
+from transformers.models.llama.modeling_llama import LlamaDecoderLayer
 
 from .configuration_iamrec import IAMRecConfig
+
+
+def cache_keyword(function: Callable) -> str:
+    """The keyword `function` takes the KV cache under: `cache` from transformers 5.24 on, `past_key_values` before.
+
+    Detected from the signature (decorators that rename keywords keep it through `functools.wraps`), so the Hub file
+    talks to whichever transformers the user has installed, without reading version strings.
+    """
+    return "cache" if "cache" in inspect.signature(function).parameters else "past_key_values"
+
+
+MASK_CACHE_KEYWORD = cache_keyword(create_causal_mask)
+LAYER_CACHE_KEYWORD = cache_keyword(LlamaDecoderLayer.forward)
 
 
 @dataclass
@@ -33,10 +46,11 @@ class IAMRecOutput(ModelOutput):
             A score for every catalog item, from the hidden state at each sequence's final real token.
         last_hidden_state (`torch.FloatTensor` of shape `(batch_size, sequence_length, hidden_size)`):
             The normalised output of the last decoder layer.
-        past_key_values (`Cache`, *optional*):
-            The key/value cache, when `use_cache=True`.
+        cache (`Cache`, *optional*):
+            The key/value cache, when `use_cache=True` (also readable as `past_key_values`, its name before
+            transformers 5.24).
         hidden_states (`tuple(torch.FloatTensor)`, *optional*, returned when `output_hidden_states=True`):
-            The embeddings and the output of every decoder layer.
+            The embeddings, the output of every decoder layer but the last, and `last_hidden_state`.
         attentions (`tuple(torch.FloatTensor)`, *optional*, returned when `output_attentions=True`):
             Every layer's attention weights (needs `attn_implementation="eager"`).
     """
@@ -44,9 +58,14 @@ class IAMRecOutput(ModelOutput):
     loss: torch.FloatTensor | None = None
     logits: torch.FloatTensor | None = None
     last_hidden_state: torch.FloatTensor | None = None
-    past_key_values: Cache | None = None
+    cache: Cache | None = None
     hidden_states: tuple[torch.FloatTensor, ...] | None = None
     attentions: tuple[torch.FloatTensor, ...] | None = None
+
+    @property
+    def past_key_values(self) -> Cache | None:
+        """The key/value cache under the name callers written for transformers < 5.24 use."""
+        return self.cache
 
 
 class Recommendations(NamedTuple):
@@ -62,35 +81,33 @@ def last_item_tokens(item_index: torch.LongTensor) -> torch.BoolTensor:
     return (item_index >= 0) & (next_index != item_index)
 
 
-def item_attention_rule(mode: str, item_index: torch.LongTensor, query_offset: int = 0) -> torch.BoolTensor:
-    """Where `mode` lets a query token attend to a key token, ignoring causality and padding.
+def item_mask_function(mode: str, item_index: torch.LongTensor) -> Callable:
+    """The `mask_function(batch_idx, head_idx, q_idx, kv_idx)` of a mode, for `create_causal_mask(and_mask_function=)`.
 
-    Returns a `(batch, num_queries, num_keys)` boolean tensor for the queries `item_index[:, query_offset:]` and all
-    keys. The rule only restricts pairs of item tokens (HatLLM: F(j) = F(k) = 1); a prompt token on either side is
-    always allowed, and so is a token attending to itself.
+    It reads per-token item ids (`item_index` covers cached and new tokens, so `q_idx` and `kv_idx` index it directly),
+    like transformers' packed-sequence masks, so flex attention can build a sparse block mask from it. The rule only
+    restricts pairs of item tokens (HatLLM: F(j) = F(k) = 1); a prompt token on either side is always allowed, and
+    so is a token attending to itself.
     """
-    query_index = item_index[:, query_offset:, None]
-    key_index = item_index[:, None, :]
-    either_prompt = (query_index < 0) | (key_index < 0)
-    positions = torch.arange(item_index.shape[1], device=item_index.device)
-    itself = positions[query_offset:, None] == positions[None, :]
-    if mode == "intra":  # eq. 3: masked when both are item tokens of different items
-        allowed = query_index == key_index
-    elif mode == "inter":  # eq. 4: masked when j != k are item tokens of the same item
-        allowed = (query_index != key_index) | itself
-    elif mode == "inter_last":  # eq. 5: masked when j != k are item tokens and either is not its item's last token
-        is_last = last_item_tokens(item_index)
-        allowed = (is_last[:, query_offset:, None] & is_last[:, None, :]) | itself
-    else:
+    is_last = last_item_tokens(item_index)
+
+    def intra(batch_idx, head_idx, q_idx, kv_idx):  # eq. 3: masked when both are item tokens of different items
+        return item_index[batch_idx, q_idx] == item_index[batch_idx, kv_idx]
+
+    def inter(batch_idx, head_idx, q_idx, kv_idx):  # eq. 4: masked when j != k are item tokens of the same item
+        return (item_index[batch_idx, q_idx] != item_index[batch_idx, kv_idx]) | (q_idx == kv_idx)
+
+    def inter_last(batch_idx, head_idx, q_idx, kv_idx):  # eq. 5: masked when either is not its item's last token
+        return (is_last[batch_idx, q_idx] & is_last[batch_idx, kv_idx]) | (q_idx == kv_idx)
+
+    rules = {"intra": intra, "inter": inter, "inter_last": inter_last}
+    if mode not in rules:
         raise ValueError(f"No item attention rule for mode {mode!r}.")
-    return either_prompt | allowed
-
-
-def lookup_mask_function(allowed: torch.BoolTensor, query_offset: int) -> Callable:
-    """A `mask_function(batch, head, q, kv)` for `create_causal_mask` that reads a precomputed rule tensor."""
+    rule = rules[mode]
 
     def mask_function(batch_idx, head_idx, q_idx, kv_idx):
-        return allowed[batch_idx, q_idx - query_offset, kv_idx]
+        either_prompt = (item_index[batch_idx, q_idx] < 0) | (item_index[batch_idx, kv_idx] < 0)
+        return either_prompt | rule(batch_idx, head_idx, q_idx, kv_idx)
 
     return mask_function
 
@@ -176,29 +193,22 @@ class IAMRecForSequentialRecommendation(LlamaModel):
         inputs_embeds: torch.Tensor,
         attention_mask: torch.Tensor,
         item_index: torch.LongTensor,
-        past_key_values: Cache | None,
+        cache: Cache | None,
         position_ids: torch.LongTensor,
     ) -> dict[str, object]:
         """One attention mask per distinct mode in the schedule, in the format of the attention implementation."""
-        query_offset = item_index.shape[1] - inputs_embeds.shape[1]
         masks = {}
         for mode in dict.fromkeys(self.config.item_mask_modes):
-            and_mask_function = None
-            if mode != "full":
-                allowed = item_attention_rule(mode, item_index, query_offset)
-                and_mask_function = lookup_mask_function(allowed, query_offset)
             masks[mode] = create_causal_mask(
                 config=self.config,
                 inputs_embeds=inputs_embeds,
                 attention_mask=attention_mask,
-                past_key_values=past_key_values,
                 position_ids=position_ids,
-                and_mask_function=and_mask_function,
+                and_mask_function=None if mode == "full" else item_mask_function(mode, item_index),
+                **{MASK_CACHE_KEYWORD: cache},
             )
         return masks
 
-    @merge_with_config_defaults
-    @capture_outputs
     def forward(
         self,
         input_ids: torch.LongTensor | None = None,
@@ -206,11 +216,15 @@ class IAMRecForSequentialRecommendation(LlamaModel):
         item_index: torch.LongTensor | None = None,
         labels: torch.LongTensor | None = None,
         position_ids: torch.LongTensor | None = None,
-        past_key_values: Cache | None = None,
+        cache: Cache | None = None,
         inputs_embeds: torch.Tensor | None = None,
         use_cache: bool | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+        past_key_values: Cache | None = None,
         **kwargs,
-    ) -> IAMRecOutput:
+    ) -> IAMRecOutput | tuple:
         r"""
         item_index (`torch.LongTensor` of shape `(batch_size, past_length + sequence_length)`):
             History slot of the item each token belongs to, -1 for prompt and padding tokens. With a cache it covers
@@ -220,17 +234,26 @@ class IAMRecForSequentialRecommendation(LlamaModel):
             Target item ids in `[0, num_items)` (or -100 to ignore a row); gives a full-catalog cross-entropy loss,
             averaged over the rows, or summed and divided by `num_items_in_batch` when the Trainer passes it (so that
             gradient accumulation averages over all accumulated rows).
+        cache (`Cache`, *optional*):
+            Key/value cache of earlier tokens; `past_key_values` is accepted as its older name.
         """
         if (input_ids is None) ^ (inputs_embeds is not None):
             raise ValueError("You must specify exactly one of input_ids or inputs_embeds")
+        if cache is not None and past_key_values is not None:
+            raise ValueError("Pass the key/value cache once, as `cache` or as `past_key_values`, not both.")
+        cache = cache if cache is not None else past_key_values
+        use_cache = self.config.use_cache if use_cache is None else use_cache
+        output_attentions = self.config.output_attentions if output_attentions is None else output_attentions
+        output_hidden_states = self.config.output_hidden_states if output_hidden_states is None else output_hidden_states
+        return_dict = self.config.return_dict if return_dict is None else return_dict
         num_items_in_batch = kwargs.pop("num_items_in_batch", None)
         if inputs_embeds is None:
             inputs_embeds = self.embed_tokens(input_ids)
         batch_size, seq_length = inputs_embeds.shape[:2]
 
-        if use_cache and past_key_values is None:
-            past_key_values = DynamicCache(config=self.config)
-        past_length = past_key_values.get_seq_length() if past_key_values is not None else 0
+        if use_cache and cache is None:
+            cache = DynamicCache(config=self.config)
+        past_length = cache.get_seq_length() if cache is not None else 0
         total_length = past_length + seq_length
 
         # A 2-D mask is always passed on: without one, restarting position ids would switch on packed-sequence masking.
@@ -257,20 +280,13 @@ class IAMRecForSequentialRecommendation(LlamaModel):
             # Positions count real tokens only, so left padding does not shift them.
             position_ids = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)[:, past_length:]
 
-        masks = self.item_aware_masks(inputs_embeds, attention_mask, item_index, past_key_values, position_ids)
-        hidden_states = inputs_embeds
-        position_embeddings = self.rotary_emb(hidden_states, position_ids=position_ids)
-        for decoder_layer, mode in zip(self.layers[: self.config.num_hidden_layers], self.config.item_mask_modes):
-            hidden_states = decoder_layer(
-                hidden_states,
-                attention_mask=masks[mode],
-                position_embeddings=position_embeddings,
-                position_ids=position_ids,
-                past_key_values=past_key_values,
-                use_cache=use_cache,
-                **kwargs,
-            )
+        masks = self.item_aware_masks(inputs_embeds, attention_mask, item_index, cache, position_ids)
+        hidden_states, all_hidden_states, attentions = self._run_decoder_layers(
+            inputs_embeds, masks, position_ids, cache, use_cache, output_attentions, output_hidden_states, **kwargs
+        )
         hidden_states = self.norm(hidden_states)
+        if output_hidden_states:  # as in transformers: each layer's input, then the normalised output
+            all_hidden_states = (*all_hidden_states, hidden_states)
 
         final_position = self._final_positions(attention_mask[:, past_length:])
         final_hidden = hidden_states[torch.arange(batch_size, device=hidden_states.device), final_position]
@@ -281,8 +297,64 @@ class IAMRecForSequentialRecommendation(LlamaModel):
                                                reduction="sum" if num_items_in_batch is not None else "mean")
             if num_items_in_batch is not None:  # the Trainer's count over all gradient-accumulation micro-batches
                 loss = loss / num_items_in_batch
-        return IAMRecOutput(
-            loss=loss, logits=logits, last_hidden_state=hidden_states, past_key_values=past_key_values
+        output = IAMRecOutput(
+            loss=loss,
+            logits=logits,
+            last_hidden_state=hidden_states,
+            cache=cache,
+            hidden_states=all_hidden_states,
+            attentions=attentions,
+        )
+        return output if return_dict else output.to_tuple()
+
+    def _run_decoder_layers(
+        self,
+        hidden_states: torch.Tensor,
+        masks: dict[str, object],
+        position_ids: torch.LongTensor,
+        cache: Cache | None,
+        use_cache: bool,
+        output_attentions: bool,
+        output_hidden_states: bool,
+        **kwargs,
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...] | None, tuple[torch.Tensor, ...] | None]:
+        """Runs each decoder layer with its mode's mask; returns the output, and each layer's input and attention
+        weights when asked.
+
+        The weights are read with forward hooks on the attention modules (which return them under eager attention),
+        so no transformers-internal output capturing is needed.
+        """
+        layers = self.layers[: self.config.num_hidden_layers]
+        position_embeddings = self.rotary_emb(hidden_states, position_ids=position_ids)
+        layer_inputs, attentions = [], []
+        hooks = [
+            layer.self_attn.register_forward_hook(lambda module, args, output: attentions.append(output[1]))
+            for layer in (layers if output_attentions else [])
+        ]
+        try:
+            for decoder_layer, mode in zip(layers, self.config.item_mask_modes):
+                layer_inputs.append(hidden_states)
+                hidden_states = decoder_layer(
+                    hidden_states,
+                    attention_mask=masks[mode],
+                    position_embeddings=position_embeddings,
+                    position_ids=position_ids,
+                    use_cache=use_cache,
+                    **{LAYER_CACHE_KEYWORD: cache},
+                    **kwargs,
+                )
+        finally:
+            for hook in hooks:
+                hook.remove()
+        if output_attentions and any(weights is None for weights in attentions):
+            raise ValueError(
+                "output_attentions=True needs attention weights, which only attn_implementation='eager' returns; "
+                "load the model with attn_implementation='eager' or call model.set_attn_implementation('eager')."
+            )
+        return (
+            hidden_states,
+            tuple(layer_inputs) if output_hidden_states else None,
+            tuple(attentions) if output_attentions else None,
         )
 
     @torch.no_grad()
@@ -337,4 +409,4 @@ class IAMRecForSequentialRecommendation(LlamaModel):
         return mask
 
 
-__all__ = ["IAMRecForSequentialRecommendation", "IAMRecHead", "IAMRecOutput", "Recommendations", "item_attention_rule"]
+__all__ = ["IAMRecForSequentialRecommendation", "IAMRecHead", "IAMRecOutput", "Recommendations", "item_mask_function"]

@@ -1,7 +1,12 @@
-"""Shared fixtures: tiny random IAMRec models and random item layouts."""
+"""Shared fixtures: tiny random IAMRec models, random item layouts, and fresh interpreters without iamrec."""
 
+import os
 import random
+import subprocess
+import sys
+import textwrap
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import torch
@@ -74,6 +79,24 @@ def batch_from_layouts(layouts: list[Layout], padding_side: str, seed: int = 0) 
         attention_mask[row, cols] = 1
         item_index[row, cols] = torch.tensor(layout.item_index)
     return {"input_ids": input_ids, "attention_mask": attention_mask, "item_index": item_index}
+
+
+def run_without_iamrec(script: str, tmp_path: Path, python: str = sys.executable) -> subprocess.CompletedProcess:
+    """Runs `script` in a fresh `python` where `import iamrec` fails, as on a machine that never installed it."""
+    blocker = textwrap.dedent(
+        """
+        import importlib.abc, sys
+        class _Hide(importlib.abc.MetaPathFinder):
+            def find_spec(self, name, path=None, target=None):
+                if name == "iamrec" or name.startswith("iamrec."):
+                    raise ModuleNotFoundError(f"No module named {name!r} (hidden by the test)")
+        sys.meta_path.insert(0, _Hide())
+        """
+    )
+    path = tmp_path / "script.py"
+    path.write_text(blocker + textwrap.dedent(script))
+    env = {**os.environ, "HF_MODULES_CACHE": str(tmp_path / "modules"), "HF_HUB_OFFLINE": "1"}
+    return subprocess.run([python, str(path)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
 
 
 @pytest.fixture(autouse=True)

@@ -60,18 +60,39 @@ def random_batch(padding_side: str, seed: int = 0) -> tuple[list[Layout], dict[s
 
 
 @pytest.mark.parametrize("padding_side", ["left", "right"])
-def test_attention_backends_agree(padding_side):
+def test_eager_and_sdpa_agree(padding_side):
+    """An agreement test: both backends get their masks from the same rule functions (the rules themselves are
+    checked against the paper's equations in test_modeling_masks.py)."""
     _, batch = random_batch(padding_side)
-    outputs = {}
-    for implementation in ("eager", "sdpa", "flex_attention"):
-        with torch.no_grad():  # flex_attention has no CPU backward
-            outputs[implementation] = tiny_model(HATLLM, attn_implementation=implementation)(**batch)
+    with torch.no_grad():
+        eager = tiny_model(HATLLM, attn_implementation="eager")(**batch)
+        sdpa = tiny_model(HATLLM, attn_implementation="sdpa")(**batch)
     real = batch["attention_mask"].bool()
+    torch.testing.assert_close(sdpa.logits, eager.logits, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(sdpa.last_hidden_state[real], eager.last_hidden_state[real], atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("padding_side", ["left", "right"])
+def test_flex_block_masks_allow_exactly_what_the_sdpa_masks_allow(padding_side):
+    """flex_attention gets a BlockMask whose mask_mod must allow the same pairs as sdpa's dense mask.
+
+    The masks are compared rather than the outputs: torch 2.13's compiled CPU flex kernel disagrees with eager even for
+    a plain LlamaModel once a process has run it more than once (see the README's Compatibility section).
+    """
+    _, batch = random_batch(padding_side)
+    masks = {}
     for implementation in ("sdpa", "flex_attention"):
-        torch.testing.assert_close(outputs[implementation].logits, outputs["eager"].logits, atol=1e-5, rtol=1e-5)
-        torch.testing.assert_close(
-            outputs[implementation].last_hidden_state[real], outputs["eager"].last_hidden_state[real], atol=1e-5, rtol=1e-5
-        )
+        model = tiny_model(HATLLM, attn_implementation=implementation)
+        embeds = model.embed_tokens(batch["input_ids"])
+        positions = (batch["attention_mask"].cumsum(-1) - 1).clamp(min=0)
+        item_index = batch["item_index"].masked_fill(batch["attention_mask"] == 0, -1)
+        masks[implementation] = model.item_aware_masks(embeds, batch["attention_mask"], item_index, None, positions)
+    batch_size, length = batch["input_ids"].shape
+    b, q, kv = torch.arange(batch_size)[:, None, None], torch.arange(length)[None, :, None], torch.arange(length)
+    for mode in dict.fromkeys(HATLLM):
+        dense = masks["sdpa"][mode][:, 0].bool()
+        from_flex = masks["flex_attention"][mode].mask_mod(b, torch.zeros_like(b), q, kv)
+        assert torch.equal(from_flex.expand_as(dense), dense), mode
 
 
 @pytest.mark.parametrize("padding_side", ["left", "right"])
@@ -117,6 +138,44 @@ def test_kv_cache_decoding_equals_full_forward(padding_side):
     )
 
 
+def test_the_cache_is_taken_and_returned_under_both_names():
+    """transformers 5.24 renamed `past_key_values` to `cache`: callers written for either keep working."""
+    _, batch = random_batch("left", seed=5)
+    model = tiny_model(HATLLM, attn_implementation="sdpa")
+    head = {key: value[:, :-1] for key, value in batch.items()}
+    last = dict(input_ids=batch["input_ids"][:, -1:], attention_mask=batch["attention_mask"], item_index=batch["item_index"])
+    with torch.no_grad():
+        full = model(**batch).logits
+        for name in ("cache", "past_key_values"):
+            first = model(**head, use_cache=True)
+            assert first.past_key_values is first.cache is not None
+            torch.testing.assert_close(model(**last, **{name: getattr(first, name)}).logits, full, atol=1e-5, rtol=1e-5)
+        first = model(**head, use_cache=True)
+        with pytest.raises(ValueError, match="as `cache` or as `past_key_values`, not both"):
+            model(**last, cache=first.cache, past_key_values=first.cache)
+
+
+def test_hidden_states_and_attentions_are_returned_when_asked():
+    _, batch = random_batch("right", seed=3)
+    model = tiny_model(HATLLM)
+    with torch.no_grad():
+        out = model(**batch, output_hidden_states=True, output_attentions=True)
+        plain = model(**batch)
+    assert plain.hidden_states is None and plain.attentions is None
+    # As in transformers: the embeddings, each layer's output, the last one normalised.
+    assert len(out.hidden_states) == len(HATLLM) + 1
+    torch.testing.assert_close(out.hidden_states[0], model.embed_tokens(batch["input_ids"]))
+    assert out.hidden_states[-1] is out.last_hidden_state
+    assert not torch.allclose(out.hidden_states[1], out.hidden_states[2])
+    assert len(out.attentions) == len(HATLLM)
+    length = batch["input_ids"].shape[1]
+    assert all(weights.shape == (3, 4, length, length) for weights in out.attentions)
+    loss, logits = model(**batch, labels=torch.tensor([0, 1, 2]), return_dict=False)[:2]
+    torch.testing.assert_close(logits, plain.logits)
+    with pytest.raises(ValueError, match="attn_implementation='eager'"):
+        tiny_model(HATLLM, attn_implementation="sdpa")(**batch, output_attentions=True)
+
+
 def test_gradient_checkpointing_gives_the_same_gradients():
     _, batch = random_batch("left", seed=7)
     labels = torch.tensor([1, 2, 3])
@@ -124,7 +183,7 @@ def test_gradient_checkpointing_gives_the_same_gradients():
     for checkpointing in (False, True):
         model = tiny_model(HATLLM, attn_implementation="sdpa").train()
         if checkpointing:
-            model.activation_checkpointing_enable()
+            model.gradient_checkpointing_enable()
         model(**batch, labels=labels).loss.backward()
         grads.append(model.layers[0].self_attn.q_proj.weight.grad.clone())
     torch.testing.assert_close(grads[0], grads[1])

@@ -2,15 +2,12 @@
 
 import json
 import os
-import subprocess
-import sys
-import textwrap
 
 import torch
 from peft import LoraConfig, PeftModel, get_peft_model
 from transformers import AutoModel, LlamaConfig, LlamaForCausalLM
 
-from conftest import VOCAB_SIZE, batch_from_layouts, random_layout, tiny_model
+from conftest import VOCAB_SIZE, batch_from_layouts, random_layout, run_without_iamrec, tiny_model
 from iamrec import IAMRecForSequentialRecommendation
 
 import random
@@ -32,24 +29,6 @@ def test_save_and_reload_in_process(tmp_path):
     assert reloaded.config.item_mask_modes == HATLLM
     with torch.no_grad():
         torch.testing.assert_close(reloaded(**batch).logits, model(**batch).logits, atol=0, rtol=0)
-
-
-def run_without_iamrec(script: str, tmp_path) -> subprocess.CompletedProcess:
-    """Runs `script` in a fresh interpreter where `import iamrec` fails, as on a machine that never installed it."""
-    blocker = textwrap.dedent(
-        """
-        import importlib.abc, sys
-        class _Hide(importlib.abc.MetaPathFinder):
-            def find_spec(self, name, path=None, target=None):
-                if name == "iamrec" or name.startswith("iamrec."):
-                    raise ModuleNotFoundError(f"No module named {name!r} (hidden by the test)")
-        sys.meta_path.insert(0, _Hide())
-        """
-    )
-    path = tmp_path / "script.py"
-    path.write_text(blocker + textwrap.dedent(script))
-    env = {**os.environ, "HF_MODULES_CACHE": str(tmp_path / "modules"), "HF_HUB_OFFLINE": "1"}
-    return subprocess.run([sys.executable, str(path)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
 
 
 def test_remote_code_load_in_a_fresh_process_without_iamrec(tmp_path):

@@ -1,0 +1,110 @@
+"""The supported transformers range: the minimum is enforced and declared consistently, the renamed cache keyword is
+detected, and a model folder saved under one transformers loads under another (remote code, without iamrec)."""
+
+import functools
+import itertools
+import json
+import os
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from conftest import run_without_iamrec
+from iamrec import modeling_iamrec
+from iamrec.configuration_iamrec import MINIMUM_TRANSFORMERS
+
+ROOT = Path(__file__).resolve().parents[1]
+TESTS = Path(__file__).resolve().parent
+# Interpreters of other virtual environments (each with iamrec installed), e.g. the minimum and newest sets; .ci/run
+# sets this after building them. Without it the cross-version round trip has nothing to compare and is skipped.
+OTHER_PYTHONS = os.environ.get("IAMREC_CROSS_VERSION_PYTHONS", "").split()
+
+
+def test_the_minimum_is_declared_once_everywhere():
+    requirements = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert f"transformers>={MINIMUM_TRANSFORMERS},<6" in requirements
+    assert f"transformers=={MINIMUM_TRANSFORMERS}" in (ROOT / "constraints" / "minimum.txt").read_text().splitlines()
+
+
+def test_an_older_transformers_gets_one_clear_error_naming_the_minimum(tmp_path):
+    script = tmp_path / "old.py"
+    script.write_text(
+        "import runpy, transformers\n"
+        "transformers.__version__ = '5.5.4'\n"
+        f"runpy.run_path({str(ROOT / 'configuration_iamrec.py')!r})\n"
+    )
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line == (
+        f"ImportError: IAMRec models need transformers>={MINIMUM_TRANSFORMERS}, but 5.5.4 is installed: "
+        f"pip install 'transformers>={MINIMUM_TRANSFORMERS},<6'"
+    )
+
+
+def test_the_cache_keyword_is_read_from_the_signature():
+    def new_style(hidden_states, cache=None):
+        pass
+
+    def old_style(hidden_states, past_key_values=None):
+        pass
+
+    @functools.wraps(new_style)
+    def renaming_decorator(*args, **kwargs):  # like transformers' deprecate_kwarg
+        return new_style(*args, **kwargs)
+
+    assert modeling_iamrec.cache_keyword(new_style) == "cache"
+    assert modeling_iamrec.cache_keyword(old_style) == "past_key_values"
+    assert modeling_iamrec.cache_keyword(renaming_decorator) == "cache"
+
+
+def transformers_version(python: str) -> str:
+    return subprocess.run(
+        [python, "-c", "import transformers; print(transformers.__version__)"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+SAVE = """
+import sys, random, torch
+sys.path.insert(0, {tests!r})
+from conftest import batch_from_layouts, random_layout, tiny_model
+model = tiny_model(["intra", "full", "inter", "inter_last"])
+batch = batch_from_layouts([random_layout(random.Random(0), n) for n in (2, 5, 3)], "left")
+model.save_pretrained("checkpoint")
+with torch.no_grad():
+    expected = {{"logits": model(**batch).logits, "top": model.recommend(**batch, k=5).item_ids}}
+torch.save(batch, "batch.pt")
+torch.save(expected, "expected.pt")
+"""
+
+LOAD = """
+import json, torch, transformers
+from transformers import AutoModel
+model = AutoModel.from_pretrained("checkpoint", trust_remote_code=True, attn_implementation="eager").eval()
+assert type(model).__module__.startswith("transformers_modules"), type(model).__module__
+batch, expected = torch.load("batch.pt"), torch.load("expected.pt")
+with torch.no_grad():
+    logits = model(**batch).logits
+    top = model.recommend(**batch, k=5).item_ids
+torch.testing.assert_close(logits, expected["logits"], atol=1e-6, rtol=1e-6)
+assert torch.equal(top, expected["top"]), (top, expected["top"])
+print(json.dumps({"loaded_with": transformers.__version__}))
+"""
+
+
+@pytest.mark.skipif(len(OTHER_PYTHONS) < 2, reason="needs IAMREC_CROSS_VERSION_PYTHONS (two venvs; .ci/run sets it)")
+@pytest.mark.parametrize("saver, loader", list(itertools.permutations(range(2))))
+def test_a_folder_saved_under_one_transformers_loads_under_another(tmp_path, saver, loader):
+    save_python, load_python = OTHER_PYTHONS[saver], OTHER_PYTHONS[loader]
+    saved_with, expected_loader = transformers_version(save_python), transformers_version(load_python)
+    assert saved_with != expected_loader, f"both venvs hold transformers {saved_with}: nothing crosses a version"
+    (tmp_path / "save.py").write_text(SAVE.format(tests=str(TESTS)))
+    subprocess.run([save_python, "save.py"], cwd=tmp_path, check=True, capture_output=True, timeout=300)
+    saved_config = json.loads((tmp_path / "checkpoint" / "config.json").read_text())
+    assert saved_config["transformers_version"] == saved_with
+    result = run_without_iamrec(LOAD, tmp_path, python=load_python)
+    assert result.returncode == 0, f"saved with {saved_with}, loaded with {expected_loader}:\n{result.stderr[-3000:]}"
+    assert json.loads(result.stdout.strip().splitlines()[-1])["loaded_with"] == expected_loader
