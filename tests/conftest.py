@@ -13,6 +13,8 @@ import torch
 
 from iamrec import IAMRecConfig, IAMRecForSequentialRecommendation
 
+pytest_plugins = ["tokenizer_fixtures"]  # its `any_tokenizer` fixture, for every test module
+
 VOCAB_SIZE = 97
 NUM_ITEMS = 13
 

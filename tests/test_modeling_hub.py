@@ -2,6 +2,7 @@
 
 import json
 import os
+import random
 
 import torch
 from peft import LoraConfig, PeftModel, get_peft_model
@@ -9,8 +10,6 @@ from transformers import AutoModel, LlamaConfig, LlamaForCausalLM
 
 from conftest import VOCAB_SIZE, batch_from_layouts, random_layout, run_without_iamrec, tiny_model
 from iamrec import IAMRecForSequentialRecommendation
-
-import random
 
 HATLLM = ["intra", "full", "inter_last"]
 

@@ -3,10 +3,10 @@
 import pytest
 import torch
 from datasets import Dataset
-from tokenizer_fixtures import TITLES, any_tokenizer, tiny_tokenizer  # noqa: F401  (any_tokenizer is a fixture)
 from torch.utils.data import DataLoader
 
 from iamrec.tokenization import IAMRecCollator, PromptTemplate, TitleTokenCache
+from tokenizer_fixtures import TITLES, tiny_tokenizer
 
 
 def make_collator(tokenizer, **kwargs) -> IAMRecCollator:

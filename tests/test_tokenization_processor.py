@@ -8,13 +8,13 @@ import sys
 import textwrap
 from pathlib import Path
 
-import pytest
 import numpy as np
+import pytest
 import torch
-from tokenizer_fixtures import TITLES, smollm2_tokenizer, tiny_tokenizer
 
 import iamrec.tokenization
 from iamrec.tokenization import IAMRecProcessor, PromptTemplate
+from tokenizer_fixtures import TITLES, smollm2_tokenizer, tiny_tokenizer
 
 TOKENIZATION_DIR = Path(iamrec.tokenization.__file__).resolve().parent
 HUB_IMPORTABLE = {"torch", "transformers", "huggingface_hub"} | set(sys.stdlib_module_names)

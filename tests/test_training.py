@@ -13,8 +13,7 @@ from transformers import AutoModel
 
 from iamrec.data import load_prepared
 from iamrec.evaluation import ModelScorer, evaluate_scorer
-from iamrec.inference import Recommender
-from iamrec.inference import RUN_FILE
+from iamrec.inference import RUN_FILE, Recommender
 from iamrec.train import parse_arguments, train
 from training_fixtures import tiny_arguments, write_tiny_base_model, write_tiny_data
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import gzip
 from array import array
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Callable, Iterable
 from typing import IO, Any, Literal
 
 import numpy as np
