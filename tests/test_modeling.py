@@ -201,6 +201,32 @@ def test_loss_is_cross_entropy_over_the_catalog_at_the_last_real_token():
     torch.testing.assert_close(accumulated.loss, per_row.sum() / 12)
 
 
+@pytest.mark.parametrize("padding_side", ["left", "right"])
+def test_the_head_reads_only_the_last_real_token(padding_side):
+    _, batch = random_batch(padding_side, seed=9)
+    model = tiny_model(HATLLM)
+    mask = batch["attention_mask"]
+    rows = torch.arange(mask.shape[0])
+    last = torch.full_like(rows, mask.shape[1] - 1) if padding_side == "left" else mask.sum(-1) - 1
+    with torch.no_grad():
+        out = model(**batch)
+        torch.testing.assert_close(out.logits, model.rec_head(out.last_hidden_state[rows, last]), atol=0, rtol=0)
+
+        def perturb(keep_last: bool):  # adds noise to the final hidden states everywhere but (or only at) `last`
+            def hook(module, args, output):
+                noise = torch.randn_like(output)
+                at_last = torch.zeros_like(mask, dtype=torch.bool)
+                at_last[rows, last] = True
+                return output + noise * (~at_last if keep_last else at_last)[..., None]
+            return model.norm.register_forward_hook(hook)
+
+        for keep_last, should_change in ((True, False), (False, True)):
+            handle = perturb(keep_last)
+            changed = not torch.equal(model(**batch).logits, out.logits)
+            handle.remove()
+            assert changed == should_change
+
+
 def test_a_few_training_steps_lower_the_loss():
     _, batch = random_batch("left", seed=11)
     labels = torch.tensor([1, 2, 3])

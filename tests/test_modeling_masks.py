@@ -34,7 +34,7 @@ def paper_allows(mode: str, layout: Layout, j: int, k: int) -> bool:
 @pytest.mark.parametrize("padding_side", ["left", "right"])
 @pytest.mark.parametrize("adjacent", [False, True])
 def test_attention_weights_follow_the_equations(padding_side, adjacent):
-    rng = random.Random(hash((padding_side, adjacent)) % 1000)
+    rng = random.Random(f"{padding_side}-{adjacent}")  # a fixed seed per case (str seeds are not salted, hash() is)
     model = tiny_model(MODES, attn_implementation="eager")
     for trial in range(3):
         layouts = [random_layout(rng, rng.randint(1, 5), adjacent=adjacent) for _ in range(3)]

@@ -5,6 +5,7 @@ import torch
 from datasets import Dataset
 from torch.utils.data import DataLoader
 
+from iamrec import IAMRecConfig, IAMRecForSequentialRecommendation
 from iamrec.tokenization import IAMRecCollator, PromptTemplate, TitleTokenCache
 from tokenizer_fixtures import TITLES, tiny_tokenizer
 
@@ -194,3 +195,32 @@ def test_works_as_a_dataloader_collate_fn_over_a_dataset():
     batches = list(loader)
     assert [batch["labels"].tolist() for batch in batches] == [[2, 3], [6]]
     assert batches[0]["item_index"].max().item() == 2
+
+
+def hidden_states_of(model, collator, history: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+    batch = collator([{"history": history}])
+    with torch.no_grad():
+        return model(**batch).last_hidden_state[0], batch["item_index"][0]
+
+
+@pytest.mark.parametrize("mode", ["intra", "full"])
+def test_the_collators_boundaries_keep_titles_apart_in_the_model(any_tokenizer, mode):
+    """The collator's item_index drives a real model: in a one-layer `intra` model, replacing one history title leaves
+    every other title's hidden states exactly as they were; under `full` the titles after it change.
+
+    One layer, because from the second layer on the prompt tokens between titles (which attend causally to all) carry
+    a change onward, as the paper intends.
+    """
+    collator = make_collator(any_tokenizer)
+    lengths = [len(collator.title_tokens[item]) for item in range(len(TITLES))]
+    first, second = next((a, b) for a in range(len(TITLES)) for b in range(a + 1, len(TITLES)) if lengths[a] == lengths[b])
+    others = [item for item in range(len(TITLES)) if item not in (first, second)][:2]
+    config = IAMRecConfig(vocab_size=len(any_tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=1,
+                          num_attention_heads=4, num_key_value_heads=2, item_mask_modes=[mode], num_items=len(TITLES))
+    torch.manual_seed(0)
+    model = IAMRecForSequentialRecommendation(config).eval()
+    before, index = hidden_states_of(model, collator, [others[0], first, others[1]])
+    after, index_after = hidden_states_of(model, collator, [others[0], second, others[1]])
+    assert torch.equal(index, index_after)  # same layout: only the tokens of slot 1 differ
+    unchanged = [torch.allclose(before[index == slot], after[index == slot], atol=1e-6) for slot in range(3)]
+    assert unchanged == ([True, False, True] if mode == "intra" else [True, False, False])
