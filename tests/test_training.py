@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 from safetensors.torch import load_file
-from transformers import AutoModel
+from transformers import AutoModel, TrainerCallback
 
 from iamrec.data import load_prepared
 from iamrec.evaluation import ModelScorer, evaluate_scorer
@@ -59,6 +59,43 @@ def test_train_saves_a_merged_model_whose_trainer_metrics_match_standalone_evalu
     best = max(evaluations, key=lambda entry: entry["eval_NDCG@10"])
     assert standalone["metrics"]["NDCG@10"] == pytest.approx(best["eval_NDCG@10"], abs=1e-6)
     assert standalone["metrics"]["HR@5"] == pytest.approx(best["eval_HR@5"], abs=1e-6)
+
+
+class ZeroHeadBeforeTheLastEvaluation(TrainerCallback):
+    """After the last optimizer step, zeroes the head: every item ties, so the last validation NDCG@10 is 0 and the
+    best checkpoint is an earlier one."""
+
+    def __init__(self, last_step: int):
+        self.last_step = last_step
+
+    def on_step_end(self, args, state, control, model=None, **kwargs):
+        if state.global_step == self.last_step:
+            with torch.no_grad():
+                for name, parameter in model.named_parameters():
+                    if "rec_head" in name:
+                        parameter.zero_()
+
+
+def test_training_ends_on_the_best_checkpoint_not_the_last(workspace, tmp_path):
+    data_dir, base = workspace
+    result = train(*tiny_arguments(data_dir, base, tmp_path / "run"), callbacks=[ZeroHeadBeforeTheLastEvaluation(6)])
+    evaluations = {entry["step"]: entry for entry in result.log_history if "eval_NDCG@10" in entry}
+    assert evaluations[6]["eval_NDCG@10"] == 0.0  # the last checkpoint is the worst
+    best_step = max(evaluations, key=lambda step: evaluations[step]["eval_NDCG@10"])
+    assert best_step < 6 and evaluations[best_step]["eval_NDCG@10"] > 0
+    assert Path(result.best_checkpoint).name == f"checkpoint-{best_step}"
+
+    saved = load_file(result.model_dir / "model.safetensors")
+    adapter = load_file(Path(result.best_checkpoint) / "adapter_model.safetensors")
+    best_head = {key.split("rec_head.")[1].replace("modules_to_save.default.", ""): value
+                 for key, value in adapter.items() if "rec_head" in key}
+    assert best_head and all(torch.equal(saved[f"rec_head.{key}"], value) for key, value in best_head.items())
+    assert saved["rec_head.items.weight"].abs().sum() > 0  # not the zeroed head of the last step
+    recommender = Recommender.from_pretrained(result.model_dir)
+    standalone = evaluate_scorer(ModelScorer(recommender.model, recommender.processor.collator(max_length=256)),
+                                 load_prepared(data_dir).splits["validation"], recommender.processor.num_items,
+                                 show_progress=False)
+    assert standalone["metrics"]["NDCG@10"] == pytest.approx(evaluations[best_step]["eval_NDCG@10"], abs=1e-6)
 
 
 KILLED_RUN = """
