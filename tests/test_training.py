@@ -155,6 +155,61 @@ def test_data_parallel_training_with_two_cpu_processes(workspace, tmp_path):
 
 
 
+RECORDED_RUN = """
+import json, os, sys
+sys.path[:0] = [{tests!r}]
+from transformers import TrainerCallback
+from iamrec.train import train
+from training_fixtures import tiny_arguments
+
+class RecordBatches(TrainerCallback):
+    \"\"\"Records the real tokens of every training example this process runs, step by step.\"\"\"
+    def __init__(self):
+        self.steps = []
+    def on_train_begin(self, args, state, control, model=None, **kwargs):
+        def hook(module, args, inputs):
+            if module.training:
+                rows = zip(inputs["input_ids"], inputs["attention_mask"])
+                self.steps.append([ids[mask.bool()].tolist() for ids, mask in rows])
+        model.register_forward_pre_hook(hook, with_kwargs=True)
+
+record = RecordBatches()
+args, training_args = tiny_arguments({data!r}, {base!r}, {out!r}, max_steps=3, per_device_train_batch_size={batch},
+                                     eval_strategy="no", save_strategy="no", load_best_model_at_end=False,
+                                     ddp_backend={backend!r}, use_cpu=True, optim="sgd", max_grad_norm=0.0)
+args.lora_dropout = 0.0  # dropout masks would differ between the processes and the single run
+# Plain SGD, unclipped: a gradient scaled wrongly across processes changes the weights (Adam would hide it).
+train(args, training_args, callbacks=[record])
+with open(os.path.join({out!r}, f"batches-{{os.environ.get('RANK', '0')}}.json"), "w") as handle:
+    json.dump(record.steps, handle)
+"""
+
+
+def test_data_parallel_training_equals_one_process_on_the_same_global_batch(workspace, tmp_path):
+    data_dir, base = workspace
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    runs = {"ddp": (["-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29519"], 2, "gloo"),
+            "single": ([], 4, None)}
+    for name, (launcher, batch, backend) in runs.items():
+        script = tmp_path / f"{name}.py"
+        script.write_text(RECORDED_RUN.format(tests=str(TESTS), data=str(data_dir), base=str(base),
+                                              out=str(tmp_path / name), batch=batch, backend=backend))
+        run = subprocess.run([sys.executable, *launcher, str(script)], capture_output=True, text=True, env=env,
+                             timeout=600)
+        assert run.returncode == 0, run.stderr[-3000:]
+    read = lambda name, rank: json.loads((tmp_path / name / f"batches-{rank}.json").read_text())  # noqa: E731
+    single, rank0, rank1 = read("single", 0), read("ddp", 0), read("ddp", 1)
+    assert len(single) == len(rank0) == len(rank1) == 3
+    for whole, first, second in zip(single, rank0, rank1):
+        assert len(first) == len(second) == 2
+        # The two ranks split each global batch: together they hold exactly its examples, each once.
+        assert sorted(map(tuple, first + second)) == sorted(map(tuple, whole))
+    weights = {name: load_file(tmp_path / name / "model" / "model.safetensors") for name in runs}
+    assert weights["ddp"].keys() == weights["single"].keys()
+    for key in weights["single"]:
+        torch.testing.assert_close(weights["ddp"][key], weights["single"][key], atol=1e-5, rtol=1e-4)
+
+
 def test_the_head_can_have_its_own_learning_rate(tmp_path):
     from peft import LoraConfig, get_peft_model
 
