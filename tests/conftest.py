@@ -2,16 +2,25 @@
 
 import os
 import random
+import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-import torch
+# Every cache the tests write (Hugging Face, evaluate, converted models, matplotlib) goes to one temporary folder,
+# set before the libraries read these variables at import; `_home_cache_is_untouched` checks the user's stays as it was.
+TEST_CACHE = Path(tempfile.mkdtemp(prefix="iamrec-tests-"))
+os.environ.update(HF_HOME=str(TEST_CACHE / "huggingface"), IAMREC_CACHE=str(TEST_CACHE / "iamrec"),
+                  MPLCONFIGDIR=str(TEST_CACHE / "matplotlib"))
+HOME_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
 
-from iamrec import IAMRecConfig, IAMRecForSequentialRecommendation
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from iamrec import IAMRecConfig, IAMRecForSequentialRecommendation  # noqa: E402
 
 pytest_plugins = ["tokenizer_fixtures"]  # its `any_tokenizer` fixture, for every test module
 
@@ -99,6 +108,28 @@ def run_without_iamrec(script: str, tmp_path: Path, python: str = sys.executable
     path.write_text(blocker + textwrap.dedent(script))
     env = {**os.environ, "HF_MODULES_CACHE": str(tmp_path / "modules"), "HF_HUB_OFFLINE": "1"}
     return subprocess.run([python, str(path)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+
+
+def cache_snapshot(root: Path) -> dict[str, tuple[int, int]]:
+    """(size, mtime) of every file under `root`, but the package managers' download caches."""
+    files = {}
+    for path in root.rglob("*") if root.exists() else []:
+        relative = path.relative_to(root)
+        if relative.parts[0] not in ("pip", "uv") and path.is_file():
+            stat = path.stat()
+            files[str(relative)] = (stat.st_size, stat.st_mtime_ns)
+    return files
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _home_cache_is_untouched():
+    """Fails the run if any test wrote to the user's cache folder instead of its temporary ones."""
+    before = cache_snapshot(HOME_CACHE)
+    yield
+    after = cache_snapshot(HOME_CACHE)
+    shutil.rmtree(TEST_CACHE, ignore_errors=True)
+    changed = sorted(name for name in before.keys() | after.keys() if before.get(name) != after.get(name))
+    assert not changed, f"tests wrote to {HOME_CACHE}: {changed[:10]}"
 
 
 @pytest.fixture(autouse=True)

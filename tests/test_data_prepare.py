@@ -127,7 +127,6 @@ def test_missing_recbole_names_the_install_command(tmp_path, monkeypatch):
         prepare_dataset(tmp_path / "out", "ml-100k", progress=False)
 
 
-@pytest.mark.skipif(importlib.util.find_spec("recbole") is None, reason="needs the recbole wheel (ML-100K)")
 def test_ml_100k_from_the_recbole_wheel(tmp_path):
     assert iamrec_main(["prepare", "--dataset", "ml-100k", "--output-dir", str(tmp_path / "ml"), "--no-progress"]) == 0
     prepared = load_prepared(tmp_path / "ml")

@@ -11,11 +11,14 @@ import textwrap
 import pytest
 
 from iamrec import hub
+from iamrec.baselines import MostPopular
 from iamrec.data import load_prepared, prepare_dataset
 from iamrec.evaluate_model import evaluate_all
 from iamrec.evaluate_model import main as evaluate_main
+from iamrec.evaluation import ModelScorer, evaluate_scorer
 from iamrec.inference import Recommender
 from iamrec.inference import main as recommend_main
+from iamrec.metrics import EvaluationPolicy
 from iamrec.train import train
 from tokenizer_fixtures import TITLES
 from training_fixtures import tiny_arguments, write_tiny_base_model, write_tiny_data
@@ -29,22 +32,38 @@ def trained(tmp_path_factory):
     return data_dir, result.model_dir
 
 
-def test_evaluate_prints_one_json_object_with_policy_split_and_size(trained, capsys):
+def test_evaluate_prints_one_json_object_with_the_evaluators_numbers(trained, capsys):
     data_dir, model_dir = trained
     assert evaluate_main(["--data-dir", str(data_dir), "--model", str(model_dir), "--baselines", "most_popular",
                           "random", "--exclude-history"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["split"] == "test" and report["num_examples"] == len(load_prepared(data_dir).splits["test"])
+    data = load_prepared(data_dir)
+    assert report["split"] == "test" and report["num_examples"] == len(data.splits["test"])
     assert report["policy"] == {"exclude_history": True, "ties": "pessimistic"}
     assert set(report["results"]) == {"IAMRec[model]", "MostPopular(count=targets)", "Random(seed=0)"}
-    assert {"HR@5", "HR@10", "NDCG@5", "NDCG@10", "MRR"} <= set(report["results"]["MostPopular(count=targets)"])
+    # The printed numbers are the evaluator's, for the model and for MostPopular, under the same policy.
+    recommender, num_items = Recommender.from_pretrained(model_dir), len(data.titles)
+    policy = EvaluationPolicy(exclude_history=True)
+    expected = {
+        "IAMRec[model]": ModelScorer(recommender.model, recommender.processor.collator()),
+        "MostPopular(count=targets)": MostPopular(num_items).fit(data.splits["train"]),
+    }
+    for name, scorer in expected.items():
+        metrics = evaluate_scorer(scorer, data.splits["test"], num_items, policy, show_progress=False)["metrics"]
+        assert report["results"][name] == pytest.approx(metrics, abs=1e-9), name
 
 
 def test_recommend_prints_titles_and_rejects_unknown_ones(trained, capsys):
     _, model_dir = trained
+    assert recommend_main(["--model", str(model_dir), "--history", TITLES[0], TITLES[1], "-k", "3", "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    (expected,) = Recommender.from_pretrained(model_dir).recommend([[TITLES[0], TITLES[1]]], k=3)
+    assert [item["item_id"] for item in printed] == [item.item_id for item in expected]  # the same items, in order
+    assert [item["title"] for item in printed] == [item.title for item in expected]
+    assert not {item["title"] for item in printed} & {TITLES[0], TITLES[1]}  # history excluded by default
     assert recommend_main(["--model", str(model_dir), "--history", TITLES[0], TITLES[1], "-k", "3"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
-    assert len(lines) == 3 and all(any(title in line for title in TITLES[2:]) for line in lines)
+    assert [line.split(". ", 1)[1].split("  (item")[0] for line in lines] == [item.title for item in expected]
     assert recommend_main(["--model", str(model_dir), "--history", "Toy Stroy (1995)"]) == 1
     error = capsys.readouterr().err
     assert "Toy Stroy (1995)" in error and "Toy Story (1995)" in error  # the close match is suggested

