@@ -111,14 +111,15 @@ def run_without_iamrec(script: str, tmp_path: Path, python: str = sys.executable
 
 
 def cache_snapshot(root: Path) -> dict[str, tuple[int, int]]:
-    """(size, mtime) of every file under `root`, but the package managers' download caches."""
-    files = {}
+    """(size, mtime) of every file and folder under `root` (a folder's mtime moves when an entry comes or goes, even
+    a temporary one), but the package managers' download caches."""
+    entries = {}
     for path in root.rglob("*") if root.exists() else []:
         relative = path.relative_to(root)
-        if relative.parts[0] not in ("pip", "uv") and path.is_file():
+        if relative.parts[0] not in ("pip", "uv"):
             stat = path.stat()
-            files[str(relative)] = (stat.st_size, stat.st_mtime_ns)
-    return files
+            entries[str(relative)] = (stat.st_size, stat.st_mtime_ns)
+    return entries
 
 
 @pytest.fixture(scope="session", autouse=True)
