@@ -5,13 +5,16 @@ import functools
 import itertools
 import json
 import os
+import random
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
+import torch
 
-from conftest import run_without_iamrec
+from conftest import batch_from_layouts, random_layout, run_without_iamrec, tiny_model
 from iamrec import modeling_iamrec
 from iamrec.configuration_iamrec import MINIMUM_TRANSFORMERS
 
@@ -106,3 +109,16 @@ def test_a_folder_saved_under_one_transformers_loads_under_another(tmp_path, sav
     result = run_without_iamrec(LOAD, tmp_path, python=load_python)
     assert result.returncode == 0, f"saved with {saved_with}, loaded with {expected_loader}:\n{result.stderr[-3000:]}"
     assert json.loads(result.stdout.strip().splitlines()[-1])["loaded_with"] == expected_loader
+
+
+def test_the_model_talks_to_transformers_without_deprecated_keywords():
+    """With the installed transformers, a forward with a KV cache raises no deprecation warning: the old keyword's
+    removal (announced for 5.40) will not break it."""
+    batch = batch_from_layouts([random_layout(random.Random(1), n) for n in (2, 3)], "left")
+    model = tiny_model(["intra", "full", "inter_last"], attn_implementation="sdpa")
+    with warnings.catch_warnings(record=True) as caught, torch.no_grad():
+        warnings.simplefilter("always")
+        first = model(**{key: value[:, :-1] for key, value in batch.items()}, use_cache=True)
+        model(input_ids=batch["input_ids"][:, -1:], attention_mask=batch["attention_mask"],
+              item_index=batch["item_index"], cache=first.cache)
+    assert not [str(warning.message) for warning in caught if "deprecated" in str(warning.message).lower()]
