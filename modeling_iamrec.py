@@ -272,6 +272,12 @@ class IAMRecForSequentialRecommendation(LlamaModel):
                 f"{(batch_size, total_length)} (input_ids of shape {(batch_size, seq_length)} after {past_length} "
                 "cached tokens)."
             )
+        empty = ~attention_mask.bool().any(-1)
+        if empty.any():
+            raise ValueError(
+                f"attention_mask marks no real token in sequence(s) {empty.nonzero().flatten().tolist()}: there is "
+                "nothing to recommend from."
+            )
         item_index = item_index.masked_fill(attention_mask == 0, -1)
         if labels is not None:
             self._check_labels(labels, batch_size)
@@ -293,10 +299,12 @@ class IAMRecForSequentialRecommendation(LlamaModel):
         logits = self.rec_head(final_hidden)
         loss = None
         if labels is not None:
-            loss = nn.functional.cross_entropy(logits.float(), labels.to(logits.device), ignore_index=-100,
-                                               reduction="sum" if num_items_in_batch is not None else "mean")
-            if num_items_in_batch is not None:  # the Trainer's count over all gradient-accumulation micro-batches
-                loss = loss / num_items_in_batch
+            labels = labels.to(logits.device)
+            # Summed, then divided by the rows that count: the Trainer's count over all gradient-accumulation
+            # micro-batches when it passes one, else this batch's (a batch whose rows are all -100 has loss 0, not NaN).
+            loss = nn.functional.cross_entropy(logits.float(), labels, ignore_index=-100, reduction="sum")
+            counted = num_items_in_batch if num_items_in_batch is not None else (labels != -100).sum().clamp(min=1)
+            loss = loss / counted
         output = IAMRecOutput(
             loss=loss,
             logits=logits,
@@ -374,7 +382,12 @@ class IAMRecForSequentialRecommendation(LlamaModel):
             raise ValueError(f"k must be between 1 and num_items={self.config.num_items}, got {k}.")
         logits = self(input_ids=input_ids, attention_mask=attention_mask, item_index=item_index).logits.float()
         if exclude is not None:
-            logits = logits.masked_fill(self._exclusion_mask(exclude, logits), float("-inf"))
+            excluded = self._exclusion_mask(exclude, logits)
+            left = self.config.num_items - excluded.sum(-1)
+            if (left < k).any():
+                row = int((left < k).nonzero()[0])
+                raise ValueError(f"k={k}, but sequence {row} leaves only {int(left[row])} items after its exclusions.")
+            logits = logits.masked_fill(excluded, float("-inf"))
         scores, item_ids = logits.topk(k, dim=-1)
         return Recommendations(item_ids=item_ids, scores=scores)
 

@@ -310,3 +310,28 @@ def test_batch_norm_head_uses_running_statistics_at_inference():
     torch.testing.assert_close(alone[0], together[0], atol=1e-5, rtol=1e-5)
     with pytest.raises(ValueError, match="rec_head_norm must be"):
         tiny_config(HATLLM, rec_head_norm="layer")
+
+
+def test_recommend_never_returns_an_excluded_item():
+    """`recommend(k, exclude)` with k larger than the items left used to return excluded items scored -inf."""
+    _, batch = random_batch("left", seed=13)
+    model = tiny_model(HATLLM)
+    almost_all = list(range(NUM_ITEMS - 2))
+    top = model.recommend(**batch, k=2, exclude=[almost_all, [], [0]])
+    assert set(top.item_ids[0].tolist()) == {NUM_ITEMS - 2, NUM_ITEMS - 1} and torch.isfinite(top.scores).all()
+    with pytest.raises(ValueError, match="k=3, but sequence 0 leaves only 2 items after its exclusions"):
+        model.recommend(**batch, k=3, exclude=[almost_all, [], [0]])
+
+
+def test_a_sequence_without_real_tokens_is_an_error_and_ignored_labels_give_zero_loss():
+    _, batch = random_batch("left", seed=13)
+    model = tiny_model(HATLLM)
+    empty = {**batch, "attention_mask": batch["attention_mask"].clone()}
+    empty["attention_mask"][1] = 0
+    with pytest.raises(ValueError, match=r"no real token in sequence\(s\) \[1\]"):
+        model(**empty)
+    loss = model(**batch, labels=torch.full((3,), -100)).loss
+    assert loss.item() == 0.0  # not NaN: a batch whose rows are all ignored contributes nothing
+    partly = model(**batch, labels=torch.tensor([-100, 4, 7]))
+    per_row = -torch.log_softmax(partly.logits, -1)[torch.arange(3), torch.tensor([0, 4, 7])]
+    torch.testing.assert_close(partly.loss, per_row[1:].mean())
