@@ -63,6 +63,21 @@ def test_ids_and_samples_are_stable_across_runs_and_input_order(tmp_path):
         assert other.protocol["statistics"] == first.protocol["statistics"]
 
 
+def test_overwrite_replaces_only_a_prepared_dataset(tmp_path):
+    """`iamrec prepare --overwrite --output-dir <a folder of the user's>` used to delete that folder, inputs included."""
+    users_folder = tmp_path / "out"
+    users_folder.mkdir()
+    (users_folder / "my_notes.txt").write_text("keep me")
+    with pytest.raises(FileExistsError, match="not a prepared dataset .*no protocol.json"):
+        prepare_tiny(tmp_path, overwrite=True)
+    assert (users_folder / "my_notes.txt").read_text() == "keep me"
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    with pytest.raises(FileExistsError, match="not a prepared dataset"):  # the folder holding the input itself
+        prepare_tiny(inputs, out=".", overwrite=True)
+    assert all(p.stat().st_size for p in inputs.iterdir()) and len(list(inputs.iterdir())) == 2  # both inputs kept
+
+
 def test_refuses_to_overwrite_unless_asked(tmp_path):
     prepare_tiny(tmp_path)
     with pytest.raises(FileExistsError, match="--overwrite"):

@@ -85,8 +85,14 @@ def prepare_dataset(
 def _check_writable(output: Path, overwrite: bool) -> None:
     if output.exists() and not output.is_dir():
         raise FileExistsError(f"{output} exists and is not a directory")
-    if output.is_dir() and any(output.iterdir()) and not overwrite:
-        raise FileExistsError(f"{output} exists and is not empty; pass overwrite=True (--overwrite) to replace it")
+    if output.is_dir() and any(output.iterdir()):
+        if not overwrite:
+            raise FileExistsError(f"{output} exists and is not empty; pass overwrite=True (--overwrite) to replace it")
+        if not (output / PROTOCOL_FILE).is_file():
+            raise FileExistsError(
+                f"{output} is not a prepared dataset (it has no {PROTOCOL_FILE}), so --overwrite will not replace it "
+                "and delete its files; choose another output folder"
+            )
 
 
 def _write_atomically(output: Path, result: ProtocolResult, protocol: dict[str, Any], overwrite: bool, progress: bool) -> None:
