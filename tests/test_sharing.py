@@ -53,6 +53,15 @@ def test_evaluate_prints_one_json_object_with_the_evaluators_numbers(trained, ca
         assert report["results"][name] == pytest.approx(metrics, abs=1e-9), name
 
 
+def test_evaluate_checks_its_output_path_before_evaluating(trained, tmp_path, monkeypatch, capsys):
+    """`iamrec evaluate --output missing/results.json` (or a folder) used to fail only after the whole evaluation."""
+    data_dir, model_dir = trained
+    monkeypatch.setattr("iamrec.evaluate_model.evaluate_all", lambda *args, **kwargs: pytest.fail("evaluated"))
+    for output, message in ((tmp_path / "missing" / "results.json", "does not exist"), (tmp_path, "is a folder")):
+        assert evaluate_main(["--data-dir", str(data_dir), "--model", str(model_dir), "--output", str(output)]) == 1
+        assert message in capsys.readouterr().err
+
+
 def test_recommend_prints_titles_and_rejects_unknown_ones(trained, capsys):
     _, model_dir = trained
     assert recommend_main(["--model", str(model_dir), "--history", TITLES[0], TITLES[1], "-k", "3", "--json"]) == 0

@@ -62,6 +62,14 @@ def evaluate_all(
             "results": results}
 
 
+def check_output_file(path: Path) -> None:
+    """A results file can be written at `path`: its folder exists and the path is not a folder itself."""
+    if path.is_dir():
+        raise ValueError(f"--output {path} is a folder; give the path of a JSON file to write")
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"--output {path}: the folder {path.parent} does not exist; create it first")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="iamrec evaluate", description=__doc__)
     parser.add_argument("--data-dir", required=True, help="a folder written by `iamrec prepare`")
@@ -75,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", help="also write the JSON here")
     args = parser.parse_args(argv)
     try:
+        if args.output:  # checked first, so that results are never computed and then lost
+            check_output_file(Path(args.output))
         report = evaluate_all(
             load_prepared(args.data_dir), args.split, args.model, tuple(args.baselines),
             EvaluationPolicy(exclude_history=args.exclude_history, ties=args.ties), args.batch_size, args.max_length,
