@@ -46,6 +46,8 @@ def test_train_saves_a_merged_model_whose_trainer_metrics_match_standalone_evalu
     assert [entry["step"] for entry in evaluations] == [2, 4, 6]
     run = json.loads((result.model_dir / RUN_FILE).read_text())
     assert run["item_mask_modes"] == ["intra", "inter_last"]
+    # Every file of the model folder has the same mode (model.safetensors used to be 0600, unreadable to others).
+    assert len({path.stat().st_mode for path in result.model_dir.iterdir() if path.is_file()}) == 1
     assert run["data_protocol"]["settings"]["k_core"] == 5
 
     recommender = Recommender.from_pretrained(result.model_dir)

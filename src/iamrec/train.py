@@ -155,6 +155,10 @@ def save_model_dir(model, processor: IAMRecProcessor, summary: dict[str, Any], m
         model.save_pretrained(staging)
         processor.save_pretrained(staging)
         (staging / RUN_FILE).write_text(json.dumps(summary, indent=2, default=str) + "\n")
+        # transformers writes weights through a private temporary file (mode 0600): give them the others' mode.
+        mode = (staging / RUN_FILE).stat().st_mode & 0o777
+        for weights in staging.glob("*.safetensors"):
+            weights.chmod(mode)
 
 
 def parse_arguments(argv: list[str]) -> tuple[IAMRecArguments, RecTrainingArguments]:
