@@ -63,6 +63,19 @@ def test_train_saves_a_merged_model_whose_trainer_metrics_match_standalone_evalu
     assert standalone["metrics"]["HR@5"] == pytest.approx(best["eval_HR@5"], abs=1e-6)
 
 
+def test_train_refuses_to_replace_a_trained_model_unless_told(workspace, tmp_path):
+    """`iamrec train` into an output_dir that holds model/ used to replace it, and delete its checkpoints, silently."""
+    data_dir, base = workspace
+    first = train(*tiny_arguments(data_dir, base, tmp_path / "run", max_steps=2, eval_steps=2, save_steps=2))
+    weights = (first.model_dir / "model.safetensors").read_bytes()
+    with pytest.raises(FileExistsError, match="already holds a trained model .*--overwrite_output_dir"):
+        train(*tiny_arguments(data_dir, base, tmp_path / "run", max_steps=2, eval_steps=2, save_steps=2, seed=8))
+    assert (first.model_dir / "model.safetensors").read_bytes() == weights
+    second = train(*tiny_arguments(data_dir, base, tmp_path / "run", max_steps=2, eval_steps=2, save_steps=2, seed=8,
+                                   overwrite_output_dir=True))
+    assert (second.model_dir / "model.safetensors").read_bytes() != weights
+
+
 class ZeroHeadBeforeTheLastEvaluation(TrainerCallback):
     """After the last optimizer step, zeroes the head: every item ties, so the last validation NDCG@10 is 0 and the
     best checkpoint is an earlier one."""

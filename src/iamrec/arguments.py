@@ -73,6 +73,9 @@ class RecTrainingArguments(TrainingArguments):
     stopping on validation NDCG@10 (patience 2) and the best checkpoint kept. Every Trainer flag still works."""
 
     output_dir: str = field(default="runs/iamrec", metadata={"help": "Checkpoints, and the final model in `model/`."})
+    overwrite_output_dir: bool = field(
+        default=False, metadata={"help": "Replace a trained model already in output_dir (without it, train refuses)."}
+    )
     max_steps: int = field(default=1600, metadata={"help": "Training steps at most (HatLLM: 1600)."})
     eval_strategy: str = field(default="steps", metadata={"help": "Validate every `eval_steps`."})
     eval_steps: float = field(default=100, metadata={"help": "Steps between validations (HatLLM: 100)."})

@@ -68,6 +68,7 @@ def demo_arguments(output_dir: Path, budget: Budget, seed: int = 42) -> tuple[IA
         output_dir=str(output_dir / "train"), max_steps=budget.max_steps, eval_steps=budget.eval_steps,
         save_steps=budget.eval_steps, logging_steps=max(1, budget.eval_steps // 5), seed=seed,
         per_device_train_batch_size=budget.batch_size, learning_rate=budget.learning_rate,
+        overwrite_output_dir=True,  # the demo reruns in place
     )
     return args, training_args
 

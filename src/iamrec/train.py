@@ -80,6 +80,15 @@ def build_model(args: IAMRecArguments, base_path: str, num_items: int, popular: 
     return get_peft_model(model, lora)
 
 
+def check_output_dir(output_dir: Path, overwrite: bool, resume_from_checkpoint: str | None) -> None:
+    """Refuses to replace a trained model (and the checkpoints beside it) unless told to, or resuming that run."""
+    if (output_dir / "model").exists() and not overwrite and resume_from_checkpoint is None:
+        raise FileExistsError(
+            f"{output_dir} already holds a trained model (model/); pass --overwrite_output_dir to replace it and its "
+            "checkpoints, --resume_from_checkpoint last to continue that run, or another --output_dir"
+        )
+
+
 def train(
     args: IAMRecArguments, training_args: RecTrainingArguments, callbacks: list[TrainerCallback] | None = None
 ) -> TrainResult:
@@ -87,6 +96,8 @@ def train(
 
     With `--push_to_hub`, that folder (not the adapter checkpoints) goes to `--hub_model_id` at the end.
     """
+    check_output_dir(Path(training_args.output_dir), training_args.overwrite_output_dir,
+                     training_args.resume_from_checkpoint)
     push_to_hub = training_args.push_to_hub
     if push_to_hub:  # the Trainer would push every LoRA checkpoint; we push the merged model once, at the end
         training_args = replace(training_args, push_to_hub=False)
