@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import random
+import subprocess
+import sys
 from pathlib import Path
 
 import datasets
@@ -76,6 +79,22 @@ def test_overwrite_replaces_only_a_prepared_dataset(tmp_path):
     with pytest.raises(FileExistsError, match="not a prepared dataset"):  # the folder holding the input itself
         prepare_tiny(inputs, out=".", overwrite=True)
     assert all(p.stat().st_size for p in inputs.iterdir()) and len(list(inputs.iterdir())) == 2  # both inputs kept
+
+
+def test_staging_folders_of_killed_runs_are_removed_on_the_next_run(tmp_path):
+    """A run killed mid-write leaves `.out.tmp-PID-...` behind (117 MB seen); the next write to `out` removes it."""
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                          check=True)
+    dead_pid = int(dead.stdout)
+    stale = [tmp_path / f".out.tmp-{dead_pid}-0badc0de", tmp_path / f".out.old-{dead_pid}-0badc0de"]
+    alive = tmp_path / f".out.tmp-{os.getpid()}-0000beef"  # a live writer's: left alone
+    unrelated = tmp_path / ".out.notes-1-2"
+    for folder in [*stale, alive, unrelated]:
+        folder.mkdir()
+        (folder / "weights.bin").write_bytes(b"x" * 100)
+    prepare_tiny(tmp_path)
+    assert not any(folder.exists() for folder in stale)
+    assert alive.exists() and unrelated.exists()
 
 
 def test_refuses_to_overwrite_unless_asked(tmp_path):

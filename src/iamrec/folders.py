@@ -16,6 +16,20 @@ def sibling_dir(target: Path, tag: str) -> Path:
     return path
 
 
+def remove_stale_siblings(target: Path) -> None:
+    """Deletes the staging folders of `target` left by processes that are gone (killed mid-write)."""
+    for path in target.parent.glob(f".{target.name}.*-*-*"):
+        tag_and_pid = path.name[len(target.name) + 2 :].rsplit("-", 2)
+        if len(tag_and_pid) != 3 or tag_and_pid[0] not in ("tmp", "old") or not tag_and_pid[1].isdigit():
+            continue
+        try:
+            os.kill(int(tag_and_pid[1]), 0)
+        except ProcessLookupError:  # no such process: nobody will finish or remove this folder
+            shutil.rmtree(path, ignore_errors=True)
+        except PermissionError:  # a live process of another user
+            pass
+
+
 @contextmanager
 def staged_dir(target: Path, before_replace: Callable[[], None] | None = None) -> Iterator[Path]:
     """Yields a staging folder; on success it replaces `target` by renames, on any failure it is removed.
@@ -23,6 +37,8 @@ def staged_dir(target: Path, before_replace: Callable[[], None] | None = None) -
     An existing `target` is first moved aside and deleted only after the new folder is in place. `before_replace`
     runs just before the swap (e.g. to re-check that overwriting is still allowed).
     """
+    if target.parent.is_dir():
+        remove_stale_siblings(target)
     staging = sibling_dir(target, "tmp")
     try:
         yield staging
