@@ -150,6 +150,21 @@ def test_a_killed_run_resumes_to_the_same_result(workspace, tmp_path):
         torch.testing.assert_close(first[key], second[key], atol=1e-6, rtol=1e-5)
 
 
+def test_resume_skips_a_checkpoint_left_incomplete_and_says_so(workspace, tmp_path, caplog):
+    """`--resume_from_checkpoint last` used to pick the newest checkpoint even when a kill mid-save left it broken."""
+    data_dir, base = workspace
+    with pytest.raises(FileNotFoundError, match="holds no complete checkpoint"):
+        train(*tiny_arguments(data_dir, base, tmp_path / "empty", resume_from_checkpoint="last"))
+    train(*tiny_arguments(data_dir, base, tmp_path / "run", max_steps=4, save_total_limit=None))
+    (tmp_path / "run" / "checkpoint-4" / "optimizer.pt").unlink()  # as if killed while saving it
+    with caplog.at_level("WARNING", logger="iamrec.train"):
+        resumed = train(*tiny_arguments(data_dir, base, tmp_path / "run", max_steps=4, save_total_limit=None,
+                                        resume_from_checkpoint="last"))
+    assert "Skipping checkpoint-4: optimizer.pt is missing" in caplog.text
+    steps = [entry["step"] for entry in resumed.log_history if "loss" in entry]
+    assert steps == [1, 2, 3, 4] and resumed.global_step == 4  # steps 3 and 4 ran again after checkpoint-2
+
+
 def test_data_parallel_training_with_two_cpu_processes(workspace, tmp_path):
     data_dir, base = workspace
     command = [

@@ -6,14 +6,15 @@
 """
 
 import json
+import logging
 import sys
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import safe_open
 from transformers import AutoTokenizer, EarlyStoppingCallback, HfArgumentParser, TrainerCallback, set_seed
-from transformers.trainer_utils import get_last_checkpoint
 
 from .arguments import IAMRecArguments, RecTrainingArguments
 from .baselines import MostPopular
@@ -80,6 +81,46 @@ def build_model(args: IAMRecArguments, base_path: str, num_items: int, popular: 
     return get_peft_model(model, lora)
 
 
+logger = logging.getLogger(__name__)
+CHECKPOINT_FILES = ("trainer_state.json", "optimizer.pt", "scheduler.pt")
+"""What a Trainer checkpoint needs besides its weights to resume exactly where it stopped."""
+
+
+def checkpoint_problem(checkpoint: Path) -> str | None:
+    """Why `checkpoint` cannot be resumed from (a run killed while saving it), or None if it is complete."""
+    for name in CHECKPOINT_FILES:
+        if not (checkpoint / name).is_file():
+            return f"{name} is missing"
+    try:
+        json.loads((checkpoint / "trainer_state.json").read_text())
+    except ValueError:
+        return "trainer_state.json is not valid JSON"
+    weights = [checkpoint / name for name in ("adapter_model.safetensors", "model.safetensors")]
+    weights = [path for path in weights if path.is_file()]
+    if not weights:
+        return "it holds no weights"
+    try:
+        with safe_open(weights[0], "pt"):
+            pass
+    except Exception as error:  # safetensors raises its own error types for truncated files
+        return f"{weights[0].name} is unreadable ({error})"
+    return None
+
+
+def last_complete_checkpoint(output_dir: Path) -> str:
+    """The newest checkpoint in `output_dir` that is complete; says which newer ones it skips, and why."""
+    numbered = [path for path in output_dir.glob("checkpoint-*") if path.is_dir() and path.name[11:].isdigit()]
+    for checkpoint in sorted(numbered, key=lambda path: int(path.name[11:]), reverse=True):
+        problem = checkpoint_problem(checkpoint)
+        if problem is None:
+            return str(checkpoint)
+        logger.warning("Skipping %s: %s (was the run killed while saving it?)", checkpoint.name, problem)
+    raise FileNotFoundError(
+        f"--resume_from_checkpoint last: {output_dir} holds no complete checkpoint to resume from; drop the flag to "
+        "start from step 0"
+    )
+
+
 def check_output_dir(output_dir: Path, overwrite: bool, resume_from_checkpoint: str | None) -> None:
     """Refuses to replace a trained model (and the checkpoints beside it) unless told to, or resuming that run."""
     if (output_dir / "model").exists() and not overwrite and resume_from_checkpoint is None:
@@ -128,7 +169,7 @@ def train(
     )
     resume = training_args.resume_from_checkpoint
     if resume == "last":
-        resume = get_last_checkpoint(training_args.output_dir)
+        resume = last_complete_checkpoint(Path(training_args.output_dir))
     trainer.train(resume_from_checkpoint=resume)
 
     model_dir = None
