@@ -139,6 +139,20 @@ def fresh_venv_without_iamrec(root) -> str:
     return str(root / "bin" / "python")
 
 
+def test_push_uploads_only_the_model_files_by_name(trained, tmp_path):
+    """Stray files in a model folder (credentials.json, my_notes.txt, a .py) used to be uploaded by suffix."""
+    _, model_dir = trained
+    folder = tmp_path / "model"
+    shutil.copytree(model_dir, folder)
+    for stray in ("credentials.json", "my_notes.txt", "scratch.py", "secrets.safetensors"):
+        (folder / stray).write_text("private")
+    uploaded = hub.build_hub_folder(folder, tmp_path / "upload", "someone/iamrec-tiny")
+    names = sorted(os.listdir(uploaded))
+    assert not {"credentials.json", "my_notes.txt", "scratch.py", "secrets.safetensors"} & set(names)
+    assert names == sorted([*(path.name for path in hub.shipped_files(model_dir)), "README.md"])
+    assert set(os.listdir(model_dir)) <= set(names)  # every file train wrote still ships
+
+
 def test_the_hub_folder_alone_serves_recommendations_without_iamrec(trained, tmp_path, monkeypatch):
     data_dir, model_dir = trained
     (model_dir / hub.EVAL_FILE).write_text(json.dumps(evaluate_all(load_prepared(data_dir), "test", model_dir)))

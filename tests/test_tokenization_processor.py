@@ -65,6 +65,14 @@ def test_unknown_title_suggests_close_matches(processor):
         processor(["Cape Fear"])
 
 
+def test_no_history_is_an_error_and_one_empty_history_is_one_row(processor):
+    """`processor([])` used to return one row, as if it were one empty history; tensors now behave the same."""
+    for empty in ([], torch.tensor([], dtype=torch.long)):
+        with pytest.raises(ValueError, match=r"No history given: .*\[\[\]\] for one history without items"):
+            processor(empty)
+    assert processor([[]])["input_ids"].shape[0] == 1
+
+
 @pytest.mark.parametrize("bad", [18, -1])
 def test_unknown_id_names_the_catalog_size(processor, bad):
     with pytest.raises(ValueError, match=f"Item id {bad} is not in the catalog of 18 items"):

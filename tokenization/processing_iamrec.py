@@ -186,10 +186,10 @@ def _is_single_history(histories: Any) -> bool:
     """Whether `histories` is one history (a list of titles/ids) rather than a batch of them."""
     if isinstance(histories, str):
         raise ValueError("A history is a list of titles or item ids, not a single string: wrap it in a list.")
+    if len(histories) == 0:  # ambiguous between no history and one empty one, for lists and tensors alike
+        raise ValueError("No history given: pass a list of titles or item ids, or [[]] for one history without items.")
     if isinstance(histories, torch.Tensor):
         return histories.dim() == 1
-    if len(histories) == 0:
-        return True
     first = histories[0]
     if isinstance(first, torch.Tensor) or hasattr(first, "ndim"):  # torch or numpy: a scalar is one item id
         return first.ndim == 0

@@ -1,6 +1,7 @@
 """Sharing a trained model: the exact folder handed to the Hub (weights, remote code, processor, model card) and its upload."""
 
 import argparse
+import fnmatch
 import json
 import shutil
 import sys
@@ -10,8 +11,23 @@ from pathlib import Path
 from .inference import RUN_FILE, check_model_dir
 
 EVAL_FILE = "eval_results.json"
-# Everything `iamrec train` writes into a model folder that a Hub user needs; nothing else is uploaded.
-SHIPPED_SUFFIXES = (".json", ".safetensors", ".py", ".jinja", ".model", ".txt")
+# What `iamrec train` writes into a model folder that a Hub user needs, by name (weights, configuration, the remote
+# code of model and processor, the tokenizer's files); anything else there, e.g. notes or credentials, stays behind.
+SHIPPED_FILES = (
+    "config.json", "model.safetensors", "model.safetensors.index.json", "configuration_iamrec.py", "modeling_iamrec.py",
+    "processor_config.json", "processing_iamrec.py", "collator.py", "templates.py",
+    "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json", "chat_template.jinja",
+    "vocab.json", "merges.txt", "tokenizer.model", EVAL_FILE, RUN_FILE,
+)
+SHIPPED_PATTERNS = ("model-*-of-*.safetensors",)  # sharded weights
+
+
+def shipped_files(model_dir: Path) -> list[Path]:
+    """The files of `model_dir` that go to the Hub (and to `--folder-only`)."""
+    return sorted(
+        path for path in model_dir.iterdir()
+        if path.is_file() and (path.name in SHIPPED_FILES or any(fnmatch.fnmatch(path.name, p) for p in SHIPPED_PATTERNS))
+    )
 
 
 def model_card(model_dir: Path, repo_id: str | None = None) -> str:
@@ -106,9 +122,8 @@ def build_hub_folder(model_dir: str | Path, out_dir: str | Path, repo_id: str | 
     if target.exists() and any(target.iterdir()):
         raise FileExistsError(f"{target} is not empty; give a new folder for the Hub upload.")
     target.mkdir(parents=True, exist_ok=True)
-    for path in sorted(source.iterdir()):
-        if path.is_file() and path.suffix in SHIPPED_SUFFIXES:
-            shutil.copy2(path, target / path.name)
+    for path in shipped_files(source):
+        shutil.copy2(path, target / path.name)
     (target / "README.md").write_text(model_card(source, repo_id))
     return target
 
