@@ -77,7 +77,7 @@ def test_flex_block_masks_allow_exactly_what_the_sdpa_masks_allow(padding_side):
     """flex_attention gets a BlockMask whose mask_mod must allow the same pairs as sdpa's dense mask.
 
     The masks are compared rather than the outputs: torch 2.13's compiled CPU flex kernel disagrees with eager even for
-    a plain LlamaModel once a process has run it more than once (see the README's Compatibility section).
+    a plain LlamaModel with padding (see the README's Compatibility section).
     """
     _, batch = random_batch(padding_side)
     masks = {}
