@@ -89,7 +89,7 @@ def item_mask_function(mode: str, item_index: torch.LongTensor) -> Callable:
     restricts pairs of item tokens (HatLLM: F(j) = F(k) = 1); a prompt token on either side is always allowed, and
     so is a token attending to itself.
     """
-    is_last = last_item_tokens(item_index)
+    is_last = last_item_tokens(item_index) if mode == "inter_last" else None
 
     def intra(batch_idx, head_idx, q_idx, kv_idx):  # eq. 3: masked when both are item tokens of different items
         return item_index[batch_idx, q_idx] == item_index[batch_idx, kv_idx]

@@ -27,6 +27,10 @@ from .pretrained import resolve_base_model
 from .tokenization import IAMRecProcessor
 from .trainer import RankingEvalCollator, RecommendationTrainer
 
+logger = logging.getLogger(__name__)
+MODEL_SUBDIR = "model"
+"""Where `train` saves the merged model inside `output_dir`."""
+
 
 @dataclass
 class TrainResult:
@@ -81,7 +85,7 @@ def build_model(args: IAMRecArguments, base_path: str, num_items: int, popular: 
     return get_peft_model(model, lora)
 
 
-logger = logging.getLogger(__name__)
+CHECKPOINT_PREFIX = "checkpoint-"
 CHECKPOINT_FILES = ("trainer_state.json", "optimizer.pt", "scheduler.pt")
 """What a Trainer checkpoint needs besides its weights to resume exactly where it stopped."""
 
@@ -109,8 +113,9 @@ def checkpoint_problem(checkpoint: Path) -> str | None:
 
 def last_complete_checkpoint(output_dir: Path) -> str:
     """The newest checkpoint in `output_dir` that is complete; says which newer ones it skips, and why."""
-    numbered = [path for path in output_dir.glob("checkpoint-*") if path.is_dir() and path.name[11:].isdigit()]
-    for checkpoint in sorted(numbered, key=lambda path: int(path.name[11:]), reverse=True):
+    steps = {path: path.name.removeprefix(CHECKPOINT_PREFIX) for path in output_dir.glob(f"{CHECKPOINT_PREFIX}*")}
+    numbered = [path for path, step in steps.items() if path.is_dir() and step.isdigit()]
+    for checkpoint in sorted(numbered, key=lambda path: int(steps[path]), reverse=True):
         problem = checkpoint_problem(checkpoint)
         if problem is None:
             return str(checkpoint)
@@ -123,7 +128,7 @@ def last_complete_checkpoint(output_dir: Path) -> str:
 
 def check_output_dir(output_dir: Path, overwrite: bool, resume_from_checkpoint: str | None) -> None:
     """Refuses to replace a trained model (and the checkpoints beside it) unless told to, or resuming that run."""
-    if (output_dir / "model").exists() and not overwrite and resume_from_checkpoint is None:
+    if (output_dir / MODEL_SUBDIR).exists() and not overwrite and resume_from_checkpoint is None:
         raise FileExistsError(
             f"{output_dir} already holds a trained model (model/); pass --overwrite_output_dir to replace it and its "
             "checkpoints, --resume_from_checkpoint last to continue that run, or another --output_dir"
@@ -139,6 +144,9 @@ def train(
     """
     check_output_dir(Path(training_args.output_dir), training_args.overwrite_output_dir,
                      training_args.resume_from_checkpoint)
+    resume = training_args.resume_from_checkpoint  # resolved before any loading, so a bad one fails at once
+    if resume == "last":
+        resume = last_complete_checkpoint(Path(training_args.output_dir))
     push_to_hub = training_args.push_to_hub
     if push_to_hub:  # the Trainer would push every LoRA checkpoint; we push the merged model once, at the end
         training_args = replace(training_args, push_to_hub=False)
@@ -167,15 +175,12 @@ def train(
         policy=args.policy,
         head_learning_rate=training_args.head_learning_rate,
     )
-    resume = training_args.resume_from_checkpoint
-    if resume == "last":
-        resume = last_complete_checkpoint(Path(training_args.output_dir))
     trainer.train(resume_from_checkpoint=resume)
 
     model_dir = None
     if trainer.is_world_process_zero():
         final = trainer.model.merge_and_unload() if hasattr(trainer.model, "merge_and_unload") else trainer.model
-        model_dir = Path(training_args.output_dir) / "model"
+        model_dir = Path(training_args.output_dir) / MODEL_SUBDIR
         summary = {
             "iamrec_arguments": asdict(args),
             "item_mask_modes": final.config.item_mask_modes,
