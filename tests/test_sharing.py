@@ -6,7 +6,9 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import tempfile
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -151,6 +153,27 @@ def test_push_uploads_only_the_model_files_by_name(trained, tmp_path):
     assert not {"credentials.json", "my_notes.txt", "scratch.py", "secrets.safetensors"} & set(names)
     assert names == sorted([*(path.name for path in hub.shipped_files(model_dir)), "README.md"])
     assert set(os.listdir(model_dir)) <= set(names)  # every file train wrote still ships
+
+
+def test_the_hub_folder_names_no_local_path_and_quotes_no_data(tmp_path):
+    """`prepare` from /abs/customers.csv with one bad line, `train --data_dir /abs/...`: the card and iamrec_run.json
+    used to publish the base model's path, the source paths and the bad line's raw value."""
+    write_tiny_data(tmp_path)
+    with (tmp_path / "interactions.csv").open("a") as handle:
+        handle.write("u1,i01,SECRET-4711\n")
+    data_dir = tmp_path / "private-data"
+    prepare_dataset(data_dir.resolve(), format="csv", interactions=[(tmp_path / "interactions.csv").resolve()],
+                    items=[(tmp_path / "items.csv").resolve()], progress=False)
+    base = write_tiny_base_model(tmp_path).resolve()
+    result = train(*tiny_arguments(data_dir, base, tmp_path / "run", max_steps=2, eval_steps=2, save_steps=2))
+    uploaded = hub.build_hub_folder(result.model_dir, tmp_path / "upload", "someone/iamrec-tiny")
+    card = (uploaded / "README.md").read_text()
+    assert "interactions.csv:" in card and "expected an integer, got text" in card  # the skipped line, by name
+    for path in sorted(uploaded.iterdir()):
+        if path.suffix in (".json", ".md", ".py"):
+            text = path.read_text()
+            for private in (str(tmp_path), tempfile.gettempdir(), str(Path.home()), "SECRET-4711"):
+                assert private not in text, (path.name, private)
 
 
 def test_the_hub_folder_alone_serves_recommendations_without_iamrec(trained, tmp_path, monkeypatch):

@@ -40,7 +40,7 @@ def model_card(model_dir: Path, repo_id: str | None = None) -> str:
     base = run.get("iamrec_arguments", {}).get("base_model", "unknown")
     metadata = ["---", "library_name: transformers", "license: apache-2.0",
                 "tags:", "- recommendation", "- sequential-recommendation", "- iamrec", "- hatllm", "- custom_code"]
-    if "/" in base and not Path(base).exists():
+    if "/" in base:  # a Hub id: run records name local folders by their name only
         metadata.append(f"base_model: {base}")
     metadata.append("---")
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from .folders import staged_dir
 
 SMOLLM2 = "smollm2-135m"
+SMOLLM2_HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
@@ -44,6 +45,13 @@ def resolve_base_model(name_or_path: str, num_layers: int | None = None) -> str:
             raise ValueError(f"num_layers only applies to the {SMOLLM2!r} alias, not to {name_or_path!r}.")
         return name_or_path
     return str(cached_smollm2(num_layers))
+
+
+def public_base_model(name_or_path: str) -> str:
+    """How a run record names its base model in public: the Hub id, or a local folder's name, never its path."""
+    if name_or_path.lower() == SMOLLM2:
+        return SMOLLM2_HUB_ID
+    return Path(name_or_path).name if Path(name_or_path).exists() else name_or_path
 
 
 def cached_smollm2(num_layers: int | None = None) -> Path:

@@ -23,7 +23,7 @@ from .folders import staged_dir
 from .hub import push
 from .inference import RUN_FILE
 from .modeling_iamrec import IAMRecForSequentialRecommendation
-from .pretrained import resolve_base_model
+from .pretrained import public_base_model, resolve_base_model
 from .tokenization import IAMRecProcessor
 from .trainer import RankingEvalCollator, RecommendationTrainer
 
@@ -181,8 +181,9 @@ def train(
     if trainer.is_world_process_zero():
         final = trainer.model.merge_and_unload() if hasattr(trainer.model, "merge_and_unload") else trainer.model
         model_dir = Path(training_args.output_dir) / MODEL_SUBDIR
-        summary = {
-            "iamrec_arguments": asdict(args),
+        summary = {  # shared on the Hub: paths are reduced to names (what prepare recorded is already name-only)
+            "iamrec_arguments": {**asdict(args), "data_dir": Path(args.data_dir).resolve().name,
+                                 "base_model": public_base_model(args.base_model)},
             "item_mask_modes": final.config.item_mask_modes,
             "evaluation_policy": args.policy.to_dict(),
             "validation_examples": len(validation),

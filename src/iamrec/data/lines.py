@@ -48,7 +48,10 @@ def open_text(path: Path, encoding: str) -> IO[str]:
 
 @dataclass
 class LineReport:
-    """Counts the rows read and the lines skipped in one file; with `strict`, the first bad line is an error."""
+    """Counts the rows read and the lines skipped in one file; with `strict`, the first bad line is an error.
+
+    Reasons name the line and the field, never a data value, because the record ends up in shared model cards.
+    """
 
     path: Path
     role: str
@@ -66,7 +69,18 @@ class LineReport:
             self.first_bad = where
 
     def as_dict(self) -> dict[str, Any]:
-        return {"path": str(self.path), "role": self.role, "rows": self.rows, "skipped": self.skipped, "first_bad": self.first_bad}
+        """The record kept in protocol.json: the file by name only, as the run file and model card show it."""
+        first_bad = self.first_bad and self.path.name + self.first_bad.removeprefix(str(self.path))
+        return {"file": self.path.name, "role": self.role, "rows": self.rows, "skipped": self.skipped, "first_bad": first_bad}
+
+
+def kind_of(value: Any) -> str:
+    """What a raw value is, without quoting it (messages must not leak data)."""
+    if value is None:
+        return "nothing"
+    if isinstance(value, str):
+        return "text" if value else "an empty string"
+    return type(value).__name__
 
 
 def convert(value: Any, kind: FieldKind) -> Any:
@@ -74,13 +88,13 @@ def convert(value: Any, kind: FieldKind) -> Any:
     if kind == "text":
         if value is None or isinstance(value, str):
             return value
-        raise ValueError(f"expected a string, got {type(value).__name__}")
+        raise ValueError(f"expected a string, got {kind_of(value)}")
     if isinstance(value, bool):
         raise ValueError(f"expected {'an id' if kind == 'id' else 'an integer'}, got a boolean")
     if kind == "id":
         if isinstance(value, int) or (isinstance(value, str) and value):
             return str(value)
-        raise ValueError(f"expected a non-empty id, got {value!r}")
+        raise ValueError(f"expected a non-empty id, got {kind_of(value)}")
     if isinstance(value, int):
         return value
     if isinstance(value, float) and value.is_integer():
@@ -96,7 +110,7 @@ def convert(value: Any, kind: FieldKind) -> Any:
             number = None
         if number is not None and number.is_integer():
             return int(number)
-    raise ValueError(f"expected an integer, got {value!r}")
+    raise ValueError(f"expected an integer, got {kind_of(value)}")
 
 
 def append_row(
