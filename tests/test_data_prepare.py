@@ -122,6 +122,17 @@ def test_an_interrupted_write_leaves_nothing(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out")] == []
 
 
+@pytest.mark.parametrize("config", [ProtocolConfig(k_core=3, split_ratios=(1, 0, 0)),
+                                    ProtocolConfig(k_core=3, split_ratios=(100, 1, 1))])
+def test_an_empty_split_is_an_error_before_anything_is_written(tmp_path, config):
+    """`iamrec prepare --split-ratios 1 0 0` (or tiny data under 8:1:1) used to rename a dataset into place whose empty
+    split could not be loaded (IndexError in datasets), so it looked complete and training failed later."""
+    inter, item = tiny_log(tmp_path)
+    with pytest.raises(ValueError, match="split would be empty"):
+        prepare_dataset(tmp_path / "out", format="csv", interactions=[inter], items=[item], config=config, progress=False)
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted([inter.name, item.name])
+
+
 def test_dataset_and_files_are_exclusive(tmp_path):
     with pytest.raises(ValueError, match="either dataset="):
         prepare_dataset(tmp_path / "out", "ml-100k", interactions=["x.csv"], progress=False)

@@ -54,6 +54,7 @@ def prepare_dataset(
     _check_writable(output, overwrite)
     raw = read_source(source, strict=strict, progress=progress)
     result = run_protocol(raw.interactions, raw.items, config, progress=progress)
+    _check_splits(result, config)
     reports = [report.as_dict() for report in raw.reports]
     protocol = {
         "protocol_version": PROTOCOL_VERSION,
@@ -93,6 +94,19 @@ def _check_writable(output: Path, overwrite: bool) -> None:
                 f"{output} is not a prepared dataset (it has no {PROTOCOL_FILE}), so --overwrite will not replace it "
                 "and delete its files; choose another output folder"
             )
+
+
+def _check_splits(result: ProtocolResult, config: ProtocolConfig) -> None:
+    """Refuses, before anything is written, a split with no sample: it could be neither saved nor trained on."""
+    sizes = result.statistics["samples"]
+    empty = [name for name in SPLITS if not sizes[name]]
+    if empty:
+        setting = f"--split-ratios {' '.join(f'{r:g}' for r in config.split_ratios)}" if config.split == "chronological" \
+            else "--split loo"
+        raise ValueError(
+            f"the {empty[0]} split would be empty ({sum(sizes.values()):,} samples in all under {setting}); every "
+            "split needs samples: give each split a share, or use more data or a smaller --k-core"
+        )
 
 
 def _write_atomically(output: Path, result: ProtocolResult, protocol: dict[str, Any], overwrite: bool, progress: bool) -> None:
