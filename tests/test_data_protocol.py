@@ -131,7 +131,8 @@ def test_untitled_items_leave_before_the_k_core():
     assert out["stats"]["interactions"] == 6
 
 
-@pytest.mark.parametrize(("policy", "kept"), [("none", [1, 2, 3]), ("first", [1, 2]), ("last", [2, 3])])
+@pytest.mark.parametrize(("policy", "kept"), [("none", [1, 2, 3]), ("consecutive", [1, 2, 3]), ("first", [1, 2]),
+                                              ("last", [2, 3])])
 def test_dedup_policies(policy, kept):
     rows = [("u", "x", 1), ("u", "y", 2), ("u", "x", 3)]
     out = run(rows, k_core=1, dedup=policy, split_ratios=(1, 0, 0))
@@ -156,3 +157,28 @@ def test_invalid_settings_are_rejected():
     for bad in ({"k_core": 0}, {"max_history": 0}, {"split": "random"}, {"split_ratios": (0, 1, 1)}, {"dedup": "all"}):
         with pytest.raises(ValueError):
             ProtocolConfig(**bad)
+
+
+def test_rows_written_twice_are_dropped_by_default_and_counted(caplog):
+    """Every row written twice used to be kept silently: 582 of 1,104 training targets equalled the last history item."""
+    rows = random_rows(seed=5)
+    once = run(rows, k_core=2)
+    with caplog.at_level("WARNING"):
+        twice = run(rows + rows, k_core=2)
+    assert twice["splits"] == once["splits"] and twice["catalog"] == once["catalog"]
+    repeats = len(rows) + once["stats"]["steps"][2]["consecutive_repeats"]  # the copies, and the log's own repeats
+    assert twice["stats"]["steps"][2] == {**twice["stats"]["steps"][2], "policy": "consecutive",
+                                          "consecutive_repeats": repeats}
+    assert f"{repeats} interaction(s) repeat the user's previous item" in caplog.text
+    kept = run(rows + rows, k_core=2, dedup="none")
+    train = kept["splits"]["train"]
+    assert sum(r["history"][-1] == r["target"] for r in train) >= len(train) // 3  # what the default prevents
+    assert "kept (--dedup consecutive drops them)" in caplog.text
+
+
+def test_a_repeat_is_consecutive_in_the_protocols_order_not_the_files():
+    # x and y tie at time 1; the protocol orders ties by raw item id (x, y), so y at time 2 repeats y.
+    rows = [("u", "y", 1), ("u", "x", 1), ("u", "y", 2), ("u", "x", 3), ("u", "z", 3), ("u", "x", 4)]
+    out = run(rows, k_core=1, split_ratios=(1, 0, 0))
+    assert out["stats"]["steps"][2]["consecutive_repeats"] == 1
+    assert [r["timestamp"] for r in out["splits"]["train"]] == [1, 3, 3, 4]

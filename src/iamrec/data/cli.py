@@ -7,7 +7,7 @@ import json
 import sys
 
 from .prepare import prepare_dataset
-from .protocol import ProtocolConfig
+from .protocol import DEDUP_POLICIES, ProtocolConfig
 from .readers import FORMATS, ColumnNames
 
 
@@ -29,8 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-history", type=int, default=defaults.max_history, help="history items per sample")
     parser.add_argument("--split", choices=["chronological", "loo"], default=defaults.split)
     parser.add_argument("--split-ratios", type=float, nargs=3, default=defaults.split_ratios, metavar=("TRAIN", "VAL", "TEST"))
-    parser.add_argument("--dedup", choices=["none", "first", "last"], default=defaults.dedup,
-                        help="repeated (user, item) interactions: keep all, the earliest or the latest")
+    parser.add_argument("--dedup", choices=DEDUP_POLICIES, default=defaults.dedup,
+                        help="consecutive (default): drop a repeat of the user's previous item (log noise); none: keep "
+                             "all; first/last: keep one interaction per (user, item), the earliest/latest")
     parser.add_argument("--strict", action="store_true", help="stop at the first unparsable line instead of skipping it")
     parser.add_argument("--overwrite", action="store_true", help="replace a non-empty --output-dir")
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")

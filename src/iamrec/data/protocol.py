@@ -7,6 +7,7 @@ Ties are broken by raw ids, never by input order, so shuffling the input files c
 from __future__ import annotations
 
 import html
+import logging
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
@@ -16,6 +17,8 @@ import pyarrow as pa
 from tqdm.auto import tqdm
 
 SPLITS = ("train", "validation", "test")
+DEDUP_POLICIES = ("consecutive", "none", "first", "last")
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -26,14 +29,16 @@ class ProtocolConfig:
     max_history: at most this many previous items per sample (HatLLM: a sliding window of 11 = 10 + target).
     split: "chronological" (samples sorted by target time, cut by `split_ratios`; HatLLM/BIGRec) or "loo"
         (leave-one-out per user: last target -> test, second last -> validation; RecBole/HLLM).
-    dedup: repeated (user, item) interactions: "none" keeps all, "first"/"last" keep the earliest/latest one.
+    dedup: repeated interactions. "consecutive" (the default) drops an interaction that repeats the user's previous
+        item, such as a row written twice or a double click: that is log noise, and kept it makes "the last item again"
+        a frequent, trivial target. "none" keeps all; "first"/"last" keep only the earliest/latest (user, item) one.
     """
 
     k_core: int = 5
     max_history: int = 10
     split: Literal["chronological", "loo"] = "chronological"
     split_ratios: tuple[float, float, float] = (8, 1, 1)
-    dedup: Literal["none", "first", "last"] = "none"
+    dedup: Literal["none", "consecutive", "first", "last"] = "consecutive"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "split_ratios", tuple(self.split_ratios))
@@ -46,8 +51,8 @@ class ProtocolConfig:
         ratios = self.split_ratios
         if len(ratios) != 3 or ratios[0] <= 0 or min(ratios) < 0:
             raise ValueError(f"split_ratios must be 3 numbers (train > 0, validation, test >= 0), got {ratios}")
-        if self.dedup not in ("none", "first", "last"):
-            raise ValueError(f"dedup must be 'none', 'first' or 'last', got {self.dedup!r}")
+        if self.dedup not in DEDUP_POLICIES:
+            raise ValueError(f"dedup must be one of {list(DEDUP_POLICIES)}, got {self.dedup!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "split_ratios": list(self.split_ratios)}
@@ -110,6 +115,16 @@ def keep_titled(log: Log, titled: pd.Index) -> Log:
     """Drop interactions whose item has no title in the catalog."""
     titled_codes = np.asarray(pd.Index(log.items).isin(titled))
     return log.take(titled_codes[log.item])
+
+
+def consecutive_repeats(log: Log) -> np.ndarray:
+    """Rows (a mask in log order) whose item equals the user's previous one, in the protocol's (time, item id) order."""
+    item_rank = np.argsort(np.argsort(log.items.astype(str), kind="stable"))  # raw-id order, as the final ids
+    order = np.lexsort((item_rank[log.item], log.timestamp, log.user))
+    user, item = log.user[order], log.item[order]
+    repeat = np.zeros(len(order), dtype=bool)
+    repeat[order[1:]] = (user[1:] == user[:-1]) & (item[1:] == item[:-1])
+    return repeat
 
 
 def deduplicate(log: Log, keep: Literal["first", "last"]) -> Log:
@@ -264,9 +279,16 @@ def run_protocol(interactions: pd.DataFrame, items: pd.DataFrame, config: Protoc
     log = keep_titled(log, titles.index)
     record("titles", log, titled_items=len(titles), repeated_item_rows=int(items["item"].duplicated().sum()))
     require(log, "titles", f"no interaction refers to one of the {len(titles):,} titled items; do the item ids of the two files match?")
-    if config.dedup != "none":
+    repeats = consecutive_repeats(log)
+    if config.dedup == "consecutive":
+        log = log.take(~repeats)
+    elif config.dedup != "none":
         log = deduplicate(log, config.dedup)
-    record("dedup", log, policy=config.dedup)
+    if repeats.any():
+        done = "kept (--dedup consecutive drops them)" if config.dedup == "none" else f"handled by --dedup {config.dedup}"
+        logger.warning("%d interaction(s) repeat the user's previous item (rows written twice?): %s",
+                       int(repeats.sum()), done)
+    record("dedup", log, policy=config.dedup, consecutive_repeats=int(repeats.sum()))
     log, rounds = k_core(log, config.k_core)
     record("k_core", log, k=config.k_core, rounds=rounds)
     require(log, "k_core", f"the data is too sparse for a {config.k_core}-core; try a smaller --k-core")
