@@ -14,12 +14,11 @@ import pytest
 
 from iamrec import hub
 from iamrec.baselines import MostPopular
+from iamrec.cli import main as iamrec_main
 from iamrec.data import load_prepared, prepare_dataset
 from iamrec.evaluate_model import evaluate_all
-from iamrec.evaluate_model import main as evaluate_main
 from iamrec.evaluation import ModelScorer, evaluate_scorer
 from iamrec.inference import Recommender
-from iamrec.inference import main as recommend_main
 from iamrec.metrics import EvaluationPolicy
 from iamrec.train import train
 from tokenizer_fixtures import TITLES
@@ -36,7 +35,7 @@ def trained(tmp_path_factory):
 
 def test_evaluate_prints_one_json_object_with_the_evaluators_numbers(trained, capsys):
     data_dir, model_dir = trained
-    assert evaluate_main(["--data-dir", str(data_dir), "--model", str(model_dir), "--baselines", "most_popular",
+    assert iamrec_main(["evaluate", "--data-dir", str(data_dir), "--model", str(model_dir), "--baselines", "most_popular",
                           "random", "--exclude-history"]) == 0
     report = json.loads(capsys.readouterr().out)
     data = load_prepared(data_dir)
@@ -60,22 +59,22 @@ def test_evaluate_checks_its_output_path_before_evaluating(trained, tmp_path, mo
     data_dir, model_dir = trained
     monkeypatch.setattr("iamrec.evaluate_model.evaluate_all", lambda *args, **kwargs: pytest.fail("evaluated"))
     for output, message in ((tmp_path / "missing" / "results.json", "does not exist"), (tmp_path, "is a folder")):
-        assert evaluate_main(["--data-dir", str(data_dir), "--model", str(model_dir), "--output", str(output)]) == 1
+        assert iamrec_main(["evaluate", "--data-dir", str(data_dir), "--model", str(model_dir), "--output", str(output)]) == 1
         assert message in capsys.readouterr().err
 
 
 def test_recommend_prints_titles_and_rejects_unknown_ones(trained, capsys):
     _, model_dir = trained
-    assert recommend_main(["--model", str(model_dir), "--history", TITLES[0], TITLES[1], "-k", "3", "--json"]) == 0
+    assert iamrec_main(["recommend", "--model", str(model_dir), "--history", TITLES[0], TITLES[1], "-k", "3", "--json"]) == 0
     printed = json.loads(capsys.readouterr().out)
     (expected,) = Recommender.from_pretrained(model_dir).recommend([[TITLES[0], TITLES[1]]], k=3)
     assert [item["item_id"] for item in printed] == [item.item_id for item in expected]  # the same items, in order
     assert [item["title"] for item in printed] == [item.title for item in expected]
     assert not {item["title"] for item in printed} & {TITLES[0], TITLES[1]}  # history excluded by default
-    assert recommend_main(["--model", str(model_dir), "--history", TITLES[0], TITLES[1], "-k", "3"]) == 0
+    assert iamrec_main(["recommend", "--model", str(model_dir), "--history", TITLES[0], TITLES[1], "-k", "3"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert [line.split(". ", 1)[1].split("  (item")[0] for line in lines] == [item.title for item in expected]
-    assert recommend_main(["--model", str(model_dir), "--history", "Toy Stroy (1995)"]) == 1
+    assert iamrec_main(["recommend", "--model", str(model_dir), "--history", "Toy Stroy (1995)"]) == 1
     error = capsys.readouterr().err
     assert "Toy Stroy (1995)" in error and "Toy Story (1995)" in error  # the close match is suggested
 

@@ -11,10 +11,11 @@ import torch
 from safetensors.torch import load_file
 from transformers import AutoModel, TrainerCallback
 
+from iamrec.commands.train import parse as parse_arguments
 from iamrec.data import load_prepared
 from iamrec.evaluation import ModelScorer, evaluate_scorer
 from iamrec.inference import RUN_FILE, Recommender
-from iamrec.train import parse_arguments, train
+from iamrec.train import train
 from training_fixtures import tiny_arguments, write_tiny_base_model, write_tiny_data
 
 TESTS = Path(__file__).parent

@@ -5,12 +5,10 @@ MostPopular and Random -> save -> reload through AutoModel/AutoProcessor with tr
 recommend for one test user. Prints the metrics table; everything lands under --output-dir.
 """
 
-import argparse
 import json
 import shutil
 import subprocess
 import sys
-import textwrap
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -146,20 +144,3 @@ def format_report(report: dict) -> str:
         "",
         f"Model: {report['model_dir']}   Hub folder: {report['hub_folder']}   Seconds: {report['seconds']}",
     ])
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="iamrec demo", description=textwrap.dedent(__doc__))
-    parser.add_argument("--output-dir", default="runs/demo", help="where data, checkpoints and the model go")
-    parser.add_argument("--budget", choices=sorted(BUDGETS), default="default")
-    parser.add_argument("--seed", type=int, default=42)
-    args = parser.parse_args(argv)
-    output_dir = Path(args.output_dir)
-    report = run_demo(output_dir, BUDGETS[args.budget], seed=args.seed)
-    (output_dir / "demo_report.json").write_text(json.dumps(report, indent=2) + "\n")
-    print(format_report(report))
-    if BUDGETS[args.budget].must_beat_most_popular and not report["model_beats_most_popular"]:
-        print(f"iamrec demo: error: at the {args.budget} budget the model must beat MostPopular on test NDCG@10, and "
-              "it did not (see the table above).", file=sys.stderr)
-        return 1
-    return 0

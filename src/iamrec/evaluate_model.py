@@ -1,13 +1,10 @@
-"""`iamrec evaluate`: full-catalog metrics of a trained model and of baselines on one split, as one JSON object."""
+"""Full-catalog metrics of a trained model and of baselines on one split, as one JSON-ready report (`iamrec evaluate`)."""
 
-import argparse
-import json
-import sys
 from pathlib import Path
 from typing import Any
 
 from .baselines import MostPopular, Random
-from .data import PreparedDataset, load_prepared
+from .data import PreparedDataset
 from .evaluation import ModelScorer, evaluate_scorer
 from .inference import Recommender
 from .metrics import EvaluationPolicy
@@ -60,40 +57,3 @@ def evaluate_all(
         results[result["scorer"]] = result["metrics"]
     return {"split": split, "num_examples": len(dataset), "num_items": num_items, "policy": policy.to_dict(),
             "results": results}
-
-
-def check_output_file(path: Path) -> None:
-    """A results file can be written at `path`: its folder exists and the path is not a folder itself."""
-    if path.is_dir():
-        raise ValueError(f"--output {path} is a folder; give the path of a JSON file to write")
-    if not path.parent.is_dir():
-        raise FileNotFoundError(f"--output {path}: the folder {path.parent} does not exist; create it first")
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="iamrec evaluate", description=__doc__)
-    parser.add_argument("--data-dir", required=True, help="a folder written by `iamrec prepare`")
-    parser.add_argument("--model", help="a model folder written by `iamrec train` (omit to score baselines only)")
-    parser.add_argument("--split", default="test", help="train, validation or test (default: test)")
-    parser.add_argument("--baselines", nargs="*", default=["most_popular"], choices=BASELINES)
-    parser.add_argument("--exclude-history", action="store_true", help="rank without the user's history items")
-    parser.add_argument("--ties", default="pessimistic", choices=["pessimistic", "optimistic"])
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--max-length", type=int, default=None, help="prompt tokens at most (default: processor's)")
-    parser.add_argument("--output", help="also write the JSON here")
-    args = parser.parse_args(argv)
-    try:
-        if args.output:  # checked first, so that results are never computed and then lost
-            check_output_file(Path(args.output))
-        report = evaluate_all(
-            load_prepared(args.data_dir), args.split, args.model, tuple(args.baselines),
-            EvaluationPolicy(exclude_history=args.exclude_history, ties=args.ties), args.batch_size, args.max_length,
-        )
-    except (FileNotFoundError, ValueError) as error:
-        print(f"iamrec evaluate: error: {error}", file=sys.stderr)
-        return 1
-    text = json.dumps(report, indent=2)
-    if args.output:
-        Path(args.output).write_text(text + "\n")
-    print(text)
-    return 0

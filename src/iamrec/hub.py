@@ -1,10 +1,8 @@
 """Sharing a trained model: the exact folder handed to the Hub (weights, remote code, processor, model card) and its upload."""
 
-import argparse
 import fnmatch
 import json
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
@@ -137,22 +135,3 @@ def push(model_dir: str | Path, repo_id: str, private: bool = False, token: str 
         folder = build_hub_folder(model_dir, Path(staging) / "upload", repo_id)
         api.create_repo(repo_id, private=private, exist_ok=True)
         return str(api.upload_folder(repo_id=repo_id, folder_path=folder, commit_message="Upload IAMRec model"))
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="iamrec push", description=__doc__)
-    parser.add_argument("--model", required=True, help="a model folder written by `iamrec train`")
-    parser.add_argument("--repo-id", required=True, help="the Hub repository, e.g. user/iamrec-ml-100k")
-    parser.add_argument("--private", action="store_true")
-    parser.add_argument("--folder-only", metavar="DIR", help="only write the upload folder to DIR; upload nothing")
-    args = parser.parse_args(argv)
-    try:
-        if args.folder_only:
-            print(build_hub_folder(args.model, args.folder_only, args.repo_id))
-        else:
-            print(push(args.model, args.repo_id, private=args.private))
-    except (FileNotFoundError, FileExistsError, ValueError) as error:
-        print(f"iamrec push: error: {error}", file=sys.stderr)
-        return 1
-    return 0
-

@@ -1,8 +1,5 @@
 """Loading a trained model folder and recommending from histories given as titles or item ids (`iamrec recommend`)."""
 
-import argparse
-import json
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,28 +76,3 @@ class Recommender:
             for ids, scores in zip(top.item_ids.tolist(), top.scores.tolist()):
                 results.append([Recommendation(i, self.processor.titles[i], s) for i, s in zip(ids, scores)])
         return results
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="iamrec recommend", description="Top-k recommendations for one history.")
-    parser.add_argument("--model", required=True, help="a model folder written by `iamrec train`")
-    history = parser.add_mutually_exclusive_group(required=True)
-    history.add_argument("--history", nargs="+", metavar="TITLE", help="item titles, oldest first")
-    history.add_argument("--history-ids", nargs="+", type=int, metavar="ID", help="item ids, oldest first")
-    parser.add_argument("-k", type=int, default=10, help="how many items to recommend (default 10)")
-    parser.add_argument("--include-history", action="store_true", help="allow recommending items of the history")
-    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    args = parser.parse_args(argv)
-    history = args.history if args.history else args.history_ids
-    try:
-        recommender = Recommender.from_pretrained(args.model)
-        (items,) = recommender.recommend([history], k=args.k, exclude_history=not args.include_history)
-    except (FileNotFoundError, ValueError) as error:
-        print(f"iamrec recommend: error: {error}", file=sys.stderr)
-        return 1
-    if args.json:
-        print(json.dumps([item.__dict__ for item in items], indent=2))
-    else:
-        for rank, item in enumerate(items, 1):
-            print(f"{rank:>3}. {item.title}  (item {item.item_id}, score {item.score:.3f})")
-    return 0

@@ -1,20 +1,17 @@
-"""`iamrec train`: fine-tune an IAMRec model (LoRA + full head) on prepared splits with the HF Trainer.
+"""Fine-tuning an IAMRec model (LoRA + full head) on prepared splits with the HF Trainer; `iamrec train` runs it.
 
-    iamrec train --data_dir runs/ml-100k --output_dir runs/model [any TrainingArguments flag]
-    iamrec train config.yaml                      # the same arguments from a YAML or JSON file
-    torchrun --nproc_per_node 2 -m iamrec.cli train ...   # data-parallel (gloo on CPU, nccl on GPUs)
+Data-parallel: `torchrun --nproc_per_node 2 -m iamrec.cli train ...` (gloo on CPU, nccl on GPUs).
 """
 
 import json
 import logging
-import sys
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import torch
 from safetensors import safe_open
-from transformers import AutoTokenizer, EarlyStoppingCallback, HfArgumentParser, TrainerCallback, set_seed
+from transformers import AutoTokenizer, EarlyStoppingCallback, TrainerCallback, set_seed
 
 from .arguments import IAMRecArguments, RecTrainingArguments
 from .baselines import MostPopular
@@ -217,22 +214,3 @@ def save_model_dir(model, processor: IAMRecProcessor, summary: dict[str, Any], m
         mode = (staging / RUN_FILE).stat().st_mode & 0o777
         for weights in staging.glob("*.safetensors"):
             weights.chmod(mode)
-
-
-def parse_arguments(argv: list[str]) -> tuple[IAMRecArguments, RecTrainingArguments]:
-    """Flags, or a single YAML/JSON file holding the same names."""
-    parser = HfArgumentParser((IAMRecArguments, RecTrainingArguments))
-    if len(argv) == 1 and argv[0].endswith((".yaml", ".yml")):
-        return parser.parse_yaml_file(argv[0])
-    if len(argv) == 1 and argv[0].endswith(".json"):
-        return parser.parse_json_file(argv[0])
-    return parser.parse_args_into_dataclasses(args=argv)
-
-
-def main(argv: list[str] | None = None) -> int:
-    args, training_args = parse_arguments(sys.argv[1:] if argv is None else argv)
-    result = train(args, training_args)
-    if result.model_dir is not None:
-        print(json.dumps({"model_dir": str(result.model_dir), "best_checkpoint": result.best_checkpoint,
-                          "best_metric": result.best_metric, "global_step": result.global_step}, indent=2))
-    return 0

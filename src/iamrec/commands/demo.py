@@ -1,0 +1,41 @@
+"""`iamrec demo`: the whole journey on ML-100K (prepare, train, evaluate, save, reload, recommend) on a CPU budget."""
+
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from . import parse_flags
+
+
+@dataclass
+class DemoArguments:
+    """prepare -> train (HatLLM schedule, LoRA, SmolLM2-135M truncated to a few layers) -> evaluate on the test split
+    next to MostPopular and Random -> save -> reload with trust_remote_code in a fresh process -> recommend."""
+
+    output_dir: str = field(default="runs/demo", metadata={"help": "Where data, checkpoints and the model go."})
+    budget: Literal["default", "tiny"] = field(
+        default="default", metadata={"help": "default: about 15 minutes on 2 CPU cores and must beat MostPopular; "
+                                             "tiny: a smoke run."}
+    )
+    seed: int = field(default=42, metadata={"help": "Seed of training and sampling."})
+
+
+def parse(argv: list[str]) -> DemoArguments:
+    return parse_flags(DemoArguments, argv, "iamrec demo", DemoArguments.__doc__)
+
+
+def run(args: DemoArguments) -> int:
+    """Runs the journey, writes demo_report.json and prints the report; exit 1 if the budget's bar is not met."""
+    from ..demo import BUDGETS, format_report, run_demo
+
+    output_dir, budget = Path(args.output_dir), BUDGETS[args.budget]
+    report = run_demo(output_dir, budget, seed=args.seed)
+    (output_dir / "demo_report.json").write_text(json.dumps(report, indent=2) + "\n")
+    print(format_report(report))
+    if budget.must_beat_most_popular and not report["model_beats_most_popular"]:
+        print(f"iamrec demo: error: at the {args.budget} budget the model must beat MostPopular on test NDCG@10, and "
+              "it did not (see the table above).", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,75 @@
+"""`iamrec prepare`: interaction log -> train/validation/test splits, item catalog and protocol.json."""
+
+import json
+from dataclasses import dataclass, field
+from typing import Literal
+
+from ..data.prepare import prepare_dataset
+from ..data.protocol import ProtocolConfig
+from ..data.readers import FORMATS, ColumnNames
+from . import parse_flags
+
+DEFAULTS = ProtocolConfig()
+
+
+@dataclass
+class PrepareArguments:
+    """Apply the HatLLM/BIGRec data protocol (titles, k-core, repeats, sliding windows, split) to a log."""
+
+    output_dir: str = field(metadata={"help": "Where splits/, catalog/ and protocol.json go."})
+    dataset: Literal["ml-100k"] | None = field(
+        default=None, metadata={"help": "An embedded dataset (ml-100k: from the recbole wheel); or give --format."}
+    )
+    format: str | None = field(
+        default=None, metadata={"help": f"The layout of --interactions and --items: {', '.join(sorted(FORMATS))}."}
+    )
+    interactions: list[str] = field(default_factory=list, metadata={"help": "Interaction files (.gz or plain)."})
+    items: list[str] = field(default_factory=list, metadata={"help": "Item files with titles (.gz or plain)."})
+    user_col: str | None = field(default=None, metadata={"help": "Column/key of the user id (default: the format's)."})
+    item_col: str | None = field(default=None, metadata={"help": "Column/key of the item id (default: the format's)."})
+    time_col: str | None = field(default=None, metadata={"help": "Column/key of the timestamp (default: the format's)."})
+    title_col: str | None = field(default=None, metadata={"help": "Column/key of the item title (default: the format's)."})
+    k_core: int = field(default=DEFAULTS.k_core, metadata={"help": "Minimum interactions per user and item."})
+    max_history: int = field(default=DEFAULTS.max_history, metadata={"help": "History items per sample."})
+    split: Literal["chronological", "loo"] = field(default=DEFAULTS.split, metadata={"help": "How samples are split."})
+    split_ratios: list[float] = field(
+        default_factory=lambda: list(DEFAULTS.split_ratios), metadata={"help": "TRAIN VAL TEST shares (chronological)."}
+    )
+    dedup: Literal["consecutive", "none", "first", "last"] = field(
+        default=DEFAULTS.dedup,
+        metadata={"help": "consecutive: drop a repeat of the user's previous item (log noise); none: keep all; "
+                          "first/last: one interaction per (user, item), the earliest/latest."},
+    )
+    strict: bool = field(default=False, metadata={"help": "Stop at the first unparsable line instead of skipping it."})
+    overwrite: bool = field(default=False, metadata={"help": "Replace an --output-dir that holds a prepared dataset."})
+    no_progress: bool = field(default=False, metadata={"help": "Hide progress bars."})
+
+    def __post_init__(self):
+        if (self.dataset is None) == (self.format is None):
+            raise ValueError("give either --dataset (an embedded dataset) or --format with --interactions and --items")
+        if self.format is not None and self.format not in FORMATS:
+            raise ValueError(f"--format {self.format!r} is not one of {sorted(FORMATS)}")
+        self.protocol = ProtocolConfig(self.k_core, self.max_history, self.split, tuple(self.split_ratios), self.dedup)
+
+
+def parse(argv: list[str]) -> PrepareArguments:
+    return parse_flags(PrepareArguments, argv, "iamrec prepare", PrepareArguments.__doc__)
+
+
+def run(args: PrepareArguments) -> int:
+    """Prepares the dataset and prints its statistics."""
+    names = (args.user_col, args.item_col, args.time_col, args.title_col)
+    prepared = prepare_dataset(
+        args.output_dir,
+        args.dataset,
+        format=args.format,
+        interactions=args.interactions,
+        items=args.items,
+        columns=ColumnNames(*names) if any(names) else None,
+        config=args.protocol,
+        strict=args.strict,
+        overwrite=args.overwrite,
+        progress=not args.no_progress,
+    )
+    print(json.dumps({key: value for key, value in prepared.protocol["statistics"].items() if key != "steps"}, indent=2))
+    return 0

@@ -1,0 +1,29 @@
+"""`iamrec push`: upload a trained model folder's shipped files and a generated model card to the Hub."""
+
+from dataclasses import dataclass, field
+
+from . import parse_flags
+
+
+@dataclass
+class PushArguments:
+    """Upload a trained model (weights, remote code, processor, model card) to the Hub."""
+
+    model: str = field(metadata={"help": "A model folder written by `iamrec train`."})
+    repo_id: str = field(metadata={"help": "The Hub repository, e.g. user/iamrec-ml-100k."})
+    private: bool = field(default=False, metadata={"help": "Create the repository as private."})
+    folder_only: str | None = field(default=None, metadata={"help": "Only write the upload folder here; upload nothing."})
+
+
+def parse(argv: list[str]) -> PushArguments:
+    return parse_flags(PushArguments, argv, "iamrec push", PushArguments.__doc__)
+
+
+def run(args: PushArguments) -> int:
+    from ..hub import build_hub_folder, push
+
+    if args.folder_only:
+        print(build_hub_folder(args.model, args.folder_only, args.repo_id))
+    else:
+        print(push(args.model, args.repo_id, private=args.private))
+    return 0

@@ -1,0 +1,42 @@
+"""`iamrec recommend`: the top-k catalog items for one history of titles or item ids."""
+
+import json
+from dataclasses import dataclass, field
+
+from . import parse_flags
+
+
+@dataclass
+class RecommendArguments:
+    """Top-k recommendations for one history."""
+
+    model: str = field(metadata={"help": "A model folder written by `iamrec train`."})
+    history: list[str] = field(default_factory=list, metadata={"help": "Item titles, oldest first."})
+    history_ids: list[int] = field(default_factory=list, metadata={"help": "Item ids, oldest first."})
+    k: int = field(default=10, metadata={"help": "How many items to recommend.", "aliases": ["-k"]})
+    include_history: bool = field(default=False, metadata={"help": "Allow recommending items of the history."})
+    json: bool = field(default=False, metadata={"help": "Print JSON instead of a table."})
+
+    def __post_init__(self):
+        if bool(self.history) == bool(self.history_ids):
+            raise ValueError("give the history as either --history TITLE ... or --history-ids ID ...")
+        if self.k < 1:
+            raise ValueError(f"-k must be at least 1, got {self.k}")
+
+
+def parse(argv: list[str]) -> RecommendArguments:
+    return parse_flags(RecommendArguments, argv, "iamrec recommend", RecommendArguments.__doc__)
+
+
+def run(args: RecommendArguments) -> int:
+    from ..inference import Recommender
+
+    recommender = Recommender.from_pretrained(args.model)
+    (items,) = recommender.recommend([args.history or args.history_ids], k=args.k,
+                                     exclude_history=not args.include_history)
+    if args.json:
+        print(json.dumps([item.__dict__ for item in items], indent=2))
+    else:
+        for rank, item in enumerate(items, 1):
+            print(f"{rank:>3}. {item.title}  (item {item.item_id}, score {item.score:.3f})")
+    return 0
