@@ -272,6 +272,8 @@ class IAMRecForSequentialRecommendation(LlamaModel):
                 f"{(batch_size, total_length)} (input_ids of shape {(batch_size, seq_length)} after {past_length} "
                 "cached tokens)."
             )
+        if batch_size == 0:
+            raise ValueError("The batch is empty (batch_size 0): give at least one sequence.")
         empty = ~attention_mask.bool().any(-1)
         if empty.any():
             raise ValueError(
@@ -392,6 +394,8 @@ class IAMRecForSequentialRecommendation(LlamaModel):
         return Recommendations(item_ids=item_ids, scores=scores)
 
     def _check_labels(self, labels: torch.LongTensor, batch_size: int) -> None:
+        if labels.is_floating_point() or labels.is_complex() or labels.dtype == torch.bool:
+            raise ValueError(f"labels must be integer item ids (torch.long), got dtype {labels.dtype}.")
         if labels.shape != (batch_size,):
             raise ValueError(f"labels must hold one target item id per sequence, shape {(batch_size,)}; got {tuple(labels.shape)}.")
         outside = (labels != -100) & ((labels < 0) | (labels >= self.config.num_items))

@@ -272,6 +272,10 @@ def test_bad_input_is_a_clear_value_error():
         model(**{**batch, "item_index": batch["item_index"][:, 1:]})
     with pytest.raises(ValueError, match="outside the catalog"):
         model(**batch, labels=torch.tensor([0, NUM_ITEMS, 1]))
+    with pytest.raises(ValueError, match="labels must be integer item ids"):  # used to fail deep in cross_entropy
+        model(**batch, labels=torch.tensor([0.0, 1.0, 2.0]))
+    with pytest.raises(ValueError, match="The batch is empty"):  # used to fail in a reshape
+        model(**{key: value[:0] for key, value in batch.items()})
     with pytest.raises(ValueError, match="item_mask_modes has 3 entries but the model has num_hidden_layers=4"):
         tiny_config(["intra", "full", "inter"], num_hidden_layers=4)
     with pytest.raises(ValueError, match=r"Unknown item_mask_modes \['cross'\]"):

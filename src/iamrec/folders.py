@@ -30,6 +30,15 @@ def remove_stale_siblings(target: Path) -> None:
             pass
 
 
+def check_replaceable(target: Path) -> Path:
+    """`target` as an absolute path ("." has no name to stage beside); refuses the current folder or one holding it."""
+    target = Path(os.path.abspath(target))  # abspath, not resolve: a link stays a link
+    if Path.cwd() == target or target in Path.cwd().parents:
+        raise ValueError(f"{target} is the current folder or holds it; write to a new folder instead (it is built "
+                         "beside the target and renamed into place)")
+    return target
+
+
 @contextmanager
 def staged_dir(target: Path, before_replace: Callable[[], None] | None = None) -> Iterator[Path]:
     """Yields a staging folder; on success it replaces `target` by renames, on any failure it is removed.
@@ -37,6 +46,7 @@ def staged_dir(target: Path, before_replace: Callable[[], None] | None = None) -
     An existing `target` is first moved aside and deleted only after the new folder is in place. `before_replace`
     runs just before the swap (e.g. to re-check that overwriting is still allowed).
     """
+    target = check_replaceable(target)
     if target.parent.is_dir():
         remove_stale_siblings(target)
     staging = sibling_dir(target, "tmp")

@@ -9,7 +9,7 @@ from transformers import AutoModel
 
 from .tokenization import IAMRecProcessor
 
-REQUIRED_FILES = ("config.json", "model.safetensors", "processor_config.json")
+REQUIRED_FILES = ("config.json", "model.safetensors", "processor_config.json", "tokenizer.json")
 RUN_FILE = "iamrec_run.json"  # what `iamrec train` records beside the model: arguments, schedule, protocol, curve
 
 

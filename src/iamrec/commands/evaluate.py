@@ -31,6 +31,8 @@ class EvaluateArguments:
         unknown = sorted(set(self.baselines) - set(BASELINES))
         if unknown:
             raise ValueError(f"--baselines: unknown {unknown}; choose from {list(BASELINES)} or none")
+        if self.model is None and not self.baselines:
+            raise ValueError("nothing to evaluate: give --model, a baseline, or both")
         if self.batch_size < 1:
             raise ValueError(f"--batch-size must be at least 1, got {self.batch_size}")
 

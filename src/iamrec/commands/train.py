@@ -9,9 +9,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from transformers import HfArgumentParser
-
 from ..arguments import IAMRecArguments, RecTrainingArguments
+from . import CommandParser
 
 
 def flags_from_file(path: Path) -> list[str]:
@@ -45,7 +44,7 @@ def parse(argv: list[str]) -> tuple[IAMRecArguments, RecTrainingArguments]:
     """Flags, or a YAML/JSON file of the same names followed by optional flags."""
     if argv and argv[0].endswith((".yaml", ".yml", ".json")):
         argv = [*flags_from_file(Path(argv[0])), *argv[1:]]
-    parser = HfArgumentParser((IAMRecArguments, RecTrainingArguments), prog="iamrec train")
+    parser = CommandParser((IAMRecArguments, RecTrainingArguments), prog="iamrec train")
     return parser.parse_args_into_dataclasses(args=argv, look_for_args_file=False)
 
 

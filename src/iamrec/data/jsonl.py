@@ -86,7 +86,7 @@ def _read_line_by_line(
                     report.bad(lineno, f"not an object but {type(record).__name__}")
                     continue
                 if not checked_columns:
-                    check_columns(path, record.keys(), fields, where=f"line {lineno}")
+                    check_columns(path, record.keys(), fields, where=f"line {lineno}", schema=False)
                     checked_columns = True
                 missing = next((f.key for f in fields if f.required and f.key not in record), None)
                 if missing is not None:

@@ -164,10 +164,14 @@ class ColumnBuilder:
         return pd.DataFrame(columns)
 
 
-def check_columns(path: Path, present: Iterable[Any], fields: tuple[Field, ...], where: str) -> None:
-    """Raise a ValueError naming the file and every required column absent from `present`."""
+def check_columns(path: Path, present: Iterable[Any], fields: tuple[Field, ...], where: str, schema: bool) -> None:
+    """Raise a ValueError naming the file and every column absent from `present`.
+
+    A header or schema (`schema`) must name every field, the title too: a misspelt --title-col would otherwise leave
+    every item untitled. A JSON record may lack its title (an untitled item), so there only ids and time are required.
+    """
     present = set(present)
-    missing = [f.key for f in fields if f.required and f.key not in present]
+    missing = [f.key for f in fields if (schema or f.required) and f.key not in present]
     if missing:
         raise ValueError(
             f"{path}: missing column(s) {missing} ({where} has {sorted(map(str, present))}); "

@@ -11,7 +11,7 @@ from typing import Any
 
 import datasets
 
-from ..folders import staged_dir
+from ..folders import check_replaceable, staged_dir
 from .protocol import SPLITS, ProtocolConfig, ProtocolResult, run_protocol
 from .readers import FORMATS, ColumnNames, Source, embedded_source, read_source
 
@@ -84,6 +84,7 @@ def prepare_dataset(
 
 
 def _check_writable(output: Path, overwrite: bool) -> None:
+    check_replaceable(output)
     if output.exists() and not output.is_dir():
         raise FileExistsError(f"{output} exists and is not a directory")
     if output.is_dir() and any(output.iterdir()):

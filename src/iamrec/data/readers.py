@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -162,16 +163,27 @@ def read_source(source: Source, *, strict: bool = False, progress: bool = True) 
         frames = []
         for path in paths:
             reports.append(LineReport(path, role, strict))
-            frames.append(reader(path, fields, reports[-1], progress=progress))
+            try:
+                frames.append(reader(path, fields, reports[-1], progress=progress))
+            except (OSError, EOFError, zlib.error) as error:  # gzip.BadGzipFile is an OSError
+                hint = "; is it a complete gzip file?" if path.suffix == ".gz" else ""
+                raise ValueError(f"{path}: cannot be read ({error}){hint}") from error
+            if reports[-1].skipped:
+                logger.warning("skipped %d unparsable line(s) of %s; the first: %s", reports[-1].skipped, path,
+                               reports[-1].first_bad)
+        if not any(report.rows for report in reports[-len(paths):]):
+            skipped = sum(report.skipped for report in reports[-len(paths):])
+            raise ValueError(
+                f"no {role} row could be read from {', '.join(path.name for path in paths)}: "
+                + (f"all {skipped} line(s) were unparsable (see the warning above; --strict stops at the first)"
+                   if skipped else "the files hold no data line")
+            )
         return _concat(frames, [f.name for f in fields if f.kind == "id"])
 
     interactions = read_all(source.interactions, "interactions", fmt.read_interactions, interaction_fields)
     if fmt.time_divisor != 1:
         interactions["timestamp"] //= fmt.time_divisor
     items = read_all(source.items, "items", fmt.read_items, item_fields)
-    for report in reports:
-        if report.skipped:
-            logger.warning("skipped %d unparsable line(s) of %s; the first: %s", report.skipped, report.path, report.first_bad)
     return RawData(interactions, items, reports)
 
 

@@ -49,7 +49,7 @@ def read_delimited(
                     positions = {f.name: int(f.key) for f in fields}
                 else:
                     names = [value.split(":")[0] if header == "recbole" else value for value in values]
-                    check_columns(path, names, fields, where="the header")
+                    check_columns(path, names, fields, where="the header", schema=True)
                     positions = {f.name: names.index(f.key) for f in fields if f.key in names}
                     width = len(names)
                     continue
@@ -95,7 +95,7 @@ def read_parquet(path: Path, fields: tuple[Field, ...], report: LineReport, *, p
     `progress` is accepted like every reader's; one columnar read has no steps to show.
     """
     names = pq.read_schema(path).names
-    check_columns(path, names, fields, where="the schema")
+    check_columns(path, names, fields, where="the schema", schema=True)
     present = [f for f in fields if f.key in names]
     table = pq.read_table(path, columns=[str(f.key) for f in present])
     columns, keep = {}, pa.array([True] * table.num_rows)

@@ -1,0 +1,118 @@
+"""The `iamrec` command's error contract: a user error is one line `iamrec <cmd>: error: ...` with a hint, exit code 2
+for a wrong command line and 1 for bad data or a bad model, and no traceback unless `--debug` asks for it.
+
+Each case below gave a traceback or a misleading message before (reliability issue, item 11); its id is the repro.
+"""
+
+import gzip
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from iamrec.cli import main as iamrec_main
+from tokenizer_fixtures import TITLES
+
+INTERACTIONS = "user,item,timestamp\n" + "".join(f"u{u},i{i},{100 * u + i}\n" for u in range(6) for i in range(5))
+ITEMS = "item,title\n" + "".join(f"i{i},{TITLES[i]}\n" for i in range(5))
+
+
+@pytest.fixture
+def files(tmp_path) -> Path:
+    """A small valid log and catalog, and the bad inputs of the cases, in `tmp_path`."""
+    (tmp_path / "log.csv").write_text(INTERACTIONS)
+    (tmp_path / "items.csv").write_text(ITEMS)
+    (tmp_path / "not-gzip.csv.gz").write_text(INTERACTIONS)
+    (tmp_path / "truncated.csv.gz").write_bytes(gzip.compress(INTERACTIONS.encode() * 50)[:200])
+    (tmp_path / "header-only.csv").write_text("user,item,timestamp\n")
+    (tmp_path / "all-bad.csv").write_text("user,item,timestamp\nu1,i1,yesterday\nu2,i2,today\n")
+    (tmp_path / "wrong-type.yaml").write_text("data_dir: data\nmax_steps: many\n")
+    model = tmp_path / "model-without-tokenizer"
+    model.mkdir()
+    for name in ("config.json", "model.safetensors", "processor_config.json"):
+        (model / name).write_text("{}")
+    return tmp_path
+
+
+def prepare(*flags: str) -> list[str]:
+    return ["prepare", "--format", "csv", "--no-progress", *flags]
+
+
+CASES = [
+    pytest.param(prepare("--interactions", "not-gzip.csv.gz", "--items", "items.csv", "--output-dir", "out"), 1,
+                 "not-gzip.csv.gz: cannot be read", id="prepare-non-gzip-.gz-names-the-file"),
+    pytest.param(prepare("--interactions", "truncated.csv.gz", "--items", "items.csv", "--output-dir", "out"), 1,
+                 "truncated.csv.gz: cannot be read", id="prepare-truncated-.gz-names-the-file"),
+    pytest.param(prepare("--interactions", "log.csv", "--items", "items.csv", "--title-col", "titel",
+                         "--output-dir", "out"), 1, "missing column(s) ['titel']", id="prepare-misspelt-title-col"),
+    pytest.param(prepare("--interactions", "header-only.csv", "--items", "items.csv", "--output-dir", "out"), 1,
+                 "no interactions row could be read from header-only.csv: the files hold no data line",
+                 id="prepare-header-only-input"),
+    pytest.param(prepare("--interactions", "all-bad.csv", "--items", "items.csv", "--output-dir", "out"), 1,
+                 "all 2 line(s) were unparsable", id="prepare-all-bad-input"),
+    pytest.param(prepare("--interactions", "log.csv", "--items", "items.csv", "--output-dir", "."), 1,
+                 "is the current folder", id="prepare-output-dir-dot"),
+    pytest.param(prepare("--interactions", "log.csv", "--items", "items.csv", "--output-dir", "out", "--k-core", "0"),
+                 2, "k_core must be >= 1", id="prepare-bad-setting-is-usage"),
+    pytest.param(prepare("--items", "items.csv", "--output-dir", "out", "--format", "xml"), 2,
+                 "--format 'xml' is not one of", id="prepare-unknown-format"),
+    pytest.param(["train", "wrong-type.yaml"], 2, "argument --max_steps/--max-steps: invalid int value: 'many'",
+                 id="train-yaml-value-of-the-wrong-type-names-the-field"),
+    pytest.param(["train", "--data-dir", "data", "--max_steps", "many"], 2, "invalid int value",
+                 id="train-flag-of-the-wrong-type"),
+    pytest.param(["train", "--data-dir", "missing-data", "--output-dir", "run"], 1, "no prepared dataset here",
+                 id="train-missing-data-dir"),
+    pytest.param(["recommend", "--model", "model-without-tokenizer", "--history", TITLES[0]], 1,
+                 "tokenizer.json missing", id="recommend-missing-tokenizer.json"),
+    pytest.param(["recommend", "--model", "model-without-tokenizer"], 2, "give the history as either",
+                 id="recommend-no-history"),
+    pytest.param(["evaluate", "--data-dir", "missing-data"], 1, "no prepared dataset here", id="evaluate-missing-data"),
+    pytest.param(["evaluate", "--data-dir", "data", "--baselines", "none"], 2, "nothing to evaluate",
+                 id="evaluate-nothing-to-score"),
+    pytest.param(["push", "--model", "missing-model", "--repo-id", "me/x", "--folder-only", "up"], 1, "No model folder",
+                 id="push-missing-model"),
+]
+
+
+@pytest.mark.parametrize(("argv", "code", "message"), CASES)
+def test_a_user_error_is_one_line_with_a_hint_and_an_exit_code(files, monkeypatch, capsys, argv, code, message):
+    monkeypatch.chdir(files)
+    assert iamrec_main(argv) == code
+    lines = capsys.readouterr().err.strip().splitlines()
+    error = [line for line in lines if line.startswith("iamrec ")]
+    assert len(error) == 1 and error[0].startswith(f"iamrec {argv[0]}: error: "), lines
+    assert message in error[0]
+    assert error[0].endswith("(add --debug for the traceback)" if code == 1 else f"(see `iamrec {argv[0]} --help`)")
+    assert not any("Traceback" in line for line in lines)
+
+
+def test_a_read_only_output_folder_is_one_line(files, monkeypatch, capsys):
+    """A read-only folder cannot be simulated for root, so the write itself is made to fail as it would."""
+    def refuse(self, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "mkdir", refuse)
+    monkeypatch.chdir(files)
+    assert iamrec_main(prepare("--interactions", "log.csv", "--items", "items.csv", "--output-dir", "ro/out",
+                               "--k-core", "2")) == 1
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error.startswith("iamrec prepare: error: [Errno 13] Permission denied:") and "ro" in error
+
+
+def test_debug_shows_the_traceback_and_the_console_script_exits_with_the_code(files):
+    argv = [sys.executable, "-m", "iamrec.cli", "recommend", "--model", "model-without-tokenizer", "--history", "x"]
+    plain = subprocess.run(argv, cwd=files, capture_output=True, text=True)
+    assert plain.returncode == 1 and "Traceback" not in plain.stderr
+    debug = subprocess.run([*argv, "--debug"], cwd=files, capture_output=True, text=True)
+    assert debug.returncode == 1 and "Traceback" in debug.stderr and "FileNotFoundError" in debug.stderr
+
+
+def test_both_flag_spellings_work_for_every_command(files, monkeypatch, capsys):
+    monkeypatch.chdir(files)
+    for spelling in ("--output-dir", "--output_dir"):
+        out = f"data{spelling}"
+        assert iamrec_main(["prepare", "--format", "csv", "--interactions", "log.csv", "--items", "items.csv",
+                            spelling, out, "--k_core", "2", "--no_progress"]) == 0
+    assert iamrec_main(["evaluate", "--data_dir", "data--output-dir", "--exclude-history"]) == 0
+    assert '"exclude_history": true' in capsys.readouterr().out
