@@ -27,8 +27,7 @@ import torch
 import iamrec
 from iamrec.baselines import MostPopular, Random
 from iamrec.data import prepare_dataset
-from iamrec.evaluation import evaluate_scorer
-from iamrec.metrics import EvaluationPolicy, RankingAccumulator
+from iamrec.evaluation import EvaluationPolicy, RankingAccumulator, evaluate_scorer
 
 RESULTS = Path(__file__).parent / "results"
 THREADS = 2

@@ -6,8 +6,7 @@ from datasets import Dataset
 
 from iamrec import IAMRecConfig, IAMRecForSequentialRecommendation
 from iamrec.baselines import MostPopular, Random
-from iamrec.evaluation import ModelScorer, evaluate_scorer
-from iamrec.metrics import EvaluationPolicy, RankingAccumulator, target_ranks
+from iamrec.evaluation import EvaluationPolicy, ModelScorer, RankingAccumulator, evaluate_scorer, target_ranks
 
 NUM_ITEMS = 20
 TRAIN = [  # targets: 3 x2, 1 x2, 0 x1, 2 x1; histories add 5 x3

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import iamrec
-from iamrec.metrics import EvaluationPolicy, RankingAccumulator, metrics_from_ranks, target_ranks
+from iamrec.evaluation import EvaluationPolicy, RankingAccumulator, metrics_from_ranks, target_ranks
 
 NUM_ITEMS = 20
 

@@ -16,10 +16,9 @@ from iamrec import hub
 from iamrec.baselines import MostPopular
 from iamrec.cli import main as iamrec_main
 from iamrec.data import load_prepared, prepare_dataset
-from iamrec.evaluate_model import evaluate_all
-from iamrec.evaluation import ModelScorer, evaluate_scorer
+from iamrec.evaluation import EvaluationPolicy, ModelScorer, evaluate_all, evaluate_scorer
+from iamrec.folders import EVAL_FILE
 from iamrec.inference import Recommender
-from iamrec.metrics import EvaluationPolicy
 from iamrec.train import train
 from tokenizer_fixtures import TITLES
 from training_fixtures import tiny_arguments, write_tiny_base_model, write_tiny_data
@@ -57,7 +56,7 @@ def test_evaluate_prints_one_json_object_with_the_evaluators_numbers(trained, ca
 def test_evaluate_checks_its_output_path_before_evaluating(trained, tmp_path, monkeypatch, capsys):
     """`iamrec evaluate --output missing/results.json` (or a folder) used to fail only after the whole evaluation."""
     data_dir, model_dir = trained
-    monkeypatch.setattr("iamrec.evaluate_model.evaluate_all", lambda *args, **kwargs: pytest.fail("evaluated"))
+    monkeypatch.setattr("iamrec.evaluation.evaluate_all", lambda *args, **kwargs: pytest.fail("evaluated"))
     for output, message in ((tmp_path / "missing" / "results.json", "does not exist"), (tmp_path, "is a folder")):
         assert iamrec_main(["evaluate", "--data-dir", str(data_dir), "--model", str(model_dir), "--output", str(output)]) == 1
         assert message in capsys.readouterr().err
@@ -177,7 +176,7 @@ def test_the_hub_folder_names_no_local_path_and_quotes_no_data(tmp_path):
 
 def test_the_hub_folder_alone_serves_recommendations_without_iamrec(trained, tmp_path, monkeypatch):
     data_dir, model_dir = trained
-    (model_dir / hub.EVAL_FILE).write_text(json.dumps(evaluate_all(load_prepared(data_dir), "test", model_dir)))
+    (model_dir / EVAL_FILE).write_text(json.dumps(evaluate_all(load_prepared(data_dir), "test", model_dir)))
     uploaded = capture_uploads(monkeypatch, tmp_path / "uploaded")
     assert hub.push(model_dir, "someone/iamrec-tiny").endswith("commit/fake")
     folder = tmp_path / "uploaded"

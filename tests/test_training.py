@@ -14,7 +14,8 @@ from transformers import AutoModel, TrainerCallback
 from iamrec.commands.train import parse as parse_arguments
 from iamrec.data import load_prepared
 from iamrec.evaluation import ModelScorer, evaluate_scorer
-from iamrec.inference import RUN_FILE, Recommender
+from iamrec.folders import RUN_FILE
+from iamrec.inference import Recommender
 from iamrec.train import train
 from training_fixtures import tiny_arguments, write_tiny_base_model, write_tiny_data
 

@@ -3,7 +3,7 @@
 from transformers import AutoConfig, AutoModel, AutoProcessor
 
 from .configuration_iamrec import IAMRecConfig, full_schedule, hatllm_schedule, iam_schedule, make_schedule
-from .evaluate_metric import ranking_metric
+from .evaluation import ranking_metric
 from .modeling_iamrec import IAMRecForSequentialRecommendation, IAMRecOutput
 from .tokenization import IAMRecCollator, IAMRecProcessor, PromptTemplate
 

@@ -5,7 +5,6 @@ from dataclasses import dataclass, field
 from transformers import TrainingArguments
 
 from .configuration_iamrec import SCHEDULES
-from .metrics import EvaluationPolicy
 
 
 @dataclass
@@ -48,15 +47,12 @@ class IAMRecArguments:
     max_eval_samples: int | None = field(
         default=None, metadata={"help": "Validate on the first N validation examples only (the split is time-ordered)."}
     )
-    exclude_history: bool = field(default=False, metadata={"help": "Evaluation policy: rank without history items."})
-    ties: str = field(default="pessimistic", metadata={"help": "Evaluation policy for tied scores."})
 
     def __post_init__(self):
         if not self.item_mask_modes and self.schedule not in SCHEDULES:
             raise ValueError(f"Unknown schedule {self.schedule!r}; choose one of {list(SCHEDULES)}.")
         if self.head_init not in ("popularity", "random"):
             raise ValueError(f"head_init must be 'popularity' or 'random', got {self.head_init!r}.")
-        self.policy = EvaluationPolicy(exclude_history=self.exclude_history, ties=self.ties)
 
     def schedule_kwargs(self) -> dict[str, int]:
         """The arguments of the chosen schedule builder."""

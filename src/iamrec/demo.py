@@ -15,9 +15,9 @@ from pathlib import Path
 
 from .arguments import IAMRecArguments, RecTrainingArguments
 from .data import load_prepared, prepare_dataset
-from .evaluate_model import evaluate_all
-from .hub import EVAL_FILE, build_hub_folder
-from .metrics import EvaluationPolicy
+from .evaluation import EvaluationPolicy, evaluate_all
+from .folders import DEMO_DATA_DIR, DEMO_HUB_DIR, DEMO_TRAIN_DIR, EVAL_FILE, PROTOCOL_FILE
+from .hub import build_hub_folder
 from .train import train
 
 
@@ -58,12 +58,12 @@ print(json.dumps({"module": type(model).__module__, "item_ids": top.item_ids[0].
 def demo_arguments(output_dir: Path, budget: Budget, seed: int = 42) -> tuple[IAMRecArguments, RecTrainingArguments]:
     """The training arguments of the demo (and of the quickstart notebook) for a budget."""
     args = IAMRecArguments(
-        data_dir=str(output_dir / "data"), base_model="smollm2-135m", base_model_layers=budget.base_model_layers,
+        data_dir=str(output_dir / DEMO_DATA_DIR), base_model="smollm2-135m", base_model_layers=budget.base_model_layers,
         schedule="hatllm", num_intra=1, num_inter_last=1, max_eval_samples=budget.max_eval_samples,
         rec_head_norm="batch",
     )
     training_args = RecTrainingArguments(
-        output_dir=str(output_dir / "train"), max_steps=budget.max_steps, eval_steps=budget.eval_steps,
+        output_dir=str(output_dir / DEMO_TRAIN_DIR), max_steps=budget.max_steps, eval_steps=budget.eval_steps,
         save_steps=budget.eval_steps, logging_steps=max(1, budget.eval_steps // 5), seed=seed,
         per_device_train_batch_size=budget.batch_size, learning_rate=budget.learning_rate,
         overwrite_output_dir=True,  # the demo reruns in place
@@ -72,15 +72,15 @@ def demo_arguments(output_dir: Path, budget: Budget, seed: int = 42) -> tuple[IA
 
 
 def run_demo(output_dir: Path, budget: Budget, seed: int = 42) -> dict:
-    """Runs every step and returns the report that is printed and saved as demo_report.json."""
+    """Runs every step and returns the report that is printed and saved as `DEMO_REPORT_FILE`."""
     started = time.perf_counter()
     timings = {}
 
     def lap(name: str) -> None:
         timings[name] = round(time.perf_counter() - started - sum(timings.values()), 1)
 
-    data_dir = output_dir / "data"
-    data = load_prepared(data_dir) if (data_dir / "protocol.json").is_file() else prepare_dataset(data_dir, "ml-100k")
+    data_dir = output_dir / DEMO_DATA_DIR
+    data = load_prepared(data_dir) if (data_dir / PROTOCOL_FILE).is_file() else prepare_dataset(data_dir, "ml-100k")
     lap("prepare")
 
     args, training_args = demo_arguments(output_dir, budget, seed)
@@ -95,8 +95,8 @@ def run_demo(output_dir: Path, budget: Budget, seed: int = 42) -> dict:
     (result.model_dir / EVAL_FILE).write_text(json.dumps(evaluation, indent=2) + "\n")
     lap("evaluate")
 
-    shutil.rmtree(output_dir / "hub_upload", ignore_errors=True)  # the previous run's, if any
-    hub_folder = build_hub_folder(result.model_dir, output_dir / "hub_upload", repo_id="iamrec-demo-ml-100k")
+    shutil.rmtree(output_dir / DEMO_HUB_DIR, ignore_errors=True)  # the previous run's, if any
+    hub_folder = build_hub_folder(result.model_dir, output_dir / DEMO_HUB_DIR, repo_id="iamrec-demo-ml-100k")
     user = data.splits["test"][0]
     reload = subprocess.run(
         [sys.executable, "-c", RELOAD_SCRIPT, str(hub_folder), json.dumps(user["history"])],

@@ -1,11 +1,108 @@
-"""Writing a folder so that readers see the old one or the complete new one, never a half-written one."""
+"""Every file and folder name of a prepared dataset, a training run and a model folder; their completeness checks;
+and writing a folder so that readers see the old one or the complete new one, never a half-written one."""
 
+import json
+import logging
 import os
 import secrets
 import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+# A prepared dataset (`iamrec prepare --output-dir`).
+PROTOCOL_FILE = "protocol.json"
+SPLITS_DIR = "splits"
+CATALOG_DIR = "catalog"
+
+# A training run (`iamrec train --output_dir`): Trainer checkpoints, and the final model folder.
+MODEL_DIR = "model"
+CHECKPOINT_PREFIX = "checkpoint-"
+CHECKPOINT_STATE_FILES = ("trainer_state.json", "optimizer.pt", "scheduler.pt")
+"""What a Trainer checkpoint needs besides its weights to resume exactly where it stopped."""
+CHECKPOINT_WEIGHTS_FILES = ("adapter_model.safetensors", "model.safetensors")
+
+# A model folder: what `save_pretrained` of model and processor write, and what iamrec adds beside them.
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.safetensors"
+PROCESSOR_FILE = "processor_config.json"
+TOKENIZER_FILE = "tokenizer.json"
+RUN_FILE = "iamrec_run.json"
+"""Written by `iamrec train`: arguments, schedule, data protocol, best validation metric, log history."""
+EVAL_FILE = "eval_results.json"
+"""Written by `iamrec evaluate --output` (or the demo): the test metrics the model card shows."""
+REQUIRED_MODEL_FILES = (CONFIG_FILE, WEIGHTS_FILE, PROCESSOR_FILE, TOKENIZER_FILE)
+SHIPPED_FILES = (
+    CONFIG_FILE, WEIGHTS_FILE, "model.safetensors.index.json", "configuration_iamrec.py", "modeling_iamrec.py",
+    PROCESSOR_FILE, "processing_iamrec.py", "collator.py", "templates.py",
+    TOKENIZER_FILE, "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json", "chat_template.jinja",
+    "vocab.json", "merges.txt", "tokenizer.model", EVAL_FILE, RUN_FILE,
+)
+"""What a Hub user needs from a model folder, by name; anything else there (notes, credentials) stays behind."""
+SHIPPED_PATTERNS = ("model-*-of-*.safetensors",)  # sharded weights
+
+# `iamrec demo --output-dir`.
+DEMO_DATA_DIR, DEMO_TRAIN_DIR, DEMO_HUB_DIR, DEMO_REPORT_FILE = "data", "train", "hub_upload", "demo_report.json"
+
+
+def check_model_dir(model_dir: str | os.PathLike) -> Path:
+    """Fails early, naming the missing pieces, when a folder is not a complete `iamrec train` model."""
+    path = Path(model_dir)
+    if not path.is_dir():
+        raise FileNotFoundError(f"No model folder at {path} (expected the `{MODEL_DIR}/` folder written by `iamrec train`).")
+    missing = [name for name in REQUIRED_MODEL_FILES if not (path / name).is_file()]
+    if missing:
+        raise FileNotFoundError(f"{path} is not a complete iamrec model: {', '.join(missing)} missing.")
+    return path
+
+
+def check_prepared_dir(root: Path) -> Path:
+    """Fails, naming what is missing, when `root` is not a complete prepared dataset."""
+    if not root.is_dir():
+        raise FileNotFoundError(f"{root}: no prepared dataset here (run `iamrec prepare --output-dir {root}` first)")
+    missing = [name for name in (SPLITS_DIR, CATALOG_DIR, PROTOCOL_FILE) if not (root / name).exists()]
+    if missing:
+        raise FileNotFoundError(f"{root}: incomplete prepared dataset, missing {missing}; prepare it again with --overwrite")
+    return root
+
+
+def checkpoint_problem(checkpoint: Path) -> str | None:
+    """Why `checkpoint` cannot be resumed from (a run killed while saving it), or None if it is complete."""
+    from safetensors import safe_open
+
+    for name in CHECKPOINT_STATE_FILES:
+        if not (checkpoint / name).is_file():
+            return f"{name} is missing"
+    try:
+        json.loads((checkpoint / CHECKPOINT_STATE_FILES[0]).read_text())
+    except ValueError:
+        return f"{CHECKPOINT_STATE_FILES[0]} is not valid JSON"
+    weights = [checkpoint / name for name in CHECKPOINT_WEIGHTS_FILES if (checkpoint / name).is_file()]
+    if not weights:
+        return "it holds no weights"
+    try:
+        with safe_open(weights[0], "pt"):
+            pass
+    except Exception as error:  # safetensors raises its own error types for truncated files
+        return f"{weights[0].name} is unreadable ({error})"
+    return None
+
+
+def last_complete_checkpoint(output_dir: Path) -> str:
+    """The newest checkpoint in `output_dir` that is complete; says which newer ones it skips, and why."""
+    steps = {path: path.name.removeprefix(CHECKPOINT_PREFIX) for path in output_dir.glob(f"{CHECKPOINT_PREFIX}*")}
+    numbered = [path for path, step in steps.items() if path.is_dir() and step.isdigit()]
+    for checkpoint in sorted(numbered, key=lambda path: int(steps[path]), reverse=True):
+        problem = checkpoint_problem(checkpoint)
+        if problem is None:
+            return str(checkpoint)
+        logger.warning("Skipping %s: %s (was the run killed while saving it?)", checkpoint.name, problem)
+    raise FileNotFoundError(
+        f"--resume_from_checkpoint last: {output_dir} holds no complete checkpoint to resume from; drop the flag to "
+        "start from step 0"
+    )
 
 
 def sibling_dir(target: Path, tag: str) -> Path:

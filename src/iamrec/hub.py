@@ -6,18 +6,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from .inference import RUN_FILE, check_model_dir
-
-EVAL_FILE = "eval_results.json"
-# What `iamrec train` writes into a model folder that a Hub user needs, by name (weights, configuration, the remote
-# code of model and processor, the tokenizer's files); anything else there, e.g. notes or credentials, stays behind.
-SHIPPED_FILES = (
-    "config.json", "model.safetensors", "model.safetensors.index.json", "configuration_iamrec.py", "modeling_iamrec.py",
-    "processor_config.json", "processing_iamrec.py", "collator.py", "templates.py",
-    "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json", "chat_template.jinja",
-    "vocab.json", "merges.txt", "tokenizer.model", EVAL_FILE, RUN_FILE,
-)
-SHIPPED_PATTERNS = ("model-*-of-*.safetensors",)  # sharded weights
+from .folders import CONFIG_FILE, EVAL_FILE, PROCESSOR_FILE, RUN_FILE, SHIPPED_FILES, SHIPPED_PATTERNS, check_model_dir
 
 
 def shipped_files(model_dir: Path) -> list[Path]:
@@ -30,7 +19,7 @@ def shipped_files(model_dir: Path) -> list[Path]:
 
 def model_card(model_dir: Path, repo_id: str | None = None) -> str:
     """A README.md with Hub metadata, the attention schedule, the data protocol and the recorded test metrics."""
-    config = json.loads((model_dir / "config.json").read_text())
+    config = json.loads((model_dir / CONFIG_FILE).read_text())
     run = json.loads((model_dir / RUN_FILE).read_text()) if (model_dir / RUN_FILE).is_file() else {}
     evaluation = json.loads((model_dir / EVAL_FILE).read_text()) if (model_dir / EVAL_FILE).is_file() else None
     protocol = run.get("data_protocol", {})
@@ -110,7 +99,7 @@ def _runs(modes: list[str]) -> list[tuple[str, str]]:
 
 
 def _example_titles(model_dir: Path) -> list[str]:
-    titles = json.loads((model_dir / "processor_config.json").read_text()).get("titles", [])
+    titles = json.loads((model_dir / PROCESSOR_FILE).read_text()).get("titles", [])
     return titles[:3]
 
 

@@ -7,10 +7,8 @@ from pathlib import Path
 from safetensors import SafetensorError
 from transformers import AutoModel
 
+from .folders import check_model_dir
 from .tokenization import IAMRecProcessor
-
-REQUIRED_FILES = ("config.json", "model.safetensors", "processor_config.json", "tokenizer.json")
-RUN_FILE = "iamrec_run.json"  # what `iamrec train` records beside the model: arguments, schedule, protocol, curve
 
 
 @dataclass
@@ -18,17 +16,6 @@ class Recommendation:
     item_id: int
     title: str
     score: float
-
-
-def check_model_dir(model_dir: str | Path) -> Path:
-    """Fails early, naming the missing pieces, when a folder is not a complete `iamrec train` model."""
-    path = Path(model_dir)
-    if not path.is_dir():
-        raise FileNotFoundError(f"No model folder at {path} (expected the `model/` folder written by `iamrec train`).")
-    missing = [name for name in REQUIRED_FILES if not (path / name).is_file()]
-    if missing:
-        raise FileNotFoundError(f"{path} is not a complete iamrec model: {', '.join(missing)} missing.")
-    return path
 
 
 class Recommender:

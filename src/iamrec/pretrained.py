@@ -9,7 +9,7 @@ import importlib.util
 import os
 from pathlib import Path
 
-from .folders import staged_dir
+from .folders import CONFIG_FILE, staged_dir
 
 SMOLLM2 = "smollm2-135m"
 SMOLLM2_HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
@@ -58,7 +58,7 @@ def cached_smollm2(num_layers: int | None = None) -> Path:
     """The converted SmolLM2-135M checkpoint (first `num_layers` layers, or all 30), built on first call."""
     suffix = "" if num_layers is None else f"-{num_layers}layers"
     target = cache_dir() / "models" / f"SmolLM2-135M-Instruct{suffix}"
-    if (target / "config.json").is_file():
+    if (target / CONFIG_FILE).is_file():
         return target
     from tqdm.auto import tqdm
     from transformers import AutoModelForCausalLM, AutoTokenizer

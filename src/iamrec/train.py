@@ -10,23 +10,20 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import safe_open
 from transformers import AutoTokenizer, EarlyStoppingCallback, TrainerCallback, set_seed
 
 from .arguments import IAMRecArguments, RecTrainingArguments
 from .baselines import MostPopular
 from .data import load_prepared
-from .folders import staged_dir
+from .evaluation import EvaluationPolicy
+from .folders import MODEL_DIR, RUN_FILE, last_complete_checkpoint, staged_dir
 from .hub import push
-from .inference import RUN_FILE
 from .modeling_iamrec import IAMRecForSequentialRecommendation
 from .pretrained import public_base_model, resolve_base_model
 from .tokenization import IAMRecProcessor
 from .trainer import RankingEvalCollator, RecommendationTrainer
 
 logger = logging.getLogger(__name__)
-MODEL_SUBDIR = "model"
-"""Where `train` saves the merged model inside `output_dir`."""
 
 
 @dataclass
@@ -82,50 +79,9 @@ def build_model(args: IAMRecArguments, base_path: str, num_items: int, popular: 
     return get_peft_model(model, lora)
 
 
-CHECKPOINT_PREFIX = "checkpoint-"
-CHECKPOINT_FILES = ("trainer_state.json", "optimizer.pt", "scheduler.pt")
-"""What a Trainer checkpoint needs besides its weights to resume exactly where it stopped."""
-
-
-def checkpoint_problem(checkpoint: Path) -> str | None:
-    """Why `checkpoint` cannot be resumed from (a run killed while saving it), or None if it is complete."""
-    for name in CHECKPOINT_FILES:
-        if not (checkpoint / name).is_file():
-            return f"{name} is missing"
-    try:
-        json.loads((checkpoint / "trainer_state.json").read_text())
-    except ValueError:
-        return "trainer_state.json is not valid JSON"
-    weights = [checkpoint / name for name in ("adapter_model.safetensors", "model.safetensors")]
-    weights = [path for path in weights if path.is_file()]
-    if not weights:
-        return "it holds no weights"
-    try:
-        with safe_open(weights[0], "pt"):
-            pass
-    except Exception as error:  # safetensors raises its own error types for truncated files
-        return f"{weights[0].name} is unreadable ({error})"
-    return None
-
-
-def last_complete_checkpoint(output_dir: Path) -> str:
-    """The newest checkpoint in `output_dir` that is complete; says which newer ones it skips, and why."""
-    steps = {path: path.name.removeprefix(CHECKPOINT_PREFIX) for path in output_dir.glob(f"{CHECKPOINT_PREFIX}*")}
-    numbered = [path for path, step in steps.items() if path.is_dir() and step.isdigit()]
-    for checkpoint in sorted(numbered, key=lambda path: int(steps[path]), reverse=True):
-        problem = checkpoint_problem(checkpoint)
-        if problem is None:
-            return str(checkpoint)
-        logger.warning("Skipping %s: %s (was the run killed while saving it?)", checkpoint.name, problem)
-    raise FileNotFoundError(
-        f"--resume_from_checkpoint last: {output_dir} holds no complete checkpoint to resume from; drop the flag to "
-        "start from step 0"
-    )
-
-
 def check_output_dir(output_dir: Path, overwrite: bool, resume_from_checkpoint: str | None) -> None:
     """Refuses to replace a trained model (and the checkpoints beside it) unless told to, or resuming that run."""
-    if (output_dir / MODEL_SUBDIR).exists() and not overwrite and resume_from_checkpoint is None:
+    if (output_dir / MODEL_DIR).exists() and not overwrite and resume_from_checkpoint is None:
         raise FileExistsError(
             f"{output_dir} already holds a trained model (model/); pass --overwrite_output_dir to replace it and its "
             "checkpoints, --resume_from_checkpoint last to continue that run, or another --output_dir"
@@ -133,7 +89,10 @@ def check_output_dir(output_dir: Path, overwrite: bool, resume_from_checkpoint: 
 
 
 def train(
-    args: IAMRecArguments, training_args: RecTrainingArguments, callbacks: list[TrainerCallback] | None = None
+    args: IAMRecArguments,
+    training_args: RecTrainingArguments,
+    policy: EvaluationPolicy = EvaluationPolicy(),
+    callbacks: list[TrainerCallback] | None = None,
 ) -> TrainResult:
     """Trains, keeps the best validation checkpoint, merges LoRA and saves model + processor to `output_dir/model`.
 
@@ -167,9 +126,9 @@ def train(
         args=training_args,
         train_dataset=data.splits["train"],
         eval_dataset=validation,
-        data_collator=RankingEvalCollator(processor.collator(), with_histories=args.policy.exclude_history),
+        data_collator=RankingEvalCollator(processor.collator(), with_histories=policy.exclude_history),
         callbacks=callbacks,
-        policy=args.policy,
+        policy=policy,
         head_learning_rate=training_args.head_learning_rate,
     )
     trainer.train(resume_from_checkpoint=resume)
@@ -177,12 +136,12 @@ def train(
     model_dir = None
     if trainer.is_world_process_zero():
         final = trainer.model.merge_and_unload() if hasattr(trainer.model, "merge_and_unload") else trainer.model
-        model_dir = Path(training_args.output_dir) / MODEL_SUBDIR
+        model_dir = Path(training_args.output_dir) / MODEL_DIR
         summary = {  # shared on the Hub: paths are reduced to names (what prepare recorded is already name-only)
             "iamrec_arguments": {**asdict(args), "data_dir": Path(args.data_dir).resolve().name,
                                  "base_model": public_base_model(args.base_model)},
             "item_mask_modes": final.config.item_mask_modes,
-            "evaluation_policy": args.policy.to_dict(),
+            "evaluation_policy": policy.to_dict(),
             "validation_examples": len(validation),
             "best_metric": {training_args.metric_for_best_model: trainer.state.best_metric},
             "best_checkpoint": Path(trainer.state.best_model_checkpoint or "").name or None,

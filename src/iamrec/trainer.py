@@ -7,7 +7,7 @@ import numpy as np
 import torch
 from transformers import EvalPrediction, Trainer
 
-from .metrics import DEFAULT_KS, EvaluationPolicy, metrics_from_ranks, target_ranks
+from .evaluation.ranking import DEFAULT_KS, EvaluationPolicy, metrics_from_ranks, target_ranks
 
 HISTORY_KEY = "history_items"
 HEAD_NAME = "rec_head"

@@ -29,10 +29,11 @@ def parse(argv: list[str]) -> DemoArguments:
 def run(args: DemoArguments) -> int:
     """Runs the journey, writes demo_report.json and prints the report; exit 1 if the budget's bar is not met."""
     from ..demo import BUDGETS, format_report, run_demo
+    from ..folders import DEMO_REPORT_FILE
 
     output_dir, budget = Path(args.output_dir), BUDGETS[args.budget]
     report = run_demo(output_dir, budget, seed=args.seed)
-    (output_dir / "demo_report.json").write_text(json.dumps(report, indent=2) + "\n")
+    (output_dir / DEMO_REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n")
     print(format_report(report))
     if budget.must_beat_most_popular and not report["model_beats_most_popular"]:
         print(f"iamrec demo: error: at the {args.budget} budget the model must beat MostPopular on test NDCG@10, and "

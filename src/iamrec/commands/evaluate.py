@@ -5,7 +5,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from . import parse_flags
+from ..evaluation.ranking import EvaluationPolicy
+from . import CommandParser
 
 
 @dataclass
@@ -18,14 +19,12 @@ class EvaluateArguments:
     split: Literal["train", "validation", "test"] = field(default="test", metadata={"help": "The split to rank."})
     baselines: list[str] = field(default_factory=lambda: ["most_popular"],
                                  metadata={"help": "most_popular, random, or none."})
-    exclude_history: bool = field(default=False, metadata={"help": "Rank without the user's history items."})
-    ties: Literal["pessimistic", "optimistic"] = field(default="pessimistic", metadata={"help": "Tied scores."})
     batch_size: int = field(default=32, metadata={"help": "Examples per model forward."})
     max_length: int | None = field(default=None, metadata={"help": "Prompt tokens at most (default: the processor's)."})
     output: str | None = field(default=None, metadata={"help": "Also write the JSON to this file."})
 
     def __post_init__(self):
-        from ..evaluate_model import BASELINES
+        from ..evaluation import BASELINES
 
         self.baselines = [] if self.baselines == ["none"] else self.baselines
         unknown = sorted(set(self.baselines) - set(BASELINES))
@@ -45,20 +44,23 @@ def check_output_file(path: Path) -> None:
         raise FileNotFoundError(f"--output {path}: the folder {path.parent} does not exist; create it first")
 
 
-def parse(argv: list[str]) -> EvaluateArguments:
-    return parse_flags(EvaluateArguments, argv, "iamrec evaluate", EvaluateArguments.__doc__)
+def parse(argv: list[str]) -> tuple[EvaluateArguments, EvaluationPolicy]:
+    parser = CommandParser((EvaluateArguments, EvaluationPolicy), prog="iamrec evaluate",
+                           description=EvaluateArguments.__doc__)
+    return parser.parse_args_into_dataclasses(args=argv, look_for_args_file=False)
 
 
-def run(args: EvaluateArguments) -> int:
+def run(arguments: tuple[EvaluateArguments, EvaluationPolicy]) -> int:
     from ..data import load_prepared
-    from ..evaluate_model import evaluate_all
-    from ..metrics import EvaluationPolicy
+    from ..evaluation import evaluate_all
+
+    args, policy = arguments
 
     if args.output:  # checked first, so that results are never computed and then lost
         check_output_file(Path(args.output))
     report = evaluate_all(
         load_prepared(args.data_dir), args.split, args.model, tuple(args.baselines),
-        EvaluationPolicy(exclude_history=args.exclude_history, ties=args.ties), args.batch_size, args.max_length,
+        policy, args.batch_size, args.max_length,
     )
     text = json.dumps(report, indent=2)
     if args.output:

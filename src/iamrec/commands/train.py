@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..arguments import IAMRecArguments, RecTrainingArguments
+from ..evaluation.ranking import EvaluationPolicy
 from . import CommandParser
 
 
@@ -40,18 +41,19 @@ def flag_values(flag: str, value: Any) -> list[str]:
     return [flag, str(value).lower() if isinstance(value, bool) else str(value)]
 
 
-def parse(argv: list[str]) -> tuple[IAMRecArguments, RecTrainingArguments]:
+def parse(argv: list[str]) -> tuple[IAMRecArguments, RecTrainingArguments, EvaluationPolicy]:
     """Flags, or a YAML/JSON file of the same names followed by optional flags."""
     if argv and argv[0].endswith((".yaml", ".yml", ".json")):
         argv = [*flags_from_file(Path(argv[0])), *argv[1:]]
-    parser = CommandParser((IAMRecArguments, RecTrainingArguments), prog="iamrec train")
+    parser = CommandParser((IAMRecArguments, RecTrainingArguments, EvaluationPolicy), prog="iamrec train")
     return parser.parse_args_into_dataclasses(args=argv, look_for_args_file=False)
 
 
-def run(arguments: tuple[IAMRecArguments, RecTrainingArguments]) -> int:
+def run(arguments: tuple[IAMRecArguments, RecTrainingArguments, EvaluationPolicy]) -> int:
     from ..train import train
 
-    result = train(*arguments)
+    args, training_args, policy = arguments
+    result = train(args, training_args, policy)
     if result.model_dir is not None:
         print(json.dumps({"model_dir": str(result.model_dir), "best_checkpoint": result.best_checkpoint,
                           "best_metric": result.best_metric, "global_step": result.global_step}, indent=2))

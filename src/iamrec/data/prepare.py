@@ -11,11 +11,10 @@ from typing import Any
 
 import datasets
 
-from ..folders import check_replaceable, staged_dir
+from ..folders import CATALOG_DIR, PROTOCOL_FILE, SPLITS_DIR, check_prepared_dir, check_replaceable, staged_dir
 from .protocol import SPLITS, ProtocolConfig, ProtocolResult, run_protocol
 from .readers import FORMATS, ColumnNames, Source, embedded_source, read_source
 
-PROTOCOL_FILE = "protocol.json"
 PROTOCOL_VERSION = 1
 
 
@@ -124,8 +123,8 @@ def _save(result: ProtocolResult, folder: Path, progress: bool) -> None:
     if quiet:
         datasets.disable_progress_bars()
     try:
-        datasets.DatasetDict({name: datasets.Dataset(result.splits[name]) for name in SPLITS}).save_to_disk(str(folder / "splits"))
-        datasets.Dataset(result.catalog).save_to_disk(str(folder / "catalog"))
+        datasets.DatasetDict({name: datasets.Dataset(result.splits[name]) for name in SPLITS}).save_to_disk(str(folder / SPLITS_DIR))
+        datasets.Dataset(result.catalog).save_to_disk(str(folder / CATALOG_DIR))
     finally:
         if quiet:
             datasets.enable_progress_bars()
@@ -133,15 +132,10 @@ def _save(result: ProtocolResult, folder: Path, progress: bool) -> None:
 
 def load_prepared(path: str | os.PathLike) -> PreparedDataset:
     """Load what prepare_dataset wrote; a missing or incomplete directory is a clear error."""
-    root = Path(path)
-    if not root.is_dir():
-        raise FileNotFoundError(f"{root}: no prepared dataset here (run `iamrec prepare --output-dir {root}` first)")
-    missing = [name for name in ("splits", "catalog", PROTOCOL_FILE) if not (root / name).exists()]
-    if missing:
-        raise FileNotFoundError(f"{root}: incomplete prepared dataset, missing {missing}; prepare it again with --overwrite")
-    splits = datasets.load_from_disk(str(root / "splits"))
-    catalog = datasets.load_from_disk(str(root / "catalog"))
+    root = check_prepared_dir(Path(path))
+    splits = datasets.load_from_disk(str(root / SPLITS_DIR))
+    catalog = datasets.load_from_disk(str(root / CATALOG_DIR))
     if not isinstance(splits, datasets.DatasetDict) or set(splits) != set(SPLITS):
-        raise ValueError(f"{root / 'splits'}: expected a DatasetDict with splits {list(SPLITS)}")
+        raise ValueError(f"{root / SPLITS_DIR}: expected a DatasetDict with splits {list(SPLITS)}")
     protocol = json.loads((root / PROTOCOL_FILE).read_text(encoding="utf-8"))
     return PreparedDataset(splits, catalog, protocol, catalog.data.column("title").to_pylist())

@@ -1,51 +1,20 @@
-"""Runs any scorer (a model or a baseline) over a dataset split and returns metrics with their policy recorded."""
+"""Runs any scorer (a model or a baseline) over a dataset split and returns metrics with their policy recorded;
+`evaluate_all` scores a trained model folder and the baselines on one split of a prepared dataset (`iamrec evaluate`)."""
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
-import torch
 from tqdm.auto import tqdm
 
-from .metrics import DEFAULT_KS, EvaluationPolicy, RankingAccumulator
+from ..baselines import MostPopular, Random
+from ..data import PreparedDataset
+from ..inference import Recommender
+from .ranking import DEFAULT_KS, EvaluationPolicy, RankingAccumulator
+from .scorers import ModelScorer, Scorer
 
-Scorer = Callable[[list[dict]], torch.Tensor]
 REQUIRED_COLUMNS = ("history", "target")
-
-
-class ModelScorer:
-    """Scores examples with a model: `collator(examples)` gives the batch, `model(**batch).logits` the scores.
-
-    The collator's `labels` are dropped so the forward pass computes no loss. Runs under `torch.no_grad()` with
-    the model in eval mode (dropout off).
-
-    Args:
-        model: any module returning an output with `.logits` of shape `(batch_size, num_items)`.
-        collator: a callable mapping a list of example dicts to a dict of model inputs.
-        device: where the batch goes; defaults to the model's device.
-        name: recorded in results; defaults to the model's class name.
-    """
-
-    def __init__(
-        self,
-        model: torch.nn.Module,
-        collator: Callable[[list[dict]], Mapping[str, Any]],
-        device: torch.device | str | None = None,
-        name: str | None = None,
-    ):
-        self.model = model
-        self.collator = collator
-        self.device = torch.device(device) if device is not None else next(model.parameters()).device
-        self.name = name or type(model).__name__
-
-    def score(self, examples: list[dict]) -> torch.Tensor:
-        batch = {key: value for key, value in self.collator(examples).items() if key != "labels"}
-        batch = {key: value.to(self.device) if torch.is_tensor(value) else value for key, value in batch.items()}
-        self.model.eval()
-        with torch.no_grad():
-            return self.model(**batch).logits
-
-    __call__ = score
 
 
 def iter_example_batches(dataset, batch_size: int):
@@ -113,3 +82,53 @@ def evaluate_scorer(
         "num_items": num_items,
         "scorer": scorer_name,
     }
+
+
+BASELINES = ("most_popular", "random")
+
+
+def check_same_catalog(recommender: Recommender, data: PreparedDataset) -> None:
+    """A model only scores the catalog it was trained on: refuse data whose item ids mean other items."""
+    model_titles, data_titles = list(recommender.processor.titles), list(data.titles)
+    if model_titles != data_titles:
+        first = next((i for i, (a, b) in enumerate(zip(model_titles, data_titles)) if a != b), None)
+        where = f"item {first} is {model_titles[first]!r} for the model, {data_titles[first]!r} in the data" if first is not None else ""
+        raise ValueError(
+            f"The data's catalog ({len(data_titles)} items) differs from the model's ({len(model_titles)} items)"
+            f"{': ' + where if where else ''}. Evaluate with the data dir the model was trained on."
+        )
+
+
+def evaluate_all(
+    data: PreparedDataset,
+    split: str = "test",
+    model_dir: str | Path | None = None,
+    baselines: tuple[str, ...] = ("most_popular",),
+    policy: EvaluationPolicy = EvaluationPolicy(),
+    batch_size: int = 32,
+    max_length: int | None = None,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Scores the split with the model (if given) and each baseline; baselines are fitted on the train split only."""
+    if split not in data.splits:
+        raise ValueError(f"Unknown split {split!r}; the data has {sorted(data.splits)}.")
+    dataset, num_items = data.splits[split], len(data.titles)
+    scorers = []
+    if model_dir is not None:
+        recommender = Recommender.from_pretrained(model_dir)
+        check_same_catalog(recommender, data)
+        collator = recommender.processor.collator(max_length=max_length)
+        scorers.append(ModelScorer(recommender.model, collator, name=f"IAMRec[{Path(model_dir).name}]"))
+    for name in baselines:
+        if name == "most_popular":
+            scorers.append(MostPopular(num_items).fit(data.splits["train"]))
+        elif name == "random":
+            scorers.append(Random(num_items, seed=seed))
+        else:
+            raise ValueError(f"Unknown baseline {name!r}; choose from {BASELINES}.")
+    results = {}
+    for scorer in scorers:
+        result = evaluate_scorer(scorer, dataset, num_items, policy, batch_size=batch_size, split=split)
+        results[result["scorer"]] = result["metrics"]
+    return {"split": split, "num_examples": len(dataset), "num_items": num_items, "policy": policy.to_dict(),
+            "results": results}

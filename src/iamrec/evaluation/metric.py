@@ -10,7 +10,7 @@ import datasets
 import evaluate
 import torch
 
-from .metrics import DEFAULT_KS, EvaluationPolicy, check_ks, metrics_from_ranks, target_ranks
+from .ranking import DEFAULT_KS, EvaluationPolicy, check_ks, metrics_from_ranks, target_ranks
 
 _DESCRIPTION = """Full-catalog next-item ranking metrics: HR@k, NDCG@k (one relevant item) and MRR (not truncated).
 Ranks follow an explicit EvaluationPolicy (tie handling, history exclusion) that is returned with the metrics."""

@@ -5,7 +5,7 @@ O(batch x items) memory for the batch at hand plus one integer per example, neve
 """
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import torch
@@ -16,7 +16,8 @@ DEFAULT_KS = (5, 10)
 
 @dataclass(frozen=True)
 class EvaluationPolicy:
-    """How ranks are computed; recorded with every result because the numbers depend on it.
+    """How ranks are computed; recorded with every result because the numbers depend on it. It is also the flag
+    dataclass of `iamrec train` and `iamrec evaluate` (`--exclude_history`, `--ties`), so it is declared once.
 
     Args:
         exclude_history (`bool`, defaults to `False`):
@@ -29,8 +30,9 @@ class EvaluationPolicy:
             every target last. `"optimistic"`: rank = 1 + number of items scoring strictly more than the target.
     """
 
-    exclude_history: bool = False
-    ties: str = "pessimistic"
+    exclude_history: bool = field(default=False, metadata={"help": "Rank without the user's history items."})
+    ties: str = field(default="pessimistic", metadata={"help": "Tied scores count against the target (pessimistic) "
+                                                                "or for it (optimistic).", "choices": TIE_POLICIES})
 
     def __post_init__(self):
         if self.ties not in TIE_POLICIES:

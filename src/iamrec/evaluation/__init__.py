@@ -1,0 +1,22 @@
+"""Evaluation, in one place: ranking math and policies (`ranking`), scorers (`scorers`), the runner over a split
+(`runner`) and the `evaluate.Metric` wrapper (`metric`). Baselines live in `iamrec.baselines`."""
+
+from .metric import RankingMetric, ranking_metric
+from .ranking import DEFAULT_KS, EvaluationPolicy, RankingAccumulator, metrics_from_ranks, target_ranks
+from .runner import BASELINES, evaluate_all, evaluate_scorer
+from .scorers import ModelScorer, Scorer
+
+__all__ = [
+    "BASELINES",
+    "DEFAULT_KS",
+    "EvaluationPolicy",
+    "ModelScorer",
+    "RankingAccumulator",
+    "RankingMetric",
+    "Scorer",
+    "evaluate_all",
+    "evaluate_scorer",
+    "metrics_from_ranks",
+    "ranking_metric",
+    "target_ranks",
+]

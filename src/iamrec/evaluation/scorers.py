@@ -1,0 +1,47 @@
+"""What a scorer is, and the scorer of a trained model: examples in, one score per catalog item out.
+
+A scorer is any callable taking a list of example dicts (columns `history`, `target`, ...) and returning a
+`(batch, num_items)` score tensor; `ModelScorer` and the baselines of `iamrec.baselines` all qualify.
+"""
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import torch
+
+Scorer = Callable[[list[dict]], torch.Tensor]
+
+
+class ModelScorer:
+    """Scores examples with a model: `collator(examples)` gives the batch, `model(**batch).logits` the scores.
+
+    The collator's `labels` are dropped so the forward pass computes no loss. Runs under `torch.no_grad()` with
+    the model in eval mode (dropout off).
+
+    Args:
+        model: any module returning an output with `.logits` of shape `(batch_size, num_items)`.
+        collator: a callable mapping a list of example dicts to a dict of model inputs.
+        device: where the batch goes; defaults to the model's device.
+        name: recorded in results; defaults to the model's class name.
+    """
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        collator: Callable[[list[dict]], Mapping[str, Any]],
+        device: torch.device | str | None = None,
+        name: str | None = None,
+    ):
+        self.model = model
+        self.collator = collator
+        self.device = torch.device(device) if device is not None else next(model.parameters()).device
+        self.name = name or type(model).__name__
+
+    def score(self, examples: list[dict]) -> torch.Tensor:
+        batch = {key: value for key, value in self.collator(examples).items() if key != "labels"}
+        batch = {key: value.to(self.device) if torch.is_tensor(value) else value for key, value in batch.items()}
+        self.model.eval()
+        with torch.no_grad():
+            return self.model(**batch).logits
+
+    __call__ = score
