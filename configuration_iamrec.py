@@ -28,8 +28,15 @@ ITEM_MASK_MODES = ("intra", "full", "inter", "inter_last")
 SCHEDULES = ("hatllm", "iam", "full")
 
 
-def hatllm_schedule(num_layers: int, num_intra: int = 4, num_inter_last: int = 1) -> list[str]:
-    """HatLLM: `intra` in the shallow layers, `full` in the middle, `inter_last` in the deep layers."""
+HATLLM_NUM_INTRA, HATLLM_NUM_INTER_LAST = 4, 1
+"""HatLLM's defaults (its tuned ranges are 2-6 shallow and 1-3 deep layers for 24-32-layer models)."""
+
+
+def hatllm_schedule(num_layers: int, num_intra: int | None = None, num_inter_last: int | None = None) -> list[str]:
+    """HatLLM: `intra` in the shallow layers, `full` in the middle, `inter_last` in the deep layers (4 and 1 unless
+    `num_intra` and `num_inter_last` say otherwise)."""
+    num_intra = HATLLM_NUM_INTRA if num_intra is None else num_intra
+    num_inter_last = HATLLM_NUM_INTER_LAST if num_inter_last is None else num_inter_last
     _check_split(num_layers, num_intra, num_inter_last)
     return ["intra"] * num_intra + ["full"] * (num_layers - num_intra - num_inter_last) + ["inter_last"] * num_inter_last
 
@@ -47,12 +54,18 @@ def full_schedule(num_layers: int) -> list[str]:
     return ["full"] * num_layers
 
 
-def make_schedule(name: str, num_layers: int, **kwargs: Any) -> list[str]:
-    """Builds the per-layer modes of a named schedule (`hatllm`, `iam` or `full`)."""
-    builders = {"hatllm": hatllm_schedule, "iam": iam_schedule, "full": full_schedule}
-    if name not in builders:
+def make_schedule(name: str, num_layers: int, num_intra: int | None = None, num_inter_last: int | None = None) -> list[str]:
+    """Builds the per-layer modes of a named schedule (`hatllm`, `iam` or `full`); an argument the schedule does not
+    take is an error rather than silently ignored."""
+    if name not in SCHEDULES:
         raise ValueError(f"Unknown schedule {name!r}; expected one of {list(SCHEDULES)}.")
-    return builders[name](num_layers, **kwargs)
+    given = {"num_intra": num_intra, "num_inter_last": num_inter_last}
+    takes = {"hatllm": ("num_intra", "num_inter_last"), "iam": ("num_intra",), "full": ()}[name]
+    extra = sorted(key for key, value in given.items() if value is not None and key not in takes)
+    if extra:
+        raise ValueError(f"The {name!r} schedule takes no {extra}.")
+    builder = {"hatllm": hatllm_schedule, "iam": iam_schedule, "full": full_schedule}[name]
+    return builder(num_layers, **{key: given[key] for key in takes})
 
 
 def _check_split(num_layers: int, first: int, last: int) -> None:
@@ -74,7 +87,15 @@ class IAMRecConfig(LlamaConfig):
             One attention mode per decoder layer, each of `"intra"` (item tokens see only their own item, HatLLM eq. 3),
             `"full"` (plain causal attention), `"inter"` (item tokens see only other items and themselves, eq. 4) or
             `"inter_last"` (only last tokens of items see each other, eq. 5). Prompt tokens always attend causally.
-            Defaults to all `"full"`. Build one with [`hatllm_schedule`], [`iam_schedule`] or [`full_schedule`].
+            When not given, it is derived from `schedule` (as Qwen3Config derives `layer_types`); given, it wins.
+        schedule (`str`, *optional*):
+            A named schedule that derives `item_mask_modes`: `"hatllm"` (`num_intra` x intra, full, `num_inter_last`
+            x inter_last; 4 and 1 by default), `"iam"` (`num_intra` x intra, then inter; half and half by default) or
+            `"full"` (plain causal attention everywhere: the unmodified-LLM baseline). Defaults to `"full"`.
+        num_intra (`int`, *optional*):
+            Leading `intra` layers of the `hatllm` or `iam` schedule.
+        num_inter_last (`int`, *optional*):
+            Trailing `inter_last` layers of the `hatllm` schedule.
         num_items (`int`, *optional*):
             Size of the item catalog: the recommendation head scores item ids `0 .. num_items - 1`.
         rec_head_dim (`int`, *optional*):
@@ -92,6 +113,9 @@ class IAMRecConfig(LlamaConfig):
     model_type = "iamrec"
 
     item_mask_modes: list[str] | None = None
+    schedule: str | None = None
+    num_intra: int | None = None
+    num_inter_last: int | None = None
     num_items: int | None = None
     rec_head_dim: int | None = None
     rec_head_bias: bool = True
@@ -101,7 +125,10 @@ class IAMRecConfig(LlamaConfig):
     def __post_init__(self, **kwargs):
         super().__post_init__(**kwargs)
         if self.item_mask_modes is None:
-            self.item_mask_modes = full_schedule(self.num_hidden_layers)
+            self.item_mask_modes = make_schedule(self.schedule or "full", self.num_hidden_layers, self.num_intra,
+                                                 self.num_inter_last)
+        elif self.schedule is None and (self.num_intra is not None or self.num_inter_last is not None):
+            raise ValueError("num_intra and num_inter_last shape a named `schedule`; explicit item_mask_modes take none.")
         self.item_mask_modes = list(self.item_mask_modes)
         if len(self.item_mask_modes) != self.num_hidden_layers:
             raise ValueError(
@@ -119,34 +146,18 @@ class IAMRecConfig(LlamaConfig):
             raise ValueError(f"rec_head_dim must be positive or None, got {self.rec_head_dim}.")
 
     @classmethod
-    def from_llama_config(
-        cls,
-        llama_config: LlamaConfig,
-        num_items: int,
-        item_mask_modes: list[str] | None = None,
-        schedule: str | None = None,
-        **kwargs: Any,
-    ) -> "IAMRecConfig":
-        """Turns a pretrained Llama-family configuration into an IAMRec one with the given catalog and schedule.
-
-        `schedule` names a builder (`"hatllm"`, `"iam"`, `"full"`) whose arguments (`num_intra`, `num_inter_last`)
-        come through `kwargs`; alternatively pass the explicit per-layer `item_mask_modes`.
-        """
-        if schedule is not None and item_mask_modes is not None:
+    def from_llama_config(cls, llama_config: LlamaConfig, num_items: int, **kwargs: Any) -> "IAMRecConfig":
+        """Turns a pretrained Llama-family configuration into an IAMRec one for a catalog; `kwargs` set any field,
+        e.g. `schedule="hatllm", num_intra=2` or `item_mask_modes=[...]`."""
+        if kwargs.get("schedule") is not None and kwargs.get("item_mask_modes") is not None:
             raise ValueError("Pass either `schedule` or `item_mask_modes`, not both.")
-        schedule_kwargs = {key: kwargs.pop(key) for key in ("num_intra", "num_inter_last") if key in kwargs}
-        if schedule is not None:
-            num_layers = kwargs.get("num_hidden_layers", llama_config.num_hidden_layers)
-            item_mask_modes = make_schedule(schedule, num_layers, **schedule_kwargs)
-        elif schedule_kwargs:
-            raise ValueError(f"{sorted(schedule_kwargs)} only apply together with `schedule`.")
         values = llama_config.to_dict()
         # Drop what names the source architecture, and (for an IAMRec checkpoint) its schedule, catalog and head.
         for key in ("model_type", "architectures", "auto_map", "transformers_version", "layer_types", "use_cache",
-                    "item_mask_modes", "num_items", "rec_head_dim", "rec_head_bias", "rec_head_norm"):
+                    "item_mask_modes", "schedule", "num_intra", "num_inter_last", "num_items", "rec_head_dim",
+                    "rec_head_bias", "rec_head_norm"):
             values.pop(key, None)
-        values.update(kwargs)
-        return cls(item_mask_modes=item_mask_modes, num_items=num_items, **values)
+        return cls(num_items=num_items, **{**values, **kwargs})
 
 
 __all__ = ["IAMRecConfig", "ITEM_MASK_MODES", "MINIMUM_TRANSFORMERS", "SCHEDULES", "full_schedule", "hatllm_schedule", "iam_schedule", "make_schedule"]

@@ -165,9 +165,10 @@ class IAMRecForSequentialRecommendation(LlamaModel):
     ) -> "IAMRecForSequentialRecommendation":
         """Loads any Llama-family checkpoint (local folder or Hub id), keeping its weights, with a chosen schedule.
 
-        The head is freshly initialised (an IAMRec checkpoint keeps its head if `num_items` matches). `schedule` is `"hatllm"`, `"iam"` or `"full"` (arguments such as
-        `num_intra`/`num_inter_last` go in `config_overrides`); `item_mask_modes` gives the per-layer modes directly.
-        Other `kwargs` (`torch_dtype`, `attn_implementation`, ...) go to `from_pretrained`.
+        The head is freshly initialised (an IAMRec checkpoint keeps its head if `num_items` matches). `schedule` is
+        `"hatllm"`, `"iam"` or `"full"`, shaped by the config fields `num_intra`/`num_inter_last` in
+        `config_overrides`; `item_mask_modes` gives the per-layer modes directly instead. `config_overrides` sets any
+        other config field; `kwargs` (`torch_dtype`, `attn_implementation`, ...) go to `from_pretrained`.
         """
         from transformers import AutoConfig
 
@@ -180,9 +181,8 @@ class IAMRecForSequentialRecommendation(LlamaModel):
         config = IAMRecConfig.from_llama_config(
             base_config,
             num_items=num_items,
-            schedule=None if item_mask_modes is not None else schedule,
-            item_mask_modes=item_mask_modes,
-            **(config_overrides or {}),
+            **{"schedule": None if item_mask_modes is not None else schedule, "item_mask_modes": item_mask_modes,
+               **(config_overrides or {})},
         )
         if base_config.model_type == IAMRecConfig.model_type:  # a head for another catalog size is re-initialised
             kwargs.setdefault("ignore_mismatched_sizes", True)

@@ -263,6 +263,21 @@ def test_schedules():
         hatllm_schedule(8, num_intra=5, num_inter_last=4)
     with pytest.raises(ValueError, match="Unknown schedule"):
         make_schedule("hat", 4)
+    with pytest.raises(ValueError, match=r"The 'full' schedule takes no \['num_intra'\]"):
+        make_schedule("full", 4, num_intra=2)
+
+
+def test_the_config_derives_the_modes_from_a_named_schedule_once(tmp_path):
+    """Like Qwen3Config's `layer_types`: the schedule is resolved in the config, and explicit modes win."""
+    config = IAMRecConfig(num_hidden_layers=8, schedule="hatllm", num_items=5)
+    assert config.item_mask_modes == ["intra"] * 4 + ["full"] * 3 + ["inter_last"]  # HatLLM's defaults: 4 and 1
+    shaped = IAMRecConfig(num_hidden_layers=8, schedule="iam", num_intra=3, num_items=5)
+    assert shaped.item_mask_modes == ["intra"] * 3 + ["inter"] * 5
+    shaped.save_pretrained(tmp_path)
+    assert IAMRecConfig.from_pretrained(tmp_path).item_mask_modes == shaped.item_mask_modes
+    assert IAMRecConfig(num_hidden_layers=2, num_items=5).item_mask_modes == ["full", "full"]
+    with pytest.raises(ValueError, match="explicit item_mask_modes take none"):
+        IAMRecConfig(num_hidden_layers=2, item_mask_modes=["intra", "full"], num_intra=1, num_items=5)
 
 
 def test_bad_input_is_a_clear_value_error():

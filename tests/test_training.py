@@ -13,7 +13,7 @@ from transformers import AutoModel, TrainerCallback
 
 from iamrec.commands.train import parse as parse_arguments
 from iamrec.data import load_prepared
-from iamrec.evaluation import ModelScorer, evaluate_scorer
+from iamrec.evaluation import EvaluationPolicy, ModelScorer, evaluate_scorer
 from iamrec.folders import RUN_FILE
 from iamrec.inference import Recommender
 from iamrec.train import train
@@ -30,12 +30,13 @@ def workspace(tmp_path_factory):
 
 def test_defaults_follow_hatllm_and_config_files_work(tmp_path):
     (tmp_path / "run.yaml").write_text("data_dir: some/data\noutput_dir: out\nschedule: iam\nlearning_rate: 0.0005\n")
-    args, training_args = parse_arguments([str(tmp_path / "run.yaml")])
+    args, training_args, policy = parse_arguments([str(tmp_path / "run.yaml"), "--ties", "optimistic"])
     assert (args.data_dir, args.schedule, training_args.learning_rate) == ("some/data", "iam", 5e-4)
+    assert policy == EvaluationPolicy(exclude_history=False, ties="optimistic")  # flags after the file add to it
     assert (args.lora_r, args.lora_alpha, args.lora_dropout) == (8, 16, 0.05)
     assert (training_args.max_steps, training_args.eval_steps, training_args.early_stopping_patience) == (1600, 100, 2)
     assert training_args.load_best_model_at_end and training_args.metric_for_best_model == "NDCG@10"
-    args, training_args = parse_arguments(["--data_dir", "d", "--lr_scheduler_type", "cosine", "--lora_r", "4"])
+    args, training_args, _ = parse_arguments(["--data_dir", "d", "--lr_scheduler_type", "cosine", "--lora_r", "4"])
     assert (args.lora_r, training_args.lr_scheduler_type.value) == (4, "cosine")
     with pytest.raises(ValueError, match="Unknown schedule"):
         parse_arguments(["--data_dir", "d", "--schedule", "bogus"])

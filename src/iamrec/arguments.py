@@ -22,7 +22,9 @@ class IAMRecArguments:
     )
     schedule: str = field(default="hatllm", metadata={"help": "hatllm, iam or full (the plain-LLM baseline)."})
     num_intra: int | None = field(default=None, metadata={"help": "Leading `intra` layers (hatllm: 4, iam: half)."})
-    num_inter_last: int = field(default=1, metadata={"help": "Trailing `inter_last` layers of the hatllm schedule."})
+    num_inter_last: int | None = field(
+        default=None, metadata={"help": "Trailing `inter_last` layers of the hatllm schedule (default 1)."}
+    )
     item_mask_modes: list[str] = field(
         default_factory=list,
         metadata={"help": "Explicit per-layer modes (intra/full/inter/inter_last); overrides --schedule when given."},
@@ -53,14 +55,6 @@ class IAMRecArguments:
             raise ValueError(f"Unknown schedule {self.schedule!r}; choose one of {list(SCHEDULES)}.")
         if self.head_init not in ("popularity", "random"):
             raise ValueError(f"head_init must be 'popularity' or 'random', got {self.head_init!r}.")
-
-    def schedule_kwargs(self) -> dict[str, int]:
-        """The arguments of the chosen schedule builder."""
-        if self.schedule == "hatllm":
-            return {"num_intra": 4 if self.num_intra is None else self.num_intra, "num_inter_last": self.num_inter_last}
-        if self.schedule == "iam" and self.num_intra is not None:
-            return {"num_intra": self.num_intra}
-        return {}
 
 
 @dataclass

@@ -32,6 +32,8 @@ class MostPopular:
         self.num_items = num_items
         self.count = count
         self.counts: torch.LongTensor | None = None
+        self.ranks: torch.LongTensor | None = None
+        """Each item's popularity rank after `fit`: 0 for the most popular, ties broken by lower item id."""
         self._scores: torch.Tensor | None = None
 
     @property
@@ -52,8 +54,9 @@ class MostPopular:
         self.counts = torch.bincount(items, minlength=self.num_items)
         # A stable sort by descending count keeps ascending item ids within equal counts.
         order = torch.sort(self.counts, descending=True, stable=True).indices
-        self._scores = torch.empty(self.num_items, dtype=torch.float64)
-        self._scores[order] = torch.arange(self.num_items, 0, -1, dtype=torch.float64)
+        self.ranks = torch.empty(self.num_items, dtype=torch.long)
+        self.ranks[order] = torch.arange(self.num_items)
+        self._scores = (self.num_items - self.ranks).double()
         return self
 
     def score(self, examples: list[Mapping]) -> torch.Tensor:

@@ -6,6 +6,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from huggingface_hub import ModelCard, ModelCardData
+
 from .folders import CONFIG_FILE, EVAL_FILE, PROCESSOR_FILE, RUN_FILE, SHIPPED_FILES, SHIPPED_PATTERNS, check_model_dir
 
 
@@ -25,11 +27,11 @@ def model_card(model_dir: Path, repo_id: str | None = None) -> str:
     protocol = run.get("data_protocol", {})
     dataset = protocol.get("dataset") or protocol.get("format") or "unknown"
     base = run.get("iamrec_arguments", {}).get("base_model", "unknown")
-    metadata = ["---", "library_name: transformers", "license: apache-2.0",
-                "tags:", "- recommendation", "- sequential-recommendation", "- iamrec", "- hatllm", "- custom_code"]
-    if "/" in base:  # a Hub id: run records name local folders by their name only
-        metadata.append(f"base_model: {base}")
-    metadata.append("---")
+    metadata = ModelCardData(
+        library_name="transformers", license="apache-2.0",
+        tags=["recommendation", "sequential-recommendation", "iamrec", "hatllm", "custom_code"],
+        base_model=base if "/" in base else None,  # a Hub id: run records name local folders by their name only
+    )
 
     modes = config["item_mask_modes"]
     lines = [
@@ -85,7 +87,7 @@ def model_card(model_dir: Path, repo_id: str | None = None) -> str:
         "```",
         "",
     ]
-    return "\n".join(metadata + [""] + lines)
+    return str(ModelCard("\n".join(["---", metadata.to_yaml(), "---", "", *lines])))
 
 
 def _runs(modes: list[str]) -> list[tuple[str, str]]:

@@ -44,8 +44,7 @@ def popularity_bias(popular: MostPopular) -> torch.Tensor:
     (monotone in the same order, so it never reorders different counts) breaks them by item id, like MostPopular.
     """
     counts = popular.counts.double()
-    rank = len(counts) - popular.score([{}])[0]  # MostPopular scores are num_items - rank, in its tie-broken order
-    return (torch.log((counts + 1) / (counts.sum() + len(counts))) - 1e-5 * rank).float()
+    return (torch.log((counts + 1) / (counts.sum() + len(counts))) - 1e-5 * popular.ranks.double()).float()
 
 
 def build_model(args: IAMRecArguments, base_path: str, num_items: int, popular: MostPopular):
@@ -53,9 +52,9 @@ def build_model(args: IAMRecArguments, base_path: str, num_items: int, popular: 
     model = IAMRecForSequentialRecommendation.from_llama(
         base_path,
         num_items=num_items,
-        schedule=args.schedule,  # from_llama ignores it when explicit item_mask_modes are given
+        schedule=args.schedule,
         item_mask_modes=args.item_mask_modes or None,
-        config_overrides={**(args.schedule_kwargs() if not args.item_mask_modes else {}),
+        config_overrides={"num_intra": args.num_intra, "num_inter_last": args.num_inter_last,
                           "rec_head_norm": args.rec_head_norm},
         attn_implementation="sdpa",
     )
