@@ -116,3 +116,13 @@ def test_both_flag_spellings_work_for_every_command(files, monkeypatch, capsys):
                             spelling, out, "--k_core", "2", "--no_progress"]) == 0
     assert iamrec_main(["evaluate", "--data_dir", "data--output-dir", "--exclude-history"]) == 0
     assert '"exclude_history": true' in capsys.readouterr().out
+
+
+def test_prepare_never_loads_torch(files):
+    """`import iamrec` used to load torch (426 of prepare's 893 MiB); names are now imported on first use."""
+    script = ("import sys; from iamrec.cli import main; "
+              "code = main(['prepare', '--format', 'csv', '--interactions', 'log.csv', '--items', 'items.csv', "
+              "'--output-dir', 'out', '--k-core', '2', '--no-progress']); "
+              "print(code, 'torch' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", script], cwd=files, capture_output=True, text=True)
+    assert done.stdout.split()[-2:] == ["0", "False"], done.stderr

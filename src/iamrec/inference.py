@@ -7,6 +7,7 @@ from pathlib import Path
 from safetensors import SafetensorError
 from transformers import AutoModel
 
+from . import auto_classes  # noqa: F401  (AutoModel must know IAMRec folders)
 from .folders import check_model_dir
 from .tokenization import IAMRecProcessor
 

@@ -12,6 +12,7 @@ from typing import Any
 import torch
 from transformers import AutoTokenizer, EarlyStoppingCallback, TrainerCallback, set_seed
 
+from . import auto_classes  # noqa: F401  (saved models must carry auto_map and the Hub files)
 from .arguments import IAMRecArguments, RecTrainingArguments
 from .baselines import MostPopular
 from .data import load_prepared
