@@ -14,7 +14,7 @@ import torch
 from torch import nn
 from transformers import LlamaModel
 from transformers.cache_utils import Cache, DynamicCache
-from transformers.masking_utils import create_causal_mask
+from transformers.masking_utils import create_causal_mask, or_masks
 from transformers.modeling_outputs import ModelOutput
 from transformers.models.llama.modeling_llama import LlamaDecoderLayer
 
@@ -85,31 +85,34 @@ def item_mask_function(mode: str, item_index: torch.LongTensor) -> Callable:
     """The `mask_function(batch_idx, head_idx, q_idx, kv_idx)` of a mode, for `create_causal_mask(and_mask_function=)`.
 
     It reads per-token item ids (`item_index` covers cached and new tokens, so `q_idx` and `kv_idx` index it directly),
-    like transformers' packed-sequence masks, so flex attention can build a sparse block mask from it. The rule only
-    restricts pairs of item tokens (HatLLM: F(j) = F(k) = 1); a prompt token on either side is always allowed, and
-    so is a token attending to itself.
+    like transformers' packed-sequence masks, so flex attention can build a sparse block mask from it. Each mode only
+    restricts pairs of item tokens (HatLLM: F(j) = F(k) = 1): a pair with a prompt token is always allowed.
     """
-    is_last = last_item_tokens(item_index) if mode == "inter_last" else None
 
-    def intra(batch_idx, head_idx, q_idx, kv_idx):  # eq. 3: masked when both are item tokens of different items
+    def either_is_prompt(batch_idx, head_idx, q_idx, kv_idx):
+        return (item_index[batch_idx, q_idx] < 0) | (item_index[batch_idx, kv_idx] < 0)
+
+    def same_item(batch_idx, head_idx, q_idx, kv_idx):
         return item_index[batch_idx, q_idx] == item_index[batch_idx, kv_idx]
 
-    def inter(batch_idx, head_idx, q_idx, kv_idx):  # eq. 4: masked when j != k are item tokens of the same item
-        return (item_index[batch_idx, q_idx] != item_index[batch_idx, kv_idx]) | (q_idx == kv_idx)
+    def other_item(batch_idx, head_idx, q_idx, kv_idx):
+        return item_index[batch_idx, q_idx] != item_index[batch_idx, kv_idx]
 
-    def inter_last(batch_idx, head_idx, q_idx, kv_idx):  # eq. 5: masked when either is not its item's last token
-        return (is_last[batch_idx, q_idx] & is_last[batch_idx, kv_idx]) | (q_idx == kv_idx)
+    def itself(batch_idx, head_idx, q_idx, kv_idx):
+        return q_idx == kv_idx
 
-    rules = {"intra": intra, "inter": inter, "inter_last": inter_last}
-    if mode not in rules:
-        raise ValueError(f"No item attention rule for mode {mode!r}.")
-    rule = rules[mode]
+    if mode == "intra":  # eq. 3: item tokens see their own item only
+        return or_masks(either_is_prompt, same_item)
+    if mode == "inter":  # eq. 4: item tokens see other items, and themselves
+        return or_masks(either_is_prompt, other_item, itself)
+    if mode == "inter_last":  # eq. 5: only items' last tokens see each other, and every token itself
+        is_last = last_item_tokens(item_index)
 
-    def mask_function(batch_idx, head_idx, q_idx, kv_idx):
-        either_prompt = (item_index[batch_idx, q_idx] < 0) | (item_index[batch_idx, kv_idx] < 0)
-        return either_prompt | rule(batch_idx, head_idx, q_idx, kv_idx)
+        def both_last(batch_idx, head_idx, q_idx, kv_idx):
+            return is_last[batch_idx, q_idx] & is_last[batch_idx, kv_idx]
 
-    return mask_function
+        return or_masks(either_is_prompt, both_last, itself)
+    raise ValueError(f"No item attention rule for mode {mode!r}.")
 
 
 class IAMRecHead(nn.Module):

@@ -5,8 +5,15 @@ import torch
 from datasets import Dataset
 
 from iamrec import IAMRecConfig, IAMRecForSequentialRecommendation
-from iamrec.baselines import MostPopular, Random
-from iamrec.evaluation import EvaluationPolicy, ModelScorer, RankingAccumulator, evaluate_scorer, target_ranks
+from iamrec.evaluation import (
+    EvaluationPolicy,
+    ModelScorer,
+    MostPopular,
+    Random,
+    RankingAccumulator,
+    evaluate_scorer,
+    target_ranks,
+)
 
 NUM_ITEMS = 20
 TRAIN = [  # targets: 3 x2, 1 x2, 0 x1, 2 x1; histories add 5 x3
@@ -51,9 +58,9 @@ def test_most_popular_errors():
         MostPopular(num_items=6).score([{}])
     with pytest.raises(ValueError, match="Unknown popularity count"):
         MostPopular(num_items=6, count="users")
-    with pytest.raises(ValueError, match="example 0 holds an item id outside the catalog"):
+    with pytest.raises(ValueError, match="training example of row 0 holds item id 5, outside the catalog"):
         MostPopular(num_items=4, count="targets+histories").fit(TRAIN)
-    with pytest.raises(ValueError, match="example 3 holds an item id outside the catalog"):
+    with pytest.raises(ValueError, match="training example of row 3 holds item id 6, outside the catalog"):
         MostPopular(num_items=6).fit([*TRAIN[:3], {"history": [], "target": 6}])
     # Counting targets only, the out-of-catalog history item 5 is never read.
     assert MostPopular(num_items=4).fit(TRAIN).counts.tolist() == [1, 2, 1, 2]

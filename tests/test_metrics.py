@@ -143,8 +143,8 @@ def test_infinite_scores_are_ranked():
         (torch.zeros(2, 5), [0], r"shape \(2,\)"),
         (torch.zeros(2, 5), [[0, 1]], r"shape \(2,\)"),
         (torch.zeros(2, 5), [0.0, 1.0], "integer item ids"),
-        (torch.zeros(2, 5), [0, 5], "row 1 is 5, outside"),
-        (torch.zeros(2, 5), [-1, 0], "row 0 is -1, outside"),
+        (torch.zeros(2, 5), [0, 5], "target of row 1 holds item id 5, outside"),
+        (torch.zeros(2, 5), [-1, 0], "target of row 0 holds item id -1, outside"),
     ],
 )
 def test_bad_inputs_raise(scores, targets, message):

@@ -13,10 +13,9 @@ from pathlib import Path
 import pytest
 
 from iamrec import hub
-from iamrec.baselines import MostPopular
 from iamrec.cli import main as iamrec_main
 from iamrec.data import load_prepared, prepare_dataset
-from iamrec.evaluation import EvaluationPolicy, ModelScorer, evaluate_all, evaluate_scorer
+from iamrec.evaluation import EvaluationPolicy, ModelScorer, MostPopular, evaluate_all, evaluate_scorer
 from iamrec.folders import EVAL_FILE
 from iamrec.inference import Recommender
 from iamrec.train import train

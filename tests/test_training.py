@@ -279,7 +279,7 @@ def test_gradient_accumulation_matches_one_large_batch(workspace, tmp_path):
 
 def test_popularity_head_ranks_exactly_like_most_popular_before_training(workspace):
     from iamrec.arguments import IAMRecArguments
-    from iamrec.baselines import MostPopular
+    from iamrec.evaluation import MostPopular
     from iamrec.train import build_model
 
     data_dir, base = workspace

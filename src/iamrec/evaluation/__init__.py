@@ -1,6 +1,7 @@
-"""Evaluation, in one place: ranking math and policies (`ranking`), scorers (`scorers`), the runner over a split
-(`runner`) and the `evaluate.Metric` wrapper (`metric`). Baselines live in `iamrec.baselines`."""
+"""Evaluation, in one place: ranking math and policies (`ranking`), the scorer of a model (`scorers`), the baselines
+(`baselines`), the runner over a split (`runner`) and the `evaluate.Metric` wrapper (`metric`)."""
 
+from .baselines import MostPopular, Random
 from .metric import RankingMetric, ranking_metric
 from .ranking import DEFAULT_KS, EvaluationPolicy, RankingAccumulator, metrics_from_ranks, target_ranks
 from .runner import BASELINES, evaluate_all, evaluate_scorer
@@ -11,6 +12,8 @@ __all__ = [
     "DEFAULT_KS",
     "EvaluationPolicy",
     "ModelScorer",
+    "MostPopular",
+    "Random",
     "RankingAccumulator",
     "RankingMetric",
     "Scorer",

@@ -52,6 +52,15 @@ def check_ks(ks: Sequence[int]) -> tuple[int, ...]:
     return tuple(sorted(set(ks)))
 
 
+def check_item_ids(ids: torch.Tensor, rows: torch.Tensor, num_items: int, what: str) -> None:
+    """Raises, naming the first offending row, when an item id lies outside the catalog [0, num_items)."""
+    outside = (ids < 0) | (ids >= num_items)
+    if outside.any():
+        first = int(outside.nonzero()[0])
+        raise ValueError(f"{what} of row {int(rows[first])} holds item id {int(ids[first])}, outside the catalog "
+                         f"[0, {num_items}).")
+
+
 def history_mask(
     histories: Sequence[Sequence[int]] | torch.Tensor, num_items: int, device: torch.device | str = "cpu"
 ) -> torch.BoolTensor:
@@ -65,11 +74,7 @@ def history_mask(
         rows = [row for row, history in enumerate(histories) for item in history if item >= 0]
         items = [int(item) for history in histories for item in history if item >= 0]
         rows, items = torch.tensor(rows, dtype=torch.long), torch.tensor(items, dtype=torch.long)
-    if items.numel() and int(items.max()) >= num_items:
-        row = int(rows[items.argmax()])
-        raise ValueError(
-            f"History of row {row} holds item id {int(items.max())}, outside the catalog [0, {num_items})."
-        )
+    check_item_ids(items, rows, num_items, "The history")
     mask = torch.zeros(len(histories), num_items, dtype=torch.bool, device=device)
     mask[rows.to(device), items.to(device)] = True
     return mask
@@ -101,10 +106,7 @@ def target_ranks(
         raise ValueError(f"targets must be integer item ids, got dtype {targets.dtype}.")
     if targets.shape != (batch_size,):
         raise ValueError(f"targets must have shape ({batch_size},) to match scores, got {tuple(targets.shape)}.")
-    out_of_range = (targets < 0) | (targets >= num_items)
-    if out_of_range.any():
-        row = int(out_of_range.nonzero()[0])
-        raise ValueError(f"Target of row {row} is {int(targets[row])}, outside the catalog [0, {num_items}).")
+    check_item_ids(targets, torch.arange(batch_size), num_items, "The target")
     nan_rows = scores.isnan().any(dim=1)
     if nan_rows.any():
         raise ValueError(f"scores contain NaN in rows {nan_rows.nonzero().flatten().tolist()[:10]}.")

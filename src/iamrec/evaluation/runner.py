@@ -8,9 +8,9 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from ..baselines import MostPopular, Random
 from ..data import PreparedDataset
 from ..inference import Recommender
+from .baselines import MostPopular, Random
 from .ranking import DEFAULT_KS, EvaluationPolicy, RankingAccumulator
 from .scorers import ModelScorer, Scorer
 

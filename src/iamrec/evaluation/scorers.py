@@ -1,7 +1,7 @@
 """What a scorer is, and the scorer of a trained model: examples in, one score per catalog item out.
 
 A scorer is any callable taking a list of example dicts (columns `history`, `target`, ...) and returning a
-`(batch, num_items)` score tensor; `ModelScorer` and the baselines of `iamrec.baselines` all qualify.
+`(batch, num_items)` score tensor; `ModelScorer` and the baselines all qualify.
 """
 
 from collections.abc import Callable, Mapping

@@ -1,12 +1,14 @@
 """Non-learned baselines with the same scorer interface as the model: `score(examples) -> (batch, num_items)`.
 
 A scorer is any callable taking a list of example dicts (columns `history`, `target`, ...) and returning a score
-for every catalog item; `evaluation.evaluate_scorer` runs baselines and models through the same code.
+for every catalog item; `runner.evaluate_scorer` runs baselines and models through the same code.
 """
 
 from collections.abc import Iterable, Mapping
 
 import torch
+
+from .ranking import check_item_ids
 
 POPULARITY_COUNTS = ("targets", "targets+histories")
 
@@ -42,15 +44,13 @@ class MostPopular:
 
     def fit(self, examples: Iterable[Mapping]) -> "MostPopular":
         """Counts item occurrences in the training examples (a `datasets.Dataset` split or any iterable of dicts)."""
-        items = []
+        items, rows = [], []
         for row, example in enumerate(examples):
-            row_items = [example["target"]]
-            if self.count == "targets+histories":
-                row_items.extend(example["history"])
-            if any(not 0 <= item < self.num_items for item in row_items):
-                raise ValueError(f"Training example {row} holds an item id outside the catalog [0, {self.num_items}).")
+            row_items = [example["target"], *(example["history"] if self.count == "targets+histories" else ())]
             items.extend(row_items)
+            rows.extend([row] * len(row_items))
         items = torch.tensor(items, dtype=torch.long)
+        check_item_ids(items, torch.tensor(rows), self.num_items, "The training example")
         self.counts = torch.bincount(items, minlength=self.num_items)
         # A stable sort by descending count keeps ascending item ids within equal counts.
         order = torch.sort(self.counts, descending=True, stable=True).indices
