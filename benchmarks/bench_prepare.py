@@ -7,7 +7,6 @@ interactions/s (input reviews per second) and the child's peak RSS. Writes bench
     .venv/bin/python benchmarks/bench_prepare.py [--reviews 1000000]
 """
 
-from __future__ import annotations
 
 import argparse
 import gzip

@@ -47,7 +47,7 @@ CASES = [
     pytest.param(prepare("--interactions", "log.csv", "--items", "items.csv", "--title-col", "titel",
                          "--output-dir", "out"), 1, "missing column(s) ['titel']", id="prepare-misspelt-title-col"),
     pytest.param(prepare("--interactions", "header-only.csv", "--items", "items.csv", "--output-dir", "out"), 1,
-                 "no interactions row could be read from header-only.csv: the files hold no data line",
+                 "No interactions row could be read from header-only.csv: the files hold no data line.",
                  id="prepare-header-only-input"),
     pytest.param(prepare("--interactions", "all-bad.csv", "--items", "items.csv", "--output-dir", "out"), 1,
                  "all 2 line(s) were unparsable", id="prepare-all-bad-input"),

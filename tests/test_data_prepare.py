@@ -1,6 +1,5 @@
 """prepare_dataset / load_prepared / `iamrec prepare`: the on-disk contract, atomic writes, ids, ML-100K."""
 
-from __future__ import annotations
 
 import importlib.util
 import json

@@ -1,6 +1,5 @@
 """The data protocol on hand-made and random logs: k-core, titles, ids, windows, splits, dedup."""
 
-from __future__ import annotations
 
 import numpy as np
 import pandas as pd

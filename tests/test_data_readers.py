@@ -1,6 +1,5 @@
 """Each reader on small files written in the source's real format, and bad input."""
 
-from __future__ import annotations
 
 import gzip
 import json
@@ -13,7 +12,7 @@ import pytest
 
 from iamrec.data import ColumnNames, Source, read_source
 from iamrec.data.jsonl import _read_line_by_line, _read_with_arrow
-from iamrec.data.lines import Field, LineReport
+from iamrec.data.parsing import Field, LineReport
 
 
 def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
@@ -175,7 +174,7 @@ def test_empty_file_with_header_expected(tmp_path):
 
 
 def test_unknown_format_missing_file_and_fixed_columns(tmp_path):
-    with pytest.raises(ValueError, match="unknown format 'amazon2099'"):
+    with pytest.raises(ValueError, match="Unknown format 'amazon2099'"):
         Source("amazon2099", ("a",), ("b",))
     with pytest.raises(FileNotFoundError, match="nope.csv"):
         read_source(Source("csv", (tmp_path / "nope.csv",), (tmp_path / "items.csv",)), progress=False)

@@ -4,9 +4,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Literal
 
+from ..data.formats import FORMATS, ColumnNames
 from ..data.prepare import prepare_dataset
 from ..data.protocol import ProtocolConfig
-from ..data.readers import FORMATS, ColumnNames
 from . import parse_flags
 
 DEFAULTS = ProtocolConfig()

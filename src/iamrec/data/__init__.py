@@ -1,8 +1,8 @@
 """Data: readers for MovieLens, RecBole and Amazon dumps, the HatLLM/BIGRec protocol, and prepared datasets."""
 
+from .formats import FORMATS, ColumnNames, Source, embedded_source, read_source
 from .prepare import PreparedDataset, load_prepared, prepare_dataset
 from .protocol import ProtocolConfig
-from .readers import FORMATS, ColumnNames, Source, embedded_source, read_source
 
 __all__ = [
     "FORMATS",

@@ -6,7 +6,6 @@ what keeps a multi-million-line dump fast and small. Any doubt (a parse error, a
 of another type) sends the file to the line-by-line path, which decides what is kept and reports file:line.
 """
 
-from __future__ import annotations
 
 import ast
 import gzip
@@ -20,10 +19,18 @@ import pyarrow.compute as pc
 import pyarrow.json as pj
 from tqdm.auto import tqdm
 
-from .lines import ColumnBuilder, Field, LineReport, append_row, check_columns, frame_from_arrow, open_binary
+from .parsing import (
+    ColumnBuilder,
+    Field,
+    LineReport,
+    append_row,
+    check_columns,
+    frame_from_arrow,
+    open_binary,
+    with_progress,
+)
 
 _ARROW_TYPES = {"id": pa.string(), "int": pa.int64(), "text": pa.string()}
-_PROGRESS_EVERY = 1 << 16
 
 
 def read_json_lines(
@@ -68,13 +75,9 @@ def _read_line_by_line(
     kind = "Python literal" if python_literals else "JSON"
     checked_columns = False
     lineno = 0
-    with open_binary(path) as handle, tqdm(
-        desc=f"reading {path.name}", unit=" lines", disable=not progress, leave=False
-    ) as bar:
+    with open_binary(path) as handle:
         try:
-            for lineno, raw in enumerate(handle, 1):
-                if lineno % _PROGRESS_EVERY == 0:
-                    bar.update(_PROGRESS_EVERY)
+            for lineno, raw in with_progress(enumerate(handle, 1), path, progress):
                 if not raw.strip():
                     continue
                 try:
@@ -94,5 +97,5 @@ def _read_line_by_line(
                     continue
                 append_row(builder, report, lineno, fields, lambda f: record.get(f.key), "key")
         except (EOFError, gzip.BadGzipFile, zlib.error) as error:
-            raise ValueError(f"{path}: corrupt compressed data after line {lineno}: {error}") from error
+            raise ValueError(f"{path}: corrupt compressed data after line {lineno}: {error}.") from error
     return builder.frame()

@@ -1,6 +1,5 @@
 """Preparing a dataset end to end (read, protocol, atomic save) and loading a prepared one."""
 
-from __future__ import annotations
 
 import json
 import os
@@ -12,8 +11,8 @@ from typing import Any
 import datasets
 
 from ..folders import CATALOG_DIR, PROTOCOL_FILE, SPLITS_DIR, check_prepared_dir, check_replaceable, staged_dir
+from .formats import FORMATS, ColumnNames, Source, embedded_source, read_source
 from .protocol import SPLITS, ProtocolConfig, ProtocolResult, run_protocol
-from .readers import FORMATS, ColumnNames, Source, embedded_source, read_source
 
 PROTOCOL_VERSION = 1
 
@@ -46,7 +45,7 @@ def prepare_dataset(
     Give either `dataset` (an embedded one: "ml-100k") or `format` with `interactions` and `items` files.
     """
     if (dataset is None) == (format is None) or (dataset and (interactions or items or columns)):
-        raise ValueError("give either dataset= (an embedded dataset) or format= with interactions= and items= files")
+        raise ValueError("Give either dataset= (an embedded dataset) or format= with interactions= and items= files.")
     source = embedded_source(dataset) if dataset else Source(format, tuple(interactions), tuple(items), columns or ColumnNames())
     config = config or ProtocolConfig()
     output = Path(output_dir)
@@ -85,14 +84,14 @@ def prepare_dataset(
 def _check_writable(output: Path, overwrite: bool) -> None:
     check_replaceable(output)
     if output.exists() and not output.is_dir():
-        raise FileExistsError(f"{output} exists and is not a directory")
+        raise FileExistsError(f"{output} exists and is not a directory.")
     if output.is_dir() and any(output.iterdir()):
         if not overwrite:
-            raise FileExistsError(f"{output} exists and is not empty; pass overwrite=True (--overwrite) to replace it")
+            raise FileExistsError(f"{output} exists and is not empty; pass overwrite=True (--overwrite) to replace it.")
         if not (output / PROTOCOL_FILE).is_file():
             raise FileExistsError(
                 f"{output} is not a prepared dataset (it has no {PROTOCOL_FILE}), so --overwrite will not replace it "
-                "and delete its files; choose another output folder"
+                "and delete its files; choose another output folder."
             )
 
 
@@ -104,8 +103,8 @@ def _check_splits(result: ProtocolResult, config: ProtocolConfig) -> None:
         setting = f"--split-ratios {' '.join(f'{r:g}' for r in config.split_ratios)}" if config.split == "chronological" \
             else "--split loo"
         raise ValueError(
-            f"the {empty[0]} split would be empty ({sum(sizes.values()):,} samples in all under {setting}); every "
-            "split needs samples: give each split a share, or use more data or a smaller --k-core"
+            f"The {empty[0]} split would be empty ({sum(sizes.values()):,} samples in all under {setting}); every "
+            "split needs samples: give each split a share, or use more data or a smaller --k-core."
         )
 
 
@@ -136,6 +135,6 @@ def load_prepared(path: str | os.PathLike) -> PreparedDataset:
     splits = datasets.load_from_disk(str(root / SPLITS_DIR))
     catalog = datasets.load_from_disk(str(root / CATALOG_DIR))
     if not isinstance(splits, datasets.DatasetDict) or set(splits) != set(SPLITS):
-        raise ValueError(f"{root / SPLITS_DIR}: expected a DatasetDict with splits {list(SPLITS)}")
+        raise ValueError(f"{root / SPLITS_DIR}: expected a DatasetDict with splits {list(SPLITS)}.")
     protocol = json.loads((root / PROTOCOL_FILE).read_text(encoding="utf-8"))
     return PreparedDataset(splits, catalog, protocol, catalog.data.column("title").to_pylist())

@@ -1,10 +1,9 @@
-"""The data protocol of HatLLM/BIGRec (DESIGN.md): titles, k-core, deterministic ids, sliding windows, splits.
+"""The data protocol of HatLLM and BIGRec (README, "Data protocol"): titles, k-core, deterministic ids, sliding windows, splits.
 
 Everything runs on integer codes with vectorised numpy, so a log of millions of interactions costs seconds.
 Ties are broken by raw ids, never by input order, so shuffling the input files changes nothing.
 """
 
-from __future__ import annotations
 
 import html
 import logging
@@ -43,16 +42,16 @@ class ProtocolConfig:
     def __post_init__(self) -> None:
         object.__setattr__(self, "split_ratios", tuple(self.split_ratios))
         if self.k_core < 1:
-            raise ValueError(f"k_core must be >= 1, got {self.k_core}")
+            raise ValueError(f"ProtocolConfig.k_core must be >= 1, got {self.k_core}.")
         if self.max_history < 1:
-            raise ValueError(f"max_history must be >= 1, got {self.max_history}")
+            raise ValueError(f"ProtocolConfig.max_history must be >= 1, got {self.max_history}.")
         if self.split not in ("chronological", "loo"):
-            raise ValueError(f"split must be 'chronological' or 'loo', got {self.split!r}")
+            raise ValueError(f"ProtocolConfig.split must be 'chronological' or 'loo', got {self.split!r}.")
         ratios = self.split_ratios
         if len(ratios) != 3 or ratios[0] <= 0 or min(ratios) < 0:
-            raise ValueError(f"split_ratios must be 3 numbers (train > 0, validation, test >= 0), got {ratios}")
+            raise ValueError(f"ProtocolConfig.split_ratios must be 3 numbers (train > 0, validation, test >= 0), got {ratios}.")
         if self.dedup not in DEDUP_POLICIES:
-            raise ValueError(f"dedup must be one of {list(DEDUP_POLICIES)}, got {self.dedup!r}")
+            raise ValueError(f"ProtocolConfig.dedup must be one of {list(DEDUP_POLICIES)}, got {self.dedup!r}.")
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "split_ratios": list(self.split_ratios)}
@@ -69,7 +68,7 @@ class Log:
     items: np.ndarray
 
     @classmethod
-    def from_frame(cls, frame: pd.DataFrame) -> Log:
+    def from_frame(cls, frame: pd.DataFrame) -> "Log":
         user, item = frame["user"].array, frame["item"].array
         return cls(
             user.codes.astype(np.int64),
@@ -82,7 +81,7 @@ class Log:
     def __len__(self) -> int:
         return len(self.user)
 
-    def take(self, rows: np.ndarray) -> Log:
+    def take(self, rows: np.ndarray) -> "Log":
         return Log(self.user[rows], self.item[rows], self.timestamp[rows], self.users, self.items)
 
     def counts(self) -> dict[str, int]:
@@ -266,15 +265,15 @@ def run_protocol(interactions: pd.DataFrame, items: pd.DataFrame, config: Protoc
 
     def require(log: Log, step: str, hint: str) -> None:
         if not len(log):
-            raise ValueError(f"no interaction is left after step {step!r}: {hint}")
+            raise ValueError(f"No interaction is left after step {step!r}: {hint}")
 
     log = Log.from_frame(interactions)
     record("read", log, item_rows=len(items))
     titles = clean_titles(items)
     if titles.empty:
         raise ValueError(
-            f"the catalog is empty after step 'titles': none of the {len(items):,} item rows has a non-empty title "
-            "(after html.unescape and strip); check the title column (--title-col)"
+            f"The catalog is empty after step 'titles': none of the {len(items):,} item rows has a non-empty title "
+            "(after html.unescape and strip); check the title column (--title-col)."
         )
     log = keep_titled(log, titles.index)
     record("titles", log, titled_items=len(titles), repeated_item_rows=int(items["item"].duplicated().sum()))
@@ -291,7 +290,7 @@ def run_protocol(interactions: pd.DataFrame, items: pd.DataFrame, config: Protoc
     record("dedup", log, policy=config.dedup, consecutive_repeats=int(repeats.sum()))
     log, rounds = k_core(log, config.k_core)
     record("k_core", log, k=config.k_core, rounds=rounds)
-    require(log, "k_core", f"the data is too sparse for a {config.k_core}-core; try a smaller --k-core")
+    require(log, "k_core", f"the data is too sparse for a {config.k_core}-core; try a smaller --k-core.")
 
     user_rank, user_names = _ranks(log.user, log.users)
     item_rank, item_names = _ranks(log.item, log.items)
@@ -300,7 +299,7 @@ def run_protocol(interactions: pd.DataFrame, items: pd.DataFrame, config: Protoc
     record("ids", log)
     windows = sliding_windows(user[order], item[order], log.timestamp[order], user_names, config.max_history)
     if not len(windows.target):
-        raise ValueError("no sample after step 'windows': every user has a single interaction")
+        raise ValueError("No sample after step 'windows': every user has a single interaction.")
     record("windows", log, samples=len(windows.target))
     splits = {name: windows.table(rows) for name, rows in split_rows(windows, config).items()}
     record("split", log, **{name: table.num_rows for name, table in splits.items()})

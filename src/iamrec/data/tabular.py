@@ -1,6 +1,5 @@
 """Delimited text (MovieLens, RecBole atomic files, CSV) and Parquet sources."""
 
-from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
@@ -11,12 +10,20 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from tqdm.auto import tqdm
 
-from .lines import ColumnBuilder, Field, LineReport, append_row, check_columns, frame_from_arrow, open_binary, open_text
+from .parsing import (
+    ColumnBuilder,
+    Field,
+    LineReport,
+    append_row,
+    check_columns,
+    frame_from_arrow,
+    open_binary,
+    open_text,
+    with_progress,
+)
 
 HeaderStyle = Literal["none", "plain", "recbole"]
-_PROGRESS_EVERY = 1 << 16
 
 
 def read_delimited(
@@ -40,29 +47,26 @@ def read_delimited(
     builder = ColumnBuilder(fields)
     positions: dict[str, int] | None = None
     width: int | None = None
-    with tqdm(desc=f"reading {path.name}", unit=" lines", disable=not progress, leave=False) as bar:
-        for lineno, values in rows:
-            if lineno % _PROGRESS_EVERY == 0:
-                bar.update(_PROGRESS_EVERY)
-            if positions is None:
-                if header == "none":
-                    positions = {f.name: int(f.key) for f in fields}
-                else:
-                    names = [value.split(":")[0] if header == "recbole" else value for value in values]
-                    check_columns(path, names, fields, where="the header", schema=True)
-                    positions = {f.name: names.index(f.key) for f in fields if f.key in names}
-                    width = len(names)
-                    continue
-            if width is not None and len(values) != width:
-                report.bad(lineno, f"expected {width} fields as in the header, found {len(values)}")
+    for lineno, values in with_progress(rows, path, progress):
+        if positions is None:
+            if header == "none":
+                positions = {f.name: int(f.key) for f in fields}
+            else:
+                names = [value.split(":")[0] if header == "recbole" else value for value in values]
+                check_columns(path, names, fields, where="the header", schema=True)
+                positions = {f.name: names.index(f.key) for f in fields if f.key in names}
+                width = len(names)
                 continue
-            if len(values) <= max(positions.values()):
-                report.bad(lineno, f"expected at least {max(positions.values()) + 1} fields, found {len(values)}")
-                continue
-            append_row(builder, report, lineno, fields,
-                       lambda f: values[positions[f.name]] if f.name in positions else None, "column")
+        if width is not None and len(values) != width:
+            report.bad(lineno, f"expected {width} fields as in the header, found {len(values)}")
+            continue
+        if len(values) <= max(positions.values()):
+            report.bad(lineno, f"expected at least {max(positions.values()) + 1} fields, found {len(values)}")
+            continue
+        append_row(builder, report, lineno, fields,
+                   lambda f: values[positions[f.name]] if f.name in positions else None, "column")
     if positions is None and header != "none":
-        raise ValueError(f"{path}: the file is empty; expected a header naming the columns")
+        raise ValueError(f"{path}: the file is empty; expected a header naming the columns.")
     return builder.frame()
 
 
@@ -86,7 +90,7 @@ def _quoted_rows(path: Path, sep: str, encoding: str) -> Iterator[tuple[int, lis
                 if values:
                     yield reader.line_num, values
         except (UnicodeDecodeError, csv.Error) as error:
-            raise ValueError(f"{path}:{reader.line_num + 1}: {error}") from error
+            raise ValueError(f"{path}:{reader.line_num + 1}: {error}.") from error
 
 
 def read_parquet(path: Path, fields: tuple[Field, ...], report: LineReport, *, progress: bool = True) -> pd.DataFrame:
@@ -124,4 +128,4 @@ def _cast(path: Path, column: pa.ChunkedArray, f: Field) -> pa.ChunkedArray:
         return pc.cast(column, pa.timestamp("s", tz=kind.tz), safe=False).cast(pa.int64())
     if pa.types.is_integer(kind):
         return column.cast(pa.int64())
-    raise ValueError(f"{path}: column {f.key!r} has type {kind}; expected an integer (seconds) or a timestamp")
+    raise ValueError(f"{path}: column {f.key!r} has type {kind}; expected an integer (seconds) or a timestamp.")

@@ -1,6 +1,5 @@
 """Source formats: which reader, file layout and default column names each supported dump uses."""
 
-from __future__ import annotations
 
 import importlib.util
 import logging
@@ -15,7 +14,7 @@ import pandas as pd
 from pandas.api.types import union_categoricals
 
 from .jsonl import read_json_lines
-from .lines import Field, LineReport
+from .parsing import Field, LineReport
 from .tabular import read_delimited, read_parquet
 
 logger = logging.getLogger(__name__)
@@ -32,7 +31,7 @@ class ColumnNames:
     time: str | int | None = None
     title: str | int | None = None
 
-    def overriding(self, defaults: ColumnNames) -> ColumnNames:
+    def overriding(self, defaults: "ColumnNames") -> "ColumnNames":
         return ColumnNames(*(mine if mine is not None else theirs for mine, theirs in zip(self.astuple(), defaults.astuple())))
 
     def astuple(self) -> tuple[Any, ...]:
@@ -54,7 +53,7 @@ class SourceFormat:
     def fields(self, columns: ColumnNames) -> tuple[tuple[Field, ...], tuple[Field, ...]]:
         """The interaction and item fields, with `columns` overriding the defaults."""
         if not self.named_columns and any(value is not None for value in columns.astuple()):
-            raise ValueError(f"format {self.name!r} has no header: its columns are fixed and cannot be renamed")
+            raise ValueError(f"Format {self.name!r} has no header: its columns are fixed and cannot be renamed.")
         c = columns.overriding(self.columns)
         interactions = (Field("user", c.user, "id"), Field("item", c.item, "id"), Field("timestamp", c.time, "int"))
         items_item = self.items_item if self.items_item is not None else c.item
@@ -119,25 +118,25 @@ class Source:
 
     def __post_init__(self) -> None:
         if self.format not in FORMATS:
-            raise ValueError(f"unknown format {self.format!r}; choose one of {sorted(FORMATS)}")
+            raise ValueError(f"Unknown format {self.format!r}; choose one of {sorted(FORMATS)}.")
         object.__setattr__(self, "interactions", tuple(Path(p) for p in self.interactions))
         object.__setattr__(self, "items", tuple(Path(p) for p in self.items))
         if not self.interactions or not self.items:
-            raise ValueError(f"format {self.format!r} needs at least one interactions file and one items file")
+            raise ValueError(f"Format {self.format!r} needs at least one interactions file and one items file.")
 
 
 def embedded_source(name: str) -> Source:
     """The datasets that ship inside an installed package; today MovieLens-100K from the `recbole` wheel."""
     if name != "ml-100k":
-        raise ValueError(f"unknown embedded dataset {name!r}; the only one is 'ml-100k' (use --format for files)")
+        raise ValueError(f"Unknown embedded dataset {name!r}; the only one is 'ml-100k' (use --format for files).")
     spec = importlib.util.find_spec("recbole")  # locate without importing: recbole's own deps are not installed
     if spec is None or not spec.submodule_search_locations:
-        raise ModuleNotFoundError(f"the embedded ML-100K ships in the recbole wheel; install it with `{RECBOLE_HINT}`")
+        raise ModuleNotFoundError(f"The embedded ML-100K ships in the recbole wheel; install it with `{RECBOLE_HINT}`.")
     folder = Path(next(iter(spec.submodule_search_locations))) / "dataset_example" / "ml-100k"
     source = Source("recbole", (folder / "ml-100k.inter",), (folder / "ml-100k.item",), ColumnNames(title="movie_title"))
     for path in (*source.interactions, *source.items):
         if not path.is_file():
-            raise FileNotFoundError(f"{path} is missing from the installed recbole package; reinstall it: `{RECBOLE_HINT}`")
+            raise FileNotFoundError(f"{path} is missing from the installed recbole package; reinstall it: `{RECBOLE_HINT}`.")
     return source
 
 
@@ -156,7 +155,7 @@ def read_source(source: Source, *, strict: bool = False, progress: bool = True) 
     interaction_fields, item_fields = fmt.fields(source.columns)
     for path in (*source.interactions, *source.items):
         if not path.is_file():
-            raise FileNotFoundError(f"{path}: no such file")
+            raise FileNotFoundError(f"{path}: no such file.")
     reports: list[LineReport] = []
 
     def read_all(paths: Sequence[Path], role: str, reader: Reader, fields: tuple[Field, ...]) -> pd.DataFrame:
@@ -166,7 +165,7 @@ def read_source(source: Source, *, strict: bool = False, progress: bool = True) 
             try:
                 frames.append(reader(path, fields, reports[-1], progress=progress))
             except (OSError, EOFError, zlib.error) as error:  # gzip.BadGzipFile is an OSError
-                hint = "; is it a complete gzip file?" if path.suffix == ".gz" else ""
+                hint = "; is it a complete gzip file?" if path.suffix == ".gz" else "."
                 raise ValueError(f"{path}: cannot be read ({error}){hint}") from error
             if reports[-1].skipped:
                 logger.warning("skipped %d unparsable line(s) of %s; the first: %s", reports[-1].skipped, path,
@@ -174,9 +173,9 @@ def read_source(source: Source, *, strict: bool = False, progress: bool = True) 
         if not any(report.rows for report in reports[-len(paths):]):
             skipped = sum(report.skipped for report in reports[-len(paths):])
             raise ValueError(
-                f"no {role} row could be read from {', '.join(path.name for path in paths)}: "
-                + (f"all {skipped} line(s) were unparsable (see the warning above; --strict stops at the first)"
-                   if skipped else "the files hold no data line")
+                f"No {role} row could be read from {', '.join(path.name for path in paths)}: "
+                + (f"all {skipped} line(s) were unparsable (see the warning above; --strict stops at the first)."
+                   if skipped else "the files hold no data line.")
             )
         return _concat(frames, [f.name for f in fields if f.kind == "id"])
 

@@ -4,18 +4,18 @@ Sources can hold millions of lines, so rows are converted one at a time into int
 arrays instead of being kept as parsed dicts.
 """
 
-from __future__ import annotations
 
 import gzip
 from array import array
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, Any, Literal, TypeVar
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+from tqdm.auto import tqdm
 
 FieldKind = Literal["id", "int", "text"]
 
@@ -32,6 +32,19 @@ class Field:
     def required(self) -> bool:
         # A missing title only makes an item untitled (the protocol drops it); a missing id or time is a bad line.
         return self.kind != "text"
+
+
+PROGRESS_EVERY = 1 << 16
+Line = TypeVar("Line")
+
+
+def with_progress(lines: Iterable[tuple[int, Line]], path: Path, progress: bool) -> Iterator[tuple[int, Line]]:
+    """Passes numbered lines through while a progress bar counts them (in steps of `PROGRESS_EVERY`, for speed)."""
+    with tqdm(desc=f"reading {path.name}", unit=" lines", disable=not progress, leave=False) as bar:
+        for lineno, line in lines:
+            if lineno % PROGRESS_EVERY == 0:
+                bar.update(PROGRESS_EVERY)
+            yield lineno, line
 
 
 def open_binary(path: Path) -> IO[bytes]:
@@ -175,7 +188,7 @@ def check_columns(path: Path, present: Iterable[Any], fields: tuple[Field, ...],
     if missing:
         raise ValueError(
             f"{path}: missing column(s) {missing} ({where} has {sorted(map(str, present))}); "
-            "set the column names with --user-col/--item-col/--time-col/--title-col"
+            "set the column names with --user-col/--item-col/--time-col/--title-col."
         )
 
 
