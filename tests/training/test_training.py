@@ -19,7 +19,7 @@ from iamrec.inference import Recommender
 from iamrec.train import train
 from training_fixtures import tiny_arguments, write_tiny_base_model, write_tiny_data
 
-TESTS = Path(__file__).parent
+TESTS = Path(__file__).resolve().parents[1]  # the fixture modules
 
 
 @pytest.fixture(scope="module")
@@ -246,9 +246,9 @@ def test_data_parallel_training_equals_one_process_on_the_same_global_batch(work
 def test_the_head_can_have_its_own_learning_rate(tmp_path):
     from peft import LoraConfig, get_peft_model
 
-    from conftest import tiny_model
     from iamrec.arguments import RecTrainingArguments
     from iamrec.trainer import RecommendationTrainer
+    from model_fixtures import tiny_model
 
     model = get_peft_model(tiny_model(["intra", "inter_last"]), LoraConfig(r=4, target_modules=["q_proj"],
                                                                          modules_to_save=["rec_head"]))

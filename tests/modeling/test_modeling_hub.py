@@ -8,8 +8,9 @@ import torch
 from peft import LoraConfig, PeftModel, get_peft_model
 from transformers import AutoModel, LlamaConfig, LlamaForCausalLM
 
-from conftest import VOCAB_SIZE, batch_from_layouts, random_layout, run_without_iamrec, tiny_model
 from iamrec import IAMRecForSequentialRecommendation
+from model_fixtures import VOCAB_SIZE, batch_from_layouts, random_layout, tiny_model
+from remote_code_fixtures import run_without_iamrec
 
 HATLLM = ["intra", "full", "inter_last"]
 

@@ -5,7 +5,7 @@ import random
 import pytest
 import torch
 
-from conftest import Layout, batch_from_layouts, random_layout, tiny_model
+from model_fixtures import Layout, batch_from_layouts, random_layout, tiny_model
 
 MODES = ["intra", "full", "inter", "inter_last"]
 

@@ -14,12 +14,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import batch_from_layouts, random_layout, run_without_iamrec, tiny_model
 from iamrec import modeling_iamrec
 from iamrec.configuration_iamrec import MINIMUM_TRANSFORMERS
+from model_fixtures import batch_from_layouts, random_layout, tiny_model
+from remote_code_fixtures import run_without_iamrec
 
-ROOT = Path(__file__).resolve().parents[1]
-TESTS = Path(__file__).resolve().parent
+ROOT = Path(__file__).resolve().parents[2]
+TESTS = Path(__file__).resolve().parents[1]  # the fixture modules
 # Interpreters of other virtual environments (each with iamrec installed), e.g. the minimum and newest sets; .ci/run
 # sets this after building them. Without it the cross-version round trip has nothing to compare and is skipped.
 OTHER_PYTHONS = os.environ.get("IAMREC_CROSS_VERSION_PYTHONS", "").split()
@@ -71,7 +72,7 @@ def transformers_version(python: str) -> str:
 SAVE = """
 import sys, random, torch
 sys.path.insert(0, {tests!r})
-from conftest import batch_from_layouts, random_layout, tiny_model
+from model_fixtures import batch_from_layouts, random_layout, tiny_model
 model = tiny_model(["intra", "full", "inter", "inter_last"])
 batch = batch_from_layouts([random_layout(random.Random(0), n) for n in (2, 5, 3)], "left")
 model.save_pretrained("checkpoint")

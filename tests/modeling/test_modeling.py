@@ -5,8 +5,8 @@ import random
 import pytest
 import torch
 
-from conftest import NUM_ITEMS, Layout, batch_from_layouts, random_layout, tiny_config, tiny_model
 from iamrec import IAMRecConfig, IAMRecForSequentialRecommendation, hatllm_schedule, iam_schedule, make_schedule
+from model_fixtures import NUM_ITEMS, Layout, batch_from_layouts, random_layout, tiny_config, tiny_model
 
 HATLLM = ["intra", "full", "inter", "inter_last"]
 # Prompt, then four adjacent items (no separator between them), then a closing prompt.
