@@ -38,7 +38,9 @@ def hatllm_schedule(num_layers: int, num_intra: int | None = None, num_inter_las
     num_intra = HATLLM_NUM_INTRA if num_intra is None else num_intra
     num_inter_last = HATLLM_NUM_INTER_LAST if num_inter_last is None else num_inter_last
     _check_split(num_layers, num_intra, num_inter_last)
-    return ["intra"] * num_intra + ["full"] * (num_layers - num_intra - num_inter_last) + ["inter_last"] * num_inter_last
+    return (
+        ["intra"] * num_intra + ["full"] * (num_layers - num_intra - num_inter_last) + ["inter_last"] * num_inter_last
+    )
 
 
 def iam_schedule(num_layers: int, num_intra: int | None = None) -> list[str]:
@@ -54,7 +56,9 @@ def full_schedule(num_layers: int) -> list[str]:
     return ["full"] * num_layers
 
 
-def make_schedule(name: str, num_layers: int, num_intra: int | None = None, num_inter_last: int | None = None) -> list[str]:
+def make_schedule(
+    name: str, num_layers: int, num_intra: int | None = None, num_inter_last: int | None = None
+) -> list[str]:
     """Builds the per-layer modes of a named schedule (`hatllm`, `iam` or `full`); an argument the schedule does not
     take is an error rather than silently ignored."""
     if name not in SCHEDULES:
@@ -125,10 +129,13 @@ class IAMRecConfig(LlamaConfig):
     def __post_init__(self, **kwargs):
         super().__post_init__(**kwargs)
         if self.item_mask_modes is None:
-            self.item_mask_modes = make_schedule(self.schedule or "full", self.num_hidden_layers, self.num_intra,
-                                                 self.num_inter_last)
+            self.item_mask_modes = make_schedule(
+                self.schedule or "full", self.num_hidden_layers, self.num_intra, self.num_inter_last
+            )
         elif self.schedule is None and (self.num_intra is not None or self.num_inter_last is not None):
-            raise ValueError("num_intra and num_inter_last shape a named `schedule`; explicit item_mask_modes take none.")
+            raise ValueError(
+                "num_intra and num_inter_last shape a named `schedule`; explicit item_mask_modes take none."
+            )
         self.item_mask_modes = list(self.item_mask_modes)
         if len(self.item_mask_modes) != self.num_hidden_layers:
             raise ValueError(
@@ -153,11 +160,33 @@ class IAMRecConfig(LlamaConfig):
             raise ValueError("Pass either `schedule` or `item_mask_modes`, not both.")
         values = llama_config.to_dict()
         # Drop what names the source architecture, and (for an IAMRec checkpoint) its schedule, catalog and head.
-        for key in ("model_type", "architectures", "auto_map", "transformers_version", "layer_types", "use_cache",
-                    "item_mask_modes", "schedule", "num_intra", "num_inter_last", "num_items", "rec_head_dim",
-                    "rec_head_bias", "rec_head_norm"):
+        for key in (
+            "model_type",
+            "architectures",
+            "auto_map",
+            "transformers_version",
+            "layer_types",
+            "use_cache",
+            "item_mask_modes",
+            "schedule",
+            "num_intra",
+            "num_inter_last",
+            "num_items",
+            "rec_head_dim",
+            "rec_head_bias",
+            "rec_head_norm",
+        ):
             values.pop(key, None)
         return cls(num_items=num_items, **{**values, **kwargs})
 
 
-__all__ = ["IAMRecConfig", "ITEM_MASK_MODES", "MINIMUM_TRANSFORMERS", "SCHEDULES", "full_schedule", "hatllm_schedule", "iam_schedule", "make_schedule"]
+__all__ = [
+    "IAMRecConfig",
+    "ITEM_MASK_MODES",
+    "MINIMUM_TRANSFORMERS",
+    "SCHEDULES",
+    "full_schedule",
+    "hatllm_schedule",
+    "iam_schedule",
+    "make_schedule",
+]

@@ -184,8 +184,11 @@ class IAMRecForSequentialRecommendation(LlamaModel):
         config = IAMRecConfig.from_llama_config(
             base_config,
             num_items=num_items,
-            **{"schedule": None if item_mask_modes is not None else schedule, "item_mask_modes": item_mask_modes,
-               **(config_overrides or {})},
+            **{
+                "schedule": None if item_mask_modes is not None else schedule,
+                "item_mask_modes": item_mask_modes,
+                **(config_overrides or {}),
+            },
         )
         if base_config.model_type == IAMRecConfig.model_type:  # a head for another catalog size is re-initialised
             kwargs.setdefault("ignore_mismatched_sizes", True)
@@ -247,7 +250,9 @@ class IAMRecForSequentialRecommendation(LlamaModel):
         cache = cache if cache is not None else past_key_values
         use_cache = self.config.use_cache if use_cache is None else use_cache
         output_attentions = self.config.output_attentions if output_attentions is None else output_attentions
-        output_hidden_states = self.config.output_hidden_states if output_hidden_states is None else output_hidden_states
+        output_hidden_states = (
+            self.config.output_hidden_states if output_hidden_states is None else output_hidden_states
+        )
         return_dict = self.config.return_dict if return_dict is None else return_dict
         num_items_in_batch = kwargs.pop("num_items_in_batch", None)
         if inputs_embeds is None:
@@ -400,11 +405,14 @@ class IAMRecForSequentialRecommendation(LlamaModel):
         if labels.is_floating_point() or labels.is_complex() or labels.dtype == torch.bool:
             raise ValueError(f"labels must be integer item ids (torch.long), got dtype {labels.dtype}.")
         if labels.shape != (batch_size,):
-            raise ValueError(f"labels must hold one target item id per sequence, shape {(batch_size,)}; got {tuple(labels.shape)}.")
+            raise ValueError(
+                f"labels must hold one target item id per sequence, shape {(batch_size,)}; got {tuple(labels.shape)}."
+            )
         outside = (labels != -100) & ((labels < 0) | (labels >= self.config.num_items))
         if outside.any():
             raise ValueError(
-                f"labels {labels[outside].tolist()} are outside the catalog: item ids must be in [0, {self.config.num_items})."
+                f"labels {labels[outside].tolist()} are outside the catalog: item ids must be in "
+                f"[0, {self.config.num_items})."
             )
 
     @staticmethod

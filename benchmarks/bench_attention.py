@@ -94,7 +94,9 @@ def rss_mb(field: str) -> float:
     return int(re.search(rf"^{field}:\s+(\d+) kB", status, re.M).group(1)) / 1024
 
 
-def measure_step_memory(name: str, layers: int, implementation: str, device: str, batch_size: int, length: int) -> float:
+def measure_step_memory(
+    name: str, layers: int, implementation: str, device: str, batch_size: int, length: int
+) -> float:
     """Peak memory growth of one training step after a warm-up step (CPU: resident set; CUDA: the allocator)."""
     model, batch = build(name, layers, implementation, device), make_batch(batch_size, length, device)
     step(model, batch)
@@ -114,7 +116,10 @@ def measure_step_memory(name: str, layers: int, implementation: str, device: str
 def peak_memory_mb(name: str, args: argparse.Namespace, implementation: str, length: int) -> float:
     """Runs `measure_step_memory` in a fresh process, so configurations do not share allocator state."""
     call = (name, args.layers, implementation, args.device, args.batch_size, length)
-    code = f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import bench_attention as b; print(b.measure_step_memory(*{call!r}))"
+    code = (
+        f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import bench_attention as b; "
+        f"print(b.measure_step_memory(*{call!r}))"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return float(result.stdout.strip().splitlines()[-1])
 
@@ -147,25 +152,42 @@ def main() -> None:
             base_time, base_memory = statistics.median(times["llama"]), memory["llama"]
             for name in names:
                 median = statistics.median(times[name])
-                rows.append({
-                    "implementation": implementation, "length": length, "schedule": name,
-                    "step_s": round(median, 4), "time_ratio": round(median / base_time, 3),
-                    "peak_mb": round(memory[name], 1), "memory_ratio": round(memory[name] / base_memory, 3),
-                })
+                rows.append(
+                    {
+                        "implementation": implementation,
+                        "length": length,
+                        "schedule": name,
+                        "step_s": round(median, 4),
+                        "time_ratio": round(median / base_time, 3),
+                        "peak_mb": round(memory[name], 1),
+                        "memory_ratio": round(memory[name] / base_memory, 3),
+                    }
+                )
                 print(json.dumps(rows[-1]), flush=True)
 
     device_name = torch.cuda.get_device_name() if args.device == "cuda" else platform.processor() or platform.machine()
     report = {
-        "device": device_name, "threads": args.threads, "torch": torch.__version__,
-        "batch_size": args.batch_size, "layers": args.layers, "repeats": args.repeats, "shape": SHAPE, "rows": rows,
+        "device": device_name,
+        "threads": args.threads,
+        "torch": torch.__version__,
+        "batch_size": args.batch_size,
+        "layers": args.layers,
+        "repeats": args.repeats,
+        "shape": SHAPE,
+        "rows": rows,
     }
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"attention_{args.device}.json"
     out.write_text(json.dumps(report, indent=2) + "\n")
-    print("\n| impl | length | schedule | step (s) | time vs Llama | peak MB | memory vs Llama |\n|---|---|---|---|---|---|---|")
+    print(
+        "\n| impl | length | schedule | step (s) | time vs Llama | peak MB | memory vs Llama |"
+        "\n|---|---|---|---|---|---|---|"
+    )
     for row in rows:
-        print(f"| {row['implementation']} | {row['length']} | {row['schedule']} | {row['step_s']} | "
-              f"{row['time_ratio']}x | {row['peak_mb']} | {row['memory_ratio']}x |")
+        print(
+            f"| {row['implementation']} | {row['length']} | {row['schedule']} | {row['step_s']} | "
+            f"{row['time_ratio']}x | {row['peak_mb']} | {row['memory_ratio']}x |"
+        )
     print(f"\nwritten to {out}")
 
 

@@ -50,8 +50,10 @@ def ml100k_titles() -> list[str]:
 
 def generated_titles(count: int, seed: int = 0) -> list[str]:
     """Product-like titles of varied length, deterministic for a seed."""
-    words = ("Deluxe Wireless Classic Portable Organic Vintage Ultra Smart Compact Premium Edition Collection Game "
-             "Novel Guide Kit Set Series Box Pro Mini Max Heroes Legends Shadow River Garden Kitchen").split()
+    words = (
+        "Deluxe Wireless Classic Portable Organic Vintage Ultra Smart Compact Premium Edition Collection Game "
+        "Novel Guide Kit Set Series Box Pro Mini Max Heroes Legends Shadow River Garden Kitchen"
+    ).split()
     rng = random.Random(seed)
     return [f"{' '.join(rng.choices(words, k=rng.randint(2, 6)))} {rng.randint(1, 999)}" for _ in range(count)]
 

@@ -7,7 +7,6 @@ interactions/s (input reviews per second) and the child's peak RSS. Writes bench
     .venv/bin/python benchmarks/bench_prepare.py [--reviews 1000000]
 """
 
-
 import argparse
 import gzip
 import json
@@ -29,9 +28,13 @@ start = time.perf_counter()
 from iamrec.data import prepare_dataset
 imported = time.perf_counter()
 import_rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-prepared = prepare_dataset(sys.argv[1], format="amazon2018", interactions=[sys.argv[2]], items=[sys.argv[3]], progress=False)
+prepared = prepare_dataset(
+    sys.argv[1], format="amazon2018", interactions=[sys.argv[2]], items=[sys.argv[3]], progress=False
+)
 done = time.perf_counter()
-print(json.dumps({"import_rss_kib": import_rss_kib, "import_s": imported - start, "prepare_s": done - imported, "statistics": prepared.protocol["statistics"]}))
+statistics = prepared.protocol["statistics"]
+print(json.dumps({"import_rss_kib": import_rss_kib, "import_s": imported - start, "prepare_s": done - imported,
+                  "statistics": statistics}))
 """
 
 
@@ -63,7 +66,12 @@ def generate(folder: Path, reviews: int, seed: int = 0) -> tuple[Path, Path]:
     meta_path = folder / "meta_Generated.json.gz"
     with gzip.open(meta_path, "wt", encoding="utf-8", compresslevel=6) as handle:
         for i in range(items):
-            record = {"category": ["Books"], "description": [texts[i % len(texts)]], "asin": f"B{i:09d}", "also_buy": []}
+            record = {
+                "category": ["Books"],
+                "description": [texts[i % len(texts)]],
+                "asin": f"B{i:09d}",
+                "also_buy": [],
+            }
             if i % 20:
                 record["title"] = f"Item {i} &amp; friends" if i % 7 == 0 else f"Item {i}"
             handle.write(json.dumps(record) + "\n")
@@ -82,7 +90,9 @@ def main() -> None:
         started = time.perf_counter()
         child = subprocess.run(
             [sys.executable, "-c", CHILD, str(folder / "out"), str(reviews), str(meta)],
-            check=True, capture_output=True, text=True,
+            check=True,
+            capture_output=True,
+            text=True,
         )
         wall = time.perf_counter() - started
         peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # KiB on Linux

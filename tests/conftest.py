@@ -8,13 +8,17 @@ from pathlib import Path
 # Every cache the tests write (Hugging Face, evaluate, converted models, matplotlib) goes to one temporary folder,
 # set before the libraries read these variables at import; `_home_cache_is_untouched` checks the user's stays as it was.
 TEST_CACHE = Path(tempfile.mkdtemp(prefix="iamrec-tests-"))
-os.environ.update(HF_HOME=str(TEST_CACHE / "huggingface"), IAMREC_CACHE=str(TEST_CACHE / "iamrec"),
-                  MPLCONFIGDIR=str(TEST_CACHE / "matplotlib"))
+os.environ.update(
+    HF_HOME=str(TEST_CACHE / "huggingface"),
+    IAMREC_CACHE=str(TEST_CACHE / "iamrec"),
+    MPLCONFIGDIR=str(TEST_CACHE / "matplotlib"),
+)
 HOME_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
 
 import pytest  # noqa: E402
 
 pytest_plugins = ["tokenizer_fixtures"]  # its `any_tokenizer` fixture, for every test module
+
 
 def cache_snapshot(root: Path) -> dict[str, tuple[int, int]]:
     """(size, mtime) of every file and folder under `root` (a folder's mtime moves when an entry comes or goes, even

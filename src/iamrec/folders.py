@@ -35,10 +35,25 @@ EVAL_FILE = "eval_results.json"
 """Written by `iamrec evaluate --output` (or the demo): the test metrics the model card shows."""
 REQUIRED_MODEL_FILES = (CONFIG_FILE, WEIGHTS_FILE, PROCESSOR_FILE, TOKENIZER_FILE)
 SHIPPED_FILES = (
-    CONFIG_FILE, WEIGHTS_FILE, "model.safetensors.index.json", "configuration_iamrec.py", "modeling_iamrec.py",
-    PROCESSOR_FILE, "processing_iamrec.py", "collator.py", "templates.py",
-    TOKENIZER_FILE, "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json", "chat_template.jinja",
-    "vocab.json", "merges.txt", "tokenizer.model", EVAL_FILE, RUN_FILE,
+    CONFIG_FILE,
+    WEIGHTS_FILE,
+    "model.safetensors.index.json",
+    "configuration_iamrec.py",
+    "modeling_iamrec.py",
+    PROCESSOR_FILE,
+    "processing_iamrec.py",
+    "collator.py",
+    "templates.py",
+    TOKENIZER_FILE,
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "added_tokens.json",
+    "chat_template.jinja",
+    "vocab.json",
+    "merges.txt",
+    "tokenizer.model",
+    EVAL_FILE,
+    RUN_FILE,
 )
 """What a Hub user needs from a model folder, by name; anything else there (notes, credentials) stays behind."""
 SHIPPED_PATTERNS = ("model-*-of-*.safetensors",)  # sharded weights
@@ -51,7 +66,9 @@ def check_model_dir(model_dir: str | os.PathLike) -> Path:
     """Fails early, naming the missing pieces, when a folder is not a complete `iamrec train` model."""
     path = Path(model_dir)
     if not path.is_dir():
-        raise FileNotFoundError(f"No model folder at {path} (expected the `{MODEL_DIR}/` folder written by `iamrec train`).")
+        raise FileNotFoundError(
+            f"No model folder at {path} (expected the `{MODEL_DIR}/` folder written by `iamrec train`)."
+        )
     missing = [name for name in REQUIRED_MODEL_FILES if not (path / name).is_file()]
     if missing:
         raise FileNotFoundError(f"{path} is not a complete iamrec model: {', '.join(missing)} missing.")
@@ -64,7 +81,9 @@ def check_prepared_dir(root: Path) -> Path:
         raise FileNotFoundError(f"{root}: no prepared dataset here (run `iamrec prepare --output-dir {root}` first)")
     missing = [name for name in (SPLITS_DIR, CATALOG_DIR, PROTOCOL_FILE) if not (root / name).exists()]
     if missing:
-        raise FileNotFoundError(f"{root}: incomplete prepared dataset, missing {missing}; prepare it again with --overwrite")
+        raise FileNotFoundError(
+            f"{root}: incomplete prepared dataset, missing {missing}; prepare it again with --overwrite"
+        )
     return root
 
 
@@ -131,8 +150,10 @@ def check_replaceable(target: Path) -> Path:
     """`target` as an absolute path ("." has no name to stage beside); refuses the current folder or one holding it."""
     target = Path(os.path.abspath(target))  # abspath, not resolve: a link stays a link
     if Path.cwd() == target or target in Path.cwd().parents:
-        raise ValueError(f"{target} is the current folder or holds it; write to a new folder instead (it is built "
-                         "beside the target and renamed into place)")
+        raise ValueError(
+            f"{target} is the current folder or holds it; write to a new folder instead (it is built "
+            "beside the target and renamed into place)"
+        )
     return target
 
 

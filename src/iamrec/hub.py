@@ -1,4 +1,4 @@
-"""Sharing a trained model: the exact folder handed to the Hub (weights, remote code, processor, model card) and its upload."""
+"""Sharing a trained model: the exact folder handed to the Hub (weights, remote code, processor, card), uploaded."""
 
 import fnmatch
 import json
@@ -14,8 +14,10 @@ from .folders import CONFIG_FILE, EVAL_FILE, PROCESSOR_FILE, RUN_FILE, SHIPPED_F
 def shipped_files(model_dir: Path) -> list[Path]:
     """The files of `model_dir` that go to the Hub (and to `--folder-only`)."""
     return sorted(
-        path for path in model_dir.iterdir()
-        if path.is_file() and (path.name in SHIPPED_FILES or any(fnmatch.fnmatch(path.name, p) for p in SHIPPED_PATTERNS))
+        path
+        for path in model_dir.iterdir()
+        if path.is_file()
+        and (path.name in SHIPPED_FILES or any(fnmatch.fnmatch(path.name, p) for p in SHIPPED_PATTERNS))
     )
 
 
@@ -28,7 +30,8 @@ def model_card(model_dir: Path, repo_id: str | None = None) -> str:
     dataset = protocol.get("dataset") or protocol.get("format") or "unknown"
     base = run.get("iamrec_arguments", {}).get("base_model", "unknown")
     metadata = ModelCardData(
-        library_name="transformers", license="apache-2.0",
+        library_name="transformers",
+        license="apache-2.0",
         tags=["recommendation", "sequential-recommendation", "iamrec", "hatllm", "custom_code"],
         base_model=base if "/" in base else None,  # a Hub id: run records name local folders by their name only
     )
@@ -69,8 +72,10 @@ def model_card(model_dir: Path, repo_id: str | None = None) -> str:
             "",
             "| scorer | " + " | ".join(names) + " |",
             "|---|" + "---|" * len(names),
-            *[f"| {scorer} | " + " | ".join(f"{metrics[n]:.4f}" for n in names) + " |"
-              for scorer, metrics in evaluation["results"].items()],
+            *[
+                f"| {scorer} | " + " | ".join(f"{metrics[n]:.4f}" for n in names) + " |"
+                for scorer, metrics in evaluation["results"].items()
+            ],
         ]
     lines += [
         "",
@@ -81,7 +86,7 @@ def model_card(model_dir: Path, repo_id: str | None = None) -> str:
         "",
         f'model = AutoModel.from_pretrained("{repo_id or "REPO"}", trust_remote_code=True)',
         f'processor = AutoProcessor.from_pretrained("{repo_id or "REPO"}", trust_remote_code=True)',
-        f'inputs = processor([{json.dumps(_example_titles(model_dir))}])',
+        f"inputs = processor([{json.dumps(_example_titles(model_dir))}])",
         "top = model.recommend(**inputs, k=10)",
         "print(processor.decode_items(top.item_ids[0]))",
         "```",

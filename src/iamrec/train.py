@@ -54,8 +54,11 @@ def build_model(args: IAMRecArguments, base_path: str, num_items: int, popular: 
         num_items=num_items,
         schedule=args.schedule,
         item_mask_modes=args.item_mask_modes or None,
-        config_overrides={"num_intra": args.num_intra, "num_inter_last": args.num_inter_last,
-                          "rec_head_norm": args.rec_head_norm},
+        config_overrides={
+            "num_intra": args.num_intra,
+            "num_inter_last": args.num_inter_last,
+            "rec_head_norm": args.rec_head_norm,
+        },
         attn_implementation="sdpa",
     )
     if args.head_init == "popularity":
@@ -97,8 +100,9 @@ def train(
 
     With `--push_to_hub`, that folder (not the adapter checkpoints) goes to `--hub_model_id` at the end.
     """
-    check_output_dir(Path(training_args.output_dir), training_args.overwrite_output_dir,
-                     training_args.resume_from_checkpoint)
+    check_output_dir(
+        Path(training_args.output_dir), training_args.overwrite_output_dir, training_args.resume_from_checkpoint
+    )
     resume = training_args.resume_from_checkpoint  # resolved before any loading, so a bad one fails at once
     if resume == "last":
         resume = last_complete_checkpoint(Path(training_args.output_dir))
@@ -137,8 +141,11 @@ def train(
         final = trainer.model.merge_and_unload() if hasattr(trainer.model, "merge_and_unload") else trainer.model
         model_dir = Path(training_args.output_dir) / MODEL_DIR
         summary = {  # shared on the Hub: paths are reduced to names (what prepare recorded is already name-only)
-            "iamrec_arguments": {**asdict(args), "data_dir": Path(args.data_dir).resolve().name,
-                                 "base_model": public_base_model(args.base_model)},
+            "iamrec_arguments": {
+                **asdict(args),
+                "data_dir": Path(args.data_dir).resolve().name,
+                "base_model": public_base_model(args.base_model),
+            },
             "item_mask_modes": final.config.item_mask_modes,
             "evaluation_policy": policy.to_dict(),
             "validation_examples": len(validation),

@@ -67,7 +67,8 @@ class RecommendationTrainer(Trainer):
                 lr = self.head_learning_rate if HEAD_NAME in name else self.args.learning_rate
                 groups.setdefault((lr, self.args.weight_decay if name in decay else 0.0), []).append(parameter)
         self.optimizer = optimizer_cls(
-            [{"params": params, "lr": lr, "weight_decay": wd} for (lr, wd), params in groups.items()], **optimizer_kwargs
+            [{"params": params, "lr": lr, "weight_decay": wd} for (lr, wd), params in groups.items()],
+            **optimizer_kwargs,
         )
         return self.optimizer
 

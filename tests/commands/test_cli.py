@@ -40,38 +40,94 @@ def prepare(*flags: str) -> list[str]:
 
 
 CASES = [
-    pytest.param(prepare("--interactions", "not-gzip.csv.gz", "--items", "items.csv", "--output-dir", "out"), 1,
-                 "not-gzip.csv.gz: cannot be read", id="prepare-non-gzip-.gz-names-the-file"),
-    pytest.param(prepare("--interactions", "truncated.csv.gz", "--items", "items.csv", "--output-dir", "out"), 1,
-                 "truncated.csv.gz: cannot be read", id="prepare-truncated-.gz-names-the-file"),
-    pytest.param(prepare("--interactions", "log.csv", "--items", "items.csv", "--title-col", "titel",
-                         "--output-dir", "out"), 1, "missing column(s) ['titel']", id="prepare-misspelt-title-col"),
-    pytest.param(prepare("--interactions", "header-only.csv", "--items", "items.csv", "--output-dir", "out"), 1,
-                 "No interactions row could be read from header-only.csv: the files hold no data line.",
-                 id="prepare-header-only-input"),
-    pytest.param(prepare("--interactions", "all-bad.csv", "--items", "items.csv", "--output-dir", "out"), 1,
-                 "all 2 line(s) were unparsable", id="prepare-all-bad-input"),
-    pytest.param(prepare("--interactions", "log.csv", "--items", "items.csv", "--output-dir", "."), 1,
-                 "is the current folder", id="prepare-output-dir-dot"),
-    pytest.param(prepare("--interactions", "log.csv", "--items", "items.csv", "--output-dir", "out", "--k-core", "0"),
-                 2, "k_core must be >= 1", id="prepare-bad-setting-is-usage"),
-    pytest.param(prepare("--items", "items.csv", "--output-dir", "out", "--format", "xml"), 2,
-                 "--format 'xml' is not one of", id="prepare-unknown-format"),
-    pytest.param(["train", "wrong-type.yaml"], 2, "argument --max_steps/--max-steps: invalid int value: 'many'",
-                 id="train-yaml-value-of-the-wrong-type-names-the-field"),
-    pytest.param(["train", "--data-dir", "data", "--max_steps", "many"], 2, "invalid int value",
-                 id="train-flag-of-the-wrong-type"),
-    pytest.param(["train", "--data-dir", "missing-data", "--output-dir", "run"], 1, "no prepared dataset here",
-                 id="train-missing-data-dir"),
-    pytest.param(["recommend", "--model", "model-without-tokenizer", "--history", TITLES[0]], 1,
-                 "tokenizer.json missing", id="recommend-missing-tokenizer.json"),
-    pytest.param(["recommend", "--model", "model-without-tokenizer"], 2, "give the history as either",
-                 id="recommend-no-history"),
+    pytest.param(
+        prepare("--interactions", "not-gzip.csv.gz", "--items", "items.csv", "--output-dir", "out"),
+        1,
+        "not-gzip.csv.gz: cannot be read",
+        id="prepare-non-gzip-.gz-names-the-file",
+    ),
+    pytest.param(
+        prepare("--interactions", "truncated.csv.gz", "--items", "items.csv", "--output-dir", "out"),
+        1,
+        "truncated.csv.gz: cannot be read",
+        id="prepare-truncated-.gz-names-the-file",
+    ),
+    pytest.param(
+        prepare("--interactions", "log.csv", "--items", "items.csv", "--title-col", "titel", "--output-dir", "out"),
+        1,
+        "missing column(s) ['titel']",
+        id="prepare-misspelt-title-col",
+    ),
+    pytest.param(
+        prepare("--interactions", "header-only.csv", "--items", "items.csv", "--output-dir", "out"),
+        1,
+        "No interactions row could be read from header-only.csv: the files hold no data line.",
+        id="prepare-header-only-input",
+    ),
+    pytest.param(
+        prepare("--interactions", "all-bad.csv", "--items", "items.csv", "--output-dir", "out"),
+        1,
+        "all 2 line(s) were unparsable",
+        id="prepare-all-bad-input",
+    ),
+    pytest.param(
+        prepare("--interactions", "log.csv", "--items", "items.csv", "--output-dir", "."),
+        1,
+        "is the current folder",
+        id="prepare-output-dir-dot",
+    ),
+    pytest.param(
+        prepare("--interactions", "log.csv", "--items", "items.csv", "--output-dir", "out", "--k-core", "0"),
+        2,
+        "k_core must be >= 1",
+        id="prepare-bad-setting-is-usage",
+    ),
+    pytest.param(
+        prepare("--items", "items.csv", "--output-dir", "out", "--format", "xml"),
+        2,
+        "--format 'xml' is not one of",
+        id="prepare-unknown-format",
+    ),
+    pytest.param(
+        ["train", "wrong-type.yaml"],
+        2,
+        "argument --max_steps/--max-steps: invalid int value: 'many'",
+        id="train-yaml-value-of-the-wrong-type-names-the-field",
+    ),
+    pytest.param(
+        ["train", "--data-dir", "data", "--max_steps", "many"],
+        2,
+        "invalid int value",
+        id="train-flag-of-the-wrong-type",
+    ),
+    pytest.param(
+        ["train", "--data-dir", "missing-data", "--output-dir", "run"],
+        1,
+        "no prepared dataset here",
+        id="train-missing-data-dir",
+    ),
+    pytest.param(
+        ["recommend", "--model", "model-without-tokenizer", "--history", TITLES[0]],
+        1,
+        "tokenizer.json missing",
+        id="recommend-missing-tokenizer.json",
+    ),
+    pytest.param(
+        ["recommend", "--model", "model-without-tokenizer"], 2, "give the history as either", id="recommend-no-history"
+    ),
     pytest.param(["evaluate", "--data-dir", "missing-data"], 1, "no prepared dataset here", id="evaluate-missing-data"),
-    pytest.param(["evaluate", "--data-dir", "data", "--baselines", "none"], 2, "nothing to evaluate",
-                 id="evaluate-nothing-to-score"),
-    pytest.param(["push", "--model", "missing-model", "--repo-id", "me/x", "--folder-only", "up"], 1, "No model folder",
-                 id="push-missing-model"),
+    pytest.param(
+        ["evaluate", "--data-dir", "data", "--baselines", "none"],
+        2,
+        "nothing to evaluate",
+        id="evaluate-nothing-to-score",
+    ),
+    pytest.param(
+        ["push", "--model", "missing-model", "--repo-id", "me/x", "--folder-only", "up"],
+        1,
+        "No model folder",
+        id="push-missing-model",
+    ),
 ]
 
 
@@ -89,13 +145,18 @@ def test_a_user_error_is_one_line_with_a_hint_and_an_exit_code(files, monkeypatc
 
 def test_a_read_only_output_folder_is_one_line(files, monkeypatch, capsys):
     """A read-only folder cannot be simulated for root, so the write itself is made to fail as it would."""
+
     def refuse(self, *args, **kwargs):
         raise PermissionError(13, "Permission denied", str(self))
 
     monkeypatch.setattr(Path, "mkdir", refuse)
     monkeypatch.chdir(files)
-    assert iamrec_main(prepare("--interactions", "log.csv", "--items", "items.csv", "--output-dir", "ro/out",
-                               "--k-core", "2")) == 1
+    assert (
+        iamrec_main(
+            prepare("--interactions", "log.csv", "--items", "items.csv", "--output-dir", "ro/out", "--k-core", "2")
+        )
+        == 1
+    )
     error = capsys.readouterr().err.strip().splitlines()[-1]
     assert error.startswith("iamrec prepare: error: [Errno 13] Permission denied:") and "ro" in error
 
@@ -112,17 +173,36 @@ def test_both_flag_spellings_work_for_every_command(files, monkeypatch, capsys):
     monkeypatch.chdir(files)
     for spelling in ("--output-dir", "--output_dir"):
         out = f"data{spelling}"
-        assert iamrec_main(["prepare", "--format", "csv", "--interactions", "log.csv", "--items", "items.csv",
-                            spelling, out, "--k_core", "2", "--no_progress"]) == 0
+        assert (
+            iamrec_main(
+                [
+                    "prepare",
+                    "--format",
+                    "csv",
+                    "--interactions",
+                    "log.csv",
+                    "--items",
+                    "items.csv",
+                    spelling,
+                    out,
+                    "--k_core",
+                    "2",
+                    "--no_progress",
+                ]
+            )
+            == 0
+        )
     assert iamrec_main(["evaluate", "--data_dir", "data--output-dir", "--exclude-history"]) == 0
     assert '"exclude_history": true' in capsys.readouterr().out
 
 
 def test_prepare_never_loads_torch(files):
     """`import iamrec` used to load torch (426 of prepare's 893 MiB); names are now imported on first use."""
-    script = ("import sys; from iamrec.cli import main; "
-              "code = main(['prepare', '--format', 'csv', '--interactions', 'log.csv', '--items', 'items.csv', "
-              "'--output-dir', 'out', '--k-core', '2', '--no-progress']); "
-              "print(code, 'torch' in sys.modules)")
+    script = (
+        "import sys; from iamrec.cli import main; "
+        "code = main(['prepare', '--format', 'csv', '--interactions', 'log.csv', '--items', 'items.csv', "
+        "'--output-dir', 'out', '--k-core', '2', '--no-progress']); "
+        "print(code, 'torch' in sys.modules)"
+    )
     done = subprocess.run([sys.executable, "-c", script], cwd=files, capture_output=True, text=True)
     assert done.stdout.split()[-2:] == ["0", "False"], done.stderr

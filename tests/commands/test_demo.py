@@ -23,12 +23,20 @@ def test_demo_runs_end_to_end_and_again_in_the_same_folder(tmp_path, capsys):
 def test_the_default_budget_fails_when_the_model_does_not_beat_most_popular(tmp_path, monkeypatch, capsys):
     """The benchmark run (default budget) checks the value; the tiny CI budget only reports it."""
     assert demo.BUDGETS["default"].must_beat_most_popular and not demo.BUDGETS["tiny"].must_beat_most_popular
-    results = {"IAMRec[model]": {"NDCG@10": 0.01}, "MostPopular(count=targets)": {"NDCG@10": 0.02},
-               "Random(seed=0)": {"NDCG@10": 0.003}}
-    report = {"evaluation": {"results": results, "num_examples": 1, "num_items": 3, "policy": {}},
-              "model_beats_most_popular": False, "validation_curve": [], "model_dir": "m", "hub_folder": "h",
-              "recommendation": {"user": "u", "history": [], "target": "t", "module": "m", "titles": [], "scores": []},
-              "seconds": {}}
+    results = {
+        "IAMRec[model]": {"NDCG@10": 0.01},
+        "MostPopular(count=targets)": {"NDCG@10": 0.02},
+        "Random(seed=0)": {"NDCG@10": 0.003},
+    }
+    report = {
+        "evaluation": {"results": results, "num_examples": 1, "num_items": 3, "policy": {}},
+        "model_beats_most_popular": False,
+        "validation_curve": [],
+        "model_dir": "m",
+        "hub_folder": "h",
+        "recommendation": {"user": "u", "history": [], "target": "t", "module": "m", "titles": [], "scores": []},
+        "seconds": {},
+    }
     monkeypatch.setattr(demo, "run_demo", lambda output_dir, budget, seed: report)
     assert main(["demo", "--output-dir", str(tmp_path)]) == 1
     assert "must beat MostPopular" in capsys.readouterr().err

@@ -1,6 +1,5 @@
 """prepare_dataset / load_prepared / `iamrec prepare`: the on-disk contract, atomic writes, ids, ML-100K."""
 
-
 import importlib.util
 import json
 import os
@@ -33,7 +32,9 @@ def tiny_log(tmp_path: Path, seed: int | None = None, name: str = "") -> tuple[P
 def prepare_tiny(tmp_path: Path, out: str = "out", seed: int | None = None, **kwargs):
     inter, item = tiny_log(tmp_path, seed, name=str(seed))
     config = ProtocolConfig(k_core=3, max_history=3)
-    return prepare_dataset(tmp_path / out, format="csv", interactions=[inter], items=[item], config=config, progress=False, **kwargs)
+    return prepare_dataset(
+        tmp_path / out, format="csv", interactions=[inter], items=[item], config=config, progress=False, **kwargs
+    )
 
 
 def test_contract_of_the_written_dataset(tmp_path):
@@ -44,7 +45,9 @@ def test_contract_of_the_written_dataset(tmp_path):
     assert features["timestamp"].dtype == "int64" and features["history"].feature.dtype == "int64"
     catalog = prepared.catalog
     assert catalog["item_id"] == list(range(len(catalog))) and catalog["raw_id"] == sorted(catalog["raw_id"])
-    assert prepared.titles == catalog["title"] and prepared.titles[catalog["raw_id"].index("i2")] == "Item 2"  # smallest
+    assert (
+        prepared.titles == catalog["title"] and prepared.titles[catalog["raw_id"].index("i2")] == "Item 2"
+    )  # smallest
     assert prepared.titles[catalog["raw_id"].index("i4")] == "Tom & Jerry, again"
     stats = prepared.protocol["statistics"]
     assert stats["density"] == stats["interactions"] / (stats["users"] * stats["items"])
@@ -66,7 +69,7 @@ def test_ids_and_samples_are_stable_across_runs_and_input_order(tmp_path):
 
 
 def test_overwrite_replaces_only_a_prepared_dataset(tmp_path):
-    """`iamrec prepare --overwrite --output-dir <a folder of the user's>` used to delete that folder, inputs included."""
+    """`iamrec prepare --overwrite --output-dir <the user's folder>` used to delete that folder, inputs included."""
     users_folder = tmp_path / "out"
     users_folder.mkdir()
     (users_folder / "my_notes.txt").write_text("keep me")
@@ -82,8 +85,9 @@ def test_overwrite_replaces_only_a_prepared_dataset(tmp_path):
 
 def test_staging_folders_of_killed_runs_are_removed_on_the_next_run(tmp_path):
     """A run killed mid-write leaves `.out.tmp-PID-...` behind (117 MB seen); the next write to `out` removes it."""
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
-                          check=True)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True
+    )
     dead_pid = int(dead.stdout)
     stale = [tmp_path / f".out.tmp-{dead_pid}-0badc0de", tmp_path / f".out.old-{dead_pid}-0badc0de"]
     alive = tmp_path / f".out.tmp-{os.getpid()}-0000beef"  # a live writer's: left alone
@@ -121,14 +125,17 @@ def test_an_interrupted_write_leaves_nothing(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out")] == []
 
 
-@pytest.mark.parametrize("config", [ProtocolConfig(k_core=3, split_ratios=(1, 0, 0)),
-                                    ProtocolConfig(k_core=3, split_ratios=(100, 1, 1))])
+@pytest.mark.parametrize(
+    "config", [ProtocolConfig(k_core=3, split_ratios=(1, 0, 0)), ProtocolConfig(k_core=3, split_ratios=(100, 1, 1))]
+)
 def test_an_empty_split_is_an_error_before_anything_is_written(tmp_path, config):
     """`iamrec prepare --split-ratios 1 0 0` (or tiny data under 8:1:1) used to rename a dataset into place whose empty
     split could not be loaded (IndexError in datasets), so it looked complete and training failed later."""
     inter, item = tiny_log(tmp_path)
     with pytest.raises(ValueError, match="split would be empty"):
-        prepare_dataset(tmp_path / "out", format="csv", interactions=[inter], items=[item], config=config, progress=False)
+        prepare_dataset(
+            tmp_path / "out", format="csv", interactions=[inter], items=[item], config=config, progress=False
+        )
     assert sorted(path.name for path in tmp_path.iterdir()) == sorted([inter.name, item.name])
 
 
@@ -151,8 +158,22 @@ def test_load_prepared_errors(tmp_path):
 def test_cli_end_to_end(tmp_path, capsys):
     inter, item = tiny_log(tmp_path)
     out = tmp_path / "cli"
-    args = ["prepare", "--format", "csv", "--interactions", str(inter), "--items", str(item), "--output-dir", str(out),
-            "--k-core", "3", "--split", "loo", "--no-progress"]
+    args = [
+        "prepare",
+        "--format",
+        "csv",
+        "--interactions",
+        str(inter),
+        "--items",
+        str(item),
+        "--output-dir",
+        str(out),
+        "--k-core",
+        "3",
+        "--split",
+        "loo",
+        "--no-progress",
+    ]
     assert iamrec_main(args) == 0
     stats = json.loads(capsys.readouterr().out)
     prepared = load_prepared(out)

@@ -1,6 +1,5 @@
 """The data protocol on hand-made and random logs: k-core, titles, ids, windows, splits, dedup."""
 
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -21,8 +20,14 @@ def catalog_of(rows: list[tuple[str, str, int]]) -> pd.DataFrame:
 
 
 def run(rows: list[tuple[str, str, int]], items: pd.DataFrame | None = None, **settings) -> dict:
-    result = run_protocol(interactions(rows), catalog_of(rows) if items is None else items, ProtocolConfig(**settings), progress=False)
-    return {"splits": {name: table.to_pylist() for name, table in result.splits.items()}, "catalog": result.catalog.to_pylist(), "stats": result.statistics}
+    result = run_protocol(
+        interactions(rows), catalog_of(rows) if items is None else items, ProtocolConfig(**settings), progress=False
+    )
+    return {
+        "splits": {name: table.to_pylist() for name, table in result.splits.items()},
+        "catalog": result.catalog.to_pylist(),
+        "stats": result.statistics,
+    }
 
 
 def random_rows(seed: int, n: int = 3000, users: int = 300, items: int = 200) -> list[tuple[str, str, int]]:
@@ -67,9 +72,14 @@ def test_k_core_cascade_by_hand():
 
 def test_windows_exactly_right_on_a_hand_made_log():
     rows = [
-        ("a", "i1", 10), ("a", "i2", 20), ("a", "i3", 30), ("a", "i4", 40),
+        ("a", "i1", 10),
+        ("a", "i2", 20),
+        ("a", "i3", 30),
+        ("a", "i4", 40),
         # b: a time tie between z and y is broken by raw item id (y < z), not by input order
-        ("b", "z", 15), ("b", "y", 15), ("b", "x", 35),
+        ("b", "z", 15),
+        ("b", "y", 15),
+        ("b", "x", 35),
     ]
     out = run(rows, k_core=1, max_history=2, split_ratios=(1, 0, 0))
     ids = {row["raw_id"]: row["item_id"] for row in out["catalog"]}
@@ -130,8 +140,9 @@ def test_untitled_items_leave_before_the_k_core():
     assert out["stats"]["interactions"] == 6
 
 
-@pytest.mark.parametrize(("policy", "kept"), [("none", [1, 2, 3]), ("consecutive", [1, 2, 3]), ("first", [1, 2]),
-                                              ("last", [2, 3])])
+@pytest.mark.parametrize(
+    ("policy", "kept"), [("none", [1, 2, 3]), ("consecutive", [1, 2, 3]), ("first", [1, 2]), ("last", [2, 3])]
+)
 def test_dedup_policies(policy, kept):
     rows = [("u", "x", 1), ("u", "y", 2), ("u", "x", 3)]
     out = run(rows, k_core=1, dedup=policy, split_ratios=(1, 0, 0))
@@ -159,15 +170,19 @@ def test_invalid_settings_are_rejected():
 
 
 def test_rows_written_twice_are_dropped_by_default_and_counted(caplog):
-    """Every row written twice used to be kept silently: 582 of 1,104 training targets equalled the last history item."""
+    """Every row written twice used to be kept silently: 582 of 1,104 training targets equalled the last history
+    item."""
     rows = random_rows(seed=5)
     once = run(rows, k_core=2)
     with caplog.at_level("WARNING"):
         twice = run(rows + rows, k_core=2)
     assert twice["splits"] == once["splits"] and twice["catalog"] == once["catalog"]
     repeats = len(rows) + once["stats"]["steps"][2]["consecutive_repeats"]  # the copies, and the log's own repeats
-    assert twice["stats"]["steps"][2] == {**twice["stats"]["steps"][2], "policy": "consecutive",
-                                          "consecutive_repeats": repeats}
+    assert twice["stats"]["steps"][2] == {
+        **twice["stats"]["steps"][2],
+        "policy": "consecutive",
+        "consecutive_repeats": repeats,
+    }
     assert f"{repeats} interaction(s) repeat the user's previous item" in caplog.text
     kept = run(rows + rows, k_core=2, dedup="none")
     train = kept["splits"]["train"]

@@ -1,6 +1,5 @@
 """Each reader on small files written in the source's real format, and bad input."""
 
-
 import gzip
 import json
 from pathlib import Path
@@ -37,7 +36,11 @@ def rows(source: Source, **kwargs) -> tuple[list[tuple], list[tuple], list]:
 
 def test_ml_100k_raw_files_latin1(tmp_path):
     data = write(tmp_path / "u.data", "196\t242\t3\t881250949\n186\t302\t3\t891717742\n")
-    item = write(tmp_path / "u.item", "242|Kolya (1996)|24-Jan-1997||http://x|0|0\n302|Misérables, Les (1995)|01-Jan-1995||x|0|1\n", "latin-1")
+    item = write(
+        tmp_path / "u.item",
+        "242|Kolya (1996)|24-Jan-1997||http://x|0|0\n302|Misérables, Les (1995)|01-Jan-1995||x|0|1\n",
+        "latin-1",
+    )
     inter, items, _ = rows(Source("ml-100k", (data,), (item,)))
     assert inter == [("196", "242", 881250949), ("186", "302", 891717742)]
     assert items == [("242", "Kolya (1996)"), ("302", "Misérables, Les (1995)")]
@@ -45,15 +48,23 @@ def test_ml_100k_raw_files_latin1(tmp_path):
 
 def test_ml_1m_double_colon(tmp_path):
     data = write(tmp_path / "ratings.dat", "1::1193::5::978300760\n1::661::3::978302109\n")
-    item = write(tmp_path / "movies.dat", "1193::One Flew Over the Cuckoo's Nest (1975)::Drama\n661::Café au lait (1993)::Comedy\n", "latin-1")
+    item = write(
+        tmp_path / "movies.dat",
+        "1193::One Flew Over the Cuckoo's Nest (1975)::Drama\n661::Café au lait (1993)::Comedy\n",
+        "latin-1",
+    )
     inter, items, _ = rows(Source("ml-1m", (data,), (item,)))
     assert inter == [("1", "1193", 978300760), ("1", "661", 978302109)]
     assert items == [("1193", "One Flew Over the Cuckoo's Nest (1975)"), ("661", "Café au lait (1993)")]
 
 
 def test_recbole_atomic_files(tmp_path):
-    inter_file = write(tmp_path / "x.inter", "user_id:token\titem_id:token\trating:float\ttimestamp:float\n7\t42\t3\t881250949.0\n")
-    item_file = write(tmp_path / "x.item", "item_id:token\tmovie_title:token_seq\tclass:token_seq\n42\tToy Story\tAnimation\n")
+    inter_file = write(
+        tmp_path / "x.inter", "user_id:token\titem_id:token\trating:float\ttimestamp:float\n7\t42\t3\t881250949.0\n"
+    )
+    item_file = write(
+        tmp_path / "x.item", "item_id:token\tmovie_title:token_seq\tclass:token_seq\n42\tToy Story\tAnimation\n"
+    )
     inter, items, _ = rows(Source("recbole", (inter_file,), (item_file,), ColumnNames(title="movie_title")))
     assert inter == [("7", "42", 881250949)]
     assert items == [("42", "Toy Story")]
@@ -76,9 +87,15 @@ def test_amazon_2014_python_literal_meta_gz(tmp_path):
 
 @pytest.mark.parametrize("suffix", [".json", ".json.gz"])
 def test_amazon_2018_plain_and_gzip(tmp_path, suffix):
-    lines = [{"reviewerID": f"A{i}", "asin": f"B{i % 2}", "unixReviewTime": 1500000000 + i, "style": {"Size:": "L"}} for i in range(3)]
+    lines = [
+        {"reviewerID": f"A{i}", "asin": f"B{i % 2}", "unixReviewTime": 1500000000 + i, "style": {"Size:": "L"}}
+        for i in range(3)
+    ]
     reviews = write(tmp_path / f"Video_Games{suffix}", "".join(json.dumps(x) + "\n" for x in lines))
-    meta = write(tmp_path / f"meta_Video_Games{suffix}", '{"asin": "B0", "title": "Halo 3", "also_buy": []}\n{"asin": "B1", "title": ""}\n')
+    meta = write(
+        tmp_path / f"meta_Video_Games{suffix}",
+        '{"asin": "B0", "title": "Halo 3", "also_buy": []}\n{"asin": "B1", "title": ""}\n',
+    )
     inter, items, reports = rows(Source("amazon2018", (reviews,), (meta,)))
     assert inter == [("A0", "B0", 1500000000), ("A1", "B1", 1500000001), ("A2", "B0", 1500000002)]
     assert items == [("B0", "Halo 3"), ("B1", "")]
@@ -86,7 +103,10 @@ def test_amazon_2018_plain_and_gzip(tmp_path, suffix):
 
 
 def test_amazon_2023_milliseconds_become_seconds(tmp_path):
-    reviews = write(tmp_path / "All_Beauty.jsonl", '{"user_id": "U1", "parent_asin": "P1", "asin": "X", "timestamp": 1588687728923}\n')
+    reviews = write(
+        tmp_path / "All_Beauty.jsonl",
+        '{"user_id": "U1", "parent_asin": "P1", "asin": "X", "timestamp": 1588687728923}\n',
+    )
     meta = write(tmp_path / "meta_All_Beauty.jsonl", '{"parent_asin": "P1", "title": "Soap", "images": []}\n')
     inter, items, _ = rows(Source("amazon2023", (reviews,), (meta,)))
     assert inter == [("U1", "P1", 1588687728)]
@@ -121,8 +141,17 @@ def test_parquet_with_timestamp_type_and_integer_ids(tmp_path):
 
 
 def test_fast_and_careful_json_paths_agree(tmp_path):
-    path = write(tmp_path / "r.json.gz", "".join(json.dumps({"reviewerID": f"u{i % 7}", "asin": f"i{i % 5}", "unixReviewTime": i}) + "\n" for i in range(50)))
-    fields = (Field("user", "reviewerID", "id"), Field("item", "asin", "id"), Field("timestamp", "unixReviewTime", "int"))
+    path = write(
+        tmp_path / "r.json.gz",
+        "".join(
+            json.dumps({"reviewerID": f"u{i % 7}", "asin": f"i{i % 5}", "unixReviewTime": i}) + "\n" for i in range(50)
+        ),
+    )
+    fields = (
+        Field("user", "reviewerID", "id"),
+        Field("item", "asin", "id"),
+        Field("timestamp", "unixReviewTime", "int"),
+    )
     fast = _read_with_arrow(path, fields, progress=False)
     careful = _read_line_by_line(path, fields, LineReport(path, "interactions"), python_literals=False, progress=False)
     assert fast is not None
@@ -132,7 +161,13 @@ def test_fast_and_careful_json_paths_agree(tmp_path):
 
 def test_bad_lines_are_counted_with_the_first_location(tmp_path):
     good = '{"reviewerID": "A", "asin": "B", "unixReviewTime": 1}\n'
-    text = good + "{not json\n" + good + '{"reviewerID": "A", "unixReviewTime": 2}\n' + '{"reviewerID": "A", "asin": "B", "unixReviewTime": "soon"}\n'
+    text = (
+        good
+        + "{not json\n"
+        + good
+        + '{"reviewerID": "A", "unixReviewTime": 2}\n'
+        + '{"reviewerID": "A", "asin": "B", "unixReviewTime": "soon"}\n'
+    )
     reviews = write(tmp_path / "r.json", text)
     meta = write(tmp_path / "m.json", '{"asin": "B", "title": "T"}\n')
     inter, _, reports = rows(Source("amazon2018", (reviews,), (meta,)))

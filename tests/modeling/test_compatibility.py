@@ -65,7 +65,10 @@ def test_the_cache_keyword_is_read_from_the_signature():
 
 def transformers_version(python: str) -> str:
     return subprocess.run(
-        [python, "-c", "import transformers; print(transformers.__version__)"], capture_output=True, text=True, check=True
+        [python, "-c", "import transformers; print(transformers.__version__)"],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.strip()
 
 
@@ -120,6 +123,10 @@ def test_the_model_talks_to_transformers_without_deprecated_keywords():
     with warnings.catch_warnings(record=True) as caught, torch.no_grad():
         warnings.simplefilter("always")
         first = model(**{key: value[:, :-1] for key, value in batch.items()}, use_cache=True)
-        model(input_ids=batch["input_ids"][:, -1:], attention_mask=batch["attention_mask"],
-              item_index=batch["item_index"], cache=first.cache)
+        model(
+            input_ids=batch["input_ids"][:, -1:],
+            attention_mask=batch["attention_mask"],
+            item_index=batch["item_index"],
+            cache=first.cache,
+        )
     assert not [str(warning.message) for warning in caught if "deprecated" in str(warning.message).lower()]

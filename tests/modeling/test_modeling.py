@@ -10,9 +10,7 @@ from model_fixtures import NUM_ITEMS, Layout, batch_from_layouts, random_layout,
 
 HATLLM = ["intra", "full", "inter", "inter_last"]
 # Prompt, then four adjacent items (no separator between them), then a closing prompt.
-ADJACENT = Layout(
-    item_index=[-1, -1, 0, 0, 1, 1, 1, 2, 3, 3, -1], spans=[(2, 4), (4, 7), (7, 8), (8, 10)]
-)
+ADJACENT = Layout(item_index=[-1, -1, 0, 0, 1, 1, 1, 2, 3, 3, -1], spans=[(2, 4), (4, 7), (7, 8), (8, 10)])
 
 
 def hidden_after_changing(model, layout: Layout, positions: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -133,9 +131,7 @@ def test_kv_cache_decoding_equals_full_forward(padding_side):
     if padding_side == "left":  # every row ends on a real token, so the last step scores every row
         torch.testing.assert_close(out.logits, full.logits, atol=1e-5, rtol=1e-5)
     real = batch["attention_mask"][:, -1].bool()
-    torch.testing.assert_close(
-        out.last_hidden_state[real, -1], full.last_hidden_state[real, -1], atol=1e-5, rtol=1e-5
-    )
+    torch.testing.assert_close(out.last_hidden_state[real, -1], full.last_hidden_state[real, -1], atol=1e-5, rtol=1e-5)
 
 
 def test_the_cache_is_taken_and_returned_under_both_names():
@@ -143,7 +139,9 @@ def test_the_cache_is_taken_and_returned_under_both_names():
     _, batch = random_batch("left", seed=5)
     model = tiny_model(HATLLM, attn_implementation="sdpa")
     head = {key: value[:, :-1] for key, value in batch.items()}
-    last = dict(input_ids=batch["input_ids"][:, -1:], attention_mask=batch["attention_mask"], item_index=batch["item_index"])
+    last = dict(
+        input_ids=batch["input_ids"][:, -1:], attention_mask=batch["attention_mask"], item_index=batch["item_index"]
+    )
     with torch.no_grad():
         full = model(**batch).logits
         for name in ("cache", "past_key_values"):
@@ -218,6 +216,7 @@ def test_the_head_reads_only_the_last_real_token(padding_side):
                 at_last = torch.zeros_like(mask, dtype=torch.bool)
                 at_last[rows, last] = True
                 return output + noise * (~at_last if keep_last else at_last)[..., None]
+
             return model.norm.register_forward_hook(hook)
 
         for keep_last, should_change in ((True, False), (False, True)):

@@ -23,7 +23,12 @@ def example_batch() -> dict[str, torch.Tensor]:
 def test_save_and_reload_in_process(tmp_path):
     model, batch = tiny_model(HATLLM), example_batch()
     model.save_pretrained(tmp_path)
-    assert sorted(os.listdir(tmp_path)) == ["config.json", "configuration_iamrec.py", "model.safetensors", "modeling_iamrec.py"]
+    assert sorted(os.listdir(tmp_path)) == [
+        "config.json",
+        "configuration_iamrec.py",
+        "model.safetensors",
+        "modeling_iamrec.py",
+    ]
     reloaded = AutoModel.from_pretrained(tmp_path, attn_implementation="eager").eval()
     assert isinstance(reloaded, IAMRecForSequentialRecommendation)
     assert reloaded.config.item_mask_modes == HATLLM
@@ -63,8 +68,14 @@ def test_remote_code_load_in_a_fresh_process_without_iamrec(tmp_path):
 def test_from_llama_keeps_pretrained_weights_and_sets_the_schedule(tmp_path):
     torch.manual_seed(0)
     llama = LlamaForCausalLM(
-        LlamaConfig(vocab_size=VOCAB_SIZE, hidden_size=32, intermediate_size=64, num_hidden_layers=4,
-                    num_attention_heads=4, num_key_value_heads=2)
+        LlamaConfig(
+            vocab_size=VOCAB_SIZE,
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=4,
+            num_attention_heads=4,
+            num_key_value_heads=2,
+        )
     )
     llama.save_pretrained(tmp_path)
     model = IAMRecForSequentialRecommendation.from_llama(
@@ -79,15 +90,27 @@ def test_from_llama_keeps_pretrained_weights_and_sets_the_schedule(tmp_path):
     plain = IAMRecForSequentialRecommendation.from_llama(str(tmp_path), num_items=11, schedule="full").eval()
     batch = example_batch()
     with torch.no_grad():
-        expected = llama.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
-                               position_ids=(batch["attention_mask"].cumsum(-1) - 1).clamp(min=0)).last_hidden_state
-        torch.testing.assert_close(plain(**batch).last_hidden_state[batch["attention_mask"].bool()],
-                                   expected[batch["attention_mask"].bool()], atol=1e-5, rtol=1e-5)
+        expected = llama.model(
+            input_ids=batch["input_ids"],
+            attention_mask=batch["attention_mask"],
+            position_ids=(batch["attention_mask"].cumsum(-1) - 1).clamp(min=0),
+        ).last_hidden_state
+        torch.testing.assert_close(
+            plain(**batch).last_hidden_state[batch["attention_mask"].bool()],
+            expected[batch["attention_mask"].bool()],
+            atol=1e-5,
+            rtol=1e-5,
+        )
 
 
 def lora(model):
-    config = LoraConfig(r=8, lora_alpha=16, lora_dropout=0.05, target_modules=["q_proj", "k_proj", "v_proj", "o_proj"],
-                        modules_to_save=["rec_head"])
+    config = LoraConfig(
+        r=8,
+        lora_alpha=16,
+        lora_dropout=0.05,
+        target_modules=["q_proj", "k_proj", "v_proj", "o_proj"],
+        modules_to_save=["rec_head"],
+    )
     return get_peft_model(model, config)
 
 
@@ -123,8 +146,9 @@ def test_lora_trains_saves_reloads_and_merges(tmp_path):
         torch.testing.assert_close(merged(**batch).logits, expected, atol=1e-5, rtol=1e-5)
     merged.save_pretrained(tmp_path / "merged")
     with torch.no_grad():
-        torch.testing.assert_close(AutoModel.from_pretrained(tmp_path / "merged")(**batch).logits, expected,
-                                   atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(
+            AutoModel.from_pretrained(tmp_path / "merged")(**batch).logits, expected, atol=1e-5, rtol=1e-5
+        )
 
 
 def test_from_llama_accepts_an_iamrec_checkpoint_and_layer_overrides(tmp_path):
@@ -132,7 +156,9 @@ def test_from_llama_accepts_an_iamrec_checkpoint_and_layer_overrides(tmp_path):
     rebuilt = IAMRecForSequentialRecommendation.from_llama(str(tmp_path / "iamrec"), num_items=5, schedule="full")
     assert rebuilt.config.item_mask_modes == ["full"] * 3 and rebuilt.config.num_items == 5
     shallower = IAMRecForSequentialRecommendation.from_llama(
-        str(tmp_path / "iamrec"), num_items=5, schedule="hatllm",
+        str(tmp_path / "iamrec"),
+        num_items=5,
+        schedule="hatllm",
         config_overrides={"num_hidden_layers": 2, "num_intra": 1, "num_inter_last": 1},
     )
     assert shallower.config.item_mask_modes == ["intra", "inter_last"] and len(shallower.layers) == 2

@@ -1,4 +1,4 @@
-"""After training: `iamrec evaluate`, `iamrec recommend`, the Hub folder of `iamrec push`, and their bad-input errors."""
+"""After training: `iamrec evaluate`, `iamrec recommend`, the Hub folder of `iamrec push`, their bad-input errors."""
 
 import json
 import os
@@ -33,8 +33,22 @@ def trained(tmp_path_factory):
 
 def test_evaluate_prints_one_json_object_with_the_evaluators_numbers(trained, capsys):
     data_dir, model_dir = trained
-    assert iamrec_main(["evaluate", "--data-dir", str(data_dir), "--model", str(model_dir), "--baselines", "most_popular",
-                          "random", "--exclude-history"]) == 0
+    assert (
+        iamrec_main(
+            [
+                "evaluate",
+                "--data-dir",
+                str(data_dir),
+                "--model",
+                str(model_dir),
+                "--baselines",
+                "most_popular",
+                "random",
+                "--exclude-history",
+            ]
+        )
+        == 0
+    )
     report = json.loads(capsys.readouterr().out)
     data = load_prepared(data_dir)
     assert report["split"] == "test" and report["num_examples"] == len(data.splits["test"])
@@ -57,13 +71,19 @@ def test_evaluate_checks_its_output_path_before_evaluating(trained, tmp_path, mo
     data_dir, model_dir = trained
     monkeypatch.setattr("iamrec.evaluation.evaluate_all", lambda *args, **kwargs: pytest.fail("evaluated"))
     for output, message in ((tmp_path / "missing" / "results.json", "does not exist"), (tmp_path, "is a folder")):
-        assert iamrec_main(["evaluate", "--data-dir", str(data_dir), "--model", str(model_dir), "--output", str(output)]) == 1
+        assert (
+            iamrec_main(["evaluate", "--data-dir", str(data_dir), "--model", str(model_dir), "--output", str(output)])
+            == 1
+        )
         assert message in capsys.readouterr().err
 
 
 def test_recommend_prints_titles_and_rejects_unknown_ones(trained, capsys):
     _, model_dir = trained
-    assert iamrec_main(["recommend", "--model", str(model_dir), "--history", TITLES[0], TITLES[1], "-k", "3", "--json"]) == 0
+    assert (
+        iamrec_main(["recommend", "--model", str(model_dir), "--history", TITLES[0], TITLES[1], "-k", "3", "--json"])
+        == 0
+    )
     printed = json.loads(capsys.readouterr().out)
     (expected,) = Recommender.from_pretrained(model_dir).recommend([[TITLES[0], TITLES[1]]], k=3)
     assert [item["item_id"] for item in printed] == [item.item_id for item in expected]  # the same items, in order
@@ -121,8 +141,18 @@ def capture_uploads(monkeypatch, target) -> dict:
 def test_push_to_hub_from_training_uploads_the_merged_model(tmp_path, monkeypatch):
     data_dir, base = write_tiny_data(tmp_path), write_tiny_base_model(tmp_path)
     uploaded = capture_uploads(monkeypatch, tmp_path / "uploaded")
-    train(*tiny_arguments(data_dir, base, tmp_path / "run", max_steps=2, eval_steps=2, save_steps=2,
-                          push_to_hub=True, hub_model_id="someone/pushed"))
+    train(
+        *tiny_arguments(
+            data_dir,
+            base,
+            tmp_path / "run",
+            max_steps=2,
+            eval_steps=2,
+            save_steps=2,
+            push_to_hub=True,
+            hub_model_id="someone/pushed",
+        )
+    )
     assert uploaded["repo_id"] == "someone/pushed"
     names = set(os.listdir(tmp_path / "uploaded"))
     assert {"README.md", "model.safetensors", "modeling_iamrec.py", "processor_config.json"} <= names
@@ -159,8 +189,13 @@ def test_the_hub_folder_names_no_local_path_and_quotes_no_data(tmp_path):
     with (tmp_path / "interactions.csv").open("a") as handle:
         handle.write("u1,i01,SECRET-4711\n")
     data_dir = tmp_path / "private-data"
-    prepare_dataset(data_dir.resolve(), format="csv", interactions=[(tmp_path / "interactions.csv").resolve()],
-                    items=[(tmp_path / "items.csv").resolve()], progress=False)
+    prepare_dataset(
+        data_dir.resolve(),
+        format="csv",
+        interactions=[(tmp_path / "interactions.csv").resolve()],
+        items=[(tmp_path / "items.csv").resolve()],
+        progress=False,
+    )
     base = write_tiny_base_model(tmp_path).resolve()
     result = train(*tiny_arguments(data_dir, base, tmp_path / "run", max_steps=2, eval_steps=2, save_steps=2))
     uploaded = hub.build_hub_folder(result.model_dir, tmp_path / "upload", "someone/iamrec-tiny")
@@ -181,8 +216,16 @@ def test_the_hub_folder_alone_serves_recommendations_without_iamrec(trained, tmp
     folder = tmp_path / "uploaded"
     assert uploaded["repo_id"] == "someone/iamrec-tiny"
     names = set(os.listdir(folder))
-    assert {"README.md", "config.json", "model.safetensors", "configuration_iamrec.py", "modeling_iamrec.py",
-            "processor_config.json", "processing_iamrec.py", "tokenizer.json"} <= names
+    assert {
+        "README.md",
+        "config.json",
+        "model.safetensors",
+        "configuration_iamrec.py",
+        "modeling_iamrec.py",
+        "processor_config.json",
+        "processing_iamrec.py",
+        "tokenizer.json",
+    } <= names
     assert not any(name.endswith((".bin", ".pt", ".pth")) for name in names)
     card = (folder / "README.md").read_text()
     assert card.startswith("---\nlibrary_name: transformers")
@@ -191,8 +234,9 @@ def test_the_hub_folder_alone_serves_recommendations_without_iamrec(trained, tmp
 
     expected = Recommender.from_pretrained(model_dir).recommend([[0, 1, 2]], k=5)[0]
     script = tmp_path / "serve.py"
-    script.write_text(textwrap.dedent(
-        """
+    script.write_text(
+        textwrap.dedent(
+            """
         import json, sys
         try:
             import iamrec
@@ -206,11 +250,13 @@ def test_the_hub_folder_alone_serves_recommendations_without_iamrec(trained, tmp
         top = model.recommend(**inputs, k=5, exclude=[[0, 1, 2]])
         print(json.dumps({"ids": top.item_ids[0].tolist(), "titles": processor.decode_items(top.item_ids[0].tolist())}))
         """
-    ))
+        )
+    )
     python = fresh_venv_without_iamrec(tmp_path / "venv")
     env = {**os.environ, "HF_MODULES_CACHE": str(tmp_path / "modules"), "HF_HUB_OFFLINE": "1", "PYTHONPATH": ""}
-    served = subprocess.run([python, str(script), str(folder)], capture_output=True, text=True, env=env,
-                            cwd=tmp_path, timeout=300)
+    served = subprocess.run(
+        [python, str(script), str(folder)], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300
+    )
     assert served.returncode == 0, served.stderr[-3000:]
     result = json.loads(served.stdout.strip().splitlines()[-1])
     assert result["ids"] == [item.item_id for item in expected]

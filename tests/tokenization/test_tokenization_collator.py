@@ -213,10 +213,20 @@ def test_the_collators_boundaries_keep_titles_apart_in_the_model(any_tokenizer, 
     """
     collator = make_collator(any_tokenizer)
     lengths = [len(collator.title_tokens[item]) for item in range(len(TITLES))]
-    first, second = next((a, b) for a in range(len(TITLES)) for b in range(a + 1, len(TITLES)) if lengths[a] == lengths[b])
+    first, second = next(
+        (a, b) for a in range(len(TITLES)) for b in range(a + 1, len(TITLES)) if lengths[a] == lengths[b]
+    )
     others = [item for item in range(len(TITLES)) if item not in (first, second)][:2]
-    config = IAMRecConfig(vocab_size=len(any_tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=1,
-                          num_attention_heads=4, num_key_value_heads=2, item_mask_modes=[mode], num_items=len(TITLES))
+    config = IAMRecConfig(
+        vocab_size=len(any_tokenizer),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=1,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        item_mask_modes=[mode],
+        num_items=len(TITLES),
+    )
     torch.manual_seed(0)
     model = IAMRecForSequentialRecommendation(config).eval()
     before, index = hidden_states_of(model, collator, [others[0], first, others[1]])

@@ -1,4 +1,4 @@
-"""`iamrec train`: HatLLM defaults, config files, Trainer evaluation, kill-and-resume, data-parallel, the saved model."""
+"""`iamrec train`: HatLLM defaults, config files, Trainer evaluation, kill-and-resume, data-parallel, saved model."""
 
 import json
 import os
@@ -59,8 +59,12 @@ def test_train_saves_a_merged_model_whose_trainer_metrics_match_standalone_evalu
     assert not any("lora" in name for name in recommender.model.state_dict())
     # The Trainer's ranking evaluation (ranks only) and the standalone evaluator agree on the best checkpoint's model.
     validation = load_prepared(data_dir).splits["validation"]
-    standalone = evaluate_scorer(ModelScorer(recommender.model, recommender.processor.collator(max_length=256)),
-                                 validation, recommender.processor.num_items, show_progress=False)
+    standalone = evaluate_scorer(
+        ModelScorer(recommender.model, recommender.processor.collator(max_length=256)),
+        validation,
+        recommender.processor.num_items,
+        show_progress=False,
+    )
     best = max(evaluations, key=lambda entry: entry["eval_NDCG@10"])
     assert standalone["metrics"]["NDCG@10"] == pytest.approx(best["eval_NDCG@10"], abs=1e-6)
     assert standalone["metrics"]["HR@5"] == pytest.approx(best["eval_HR@5"], abs=1e-6)
@@ -74,8 +78,11 @@ def test_train_refuses_to_replace_a_trained_model_unless_told(workspace, tmp_pat
     with pytest.raises(FileExistsError, match="already holds a trained model .*--overwrite_output_dir"):
         train(*tiny_arguments(data_dir, base, tmp_path / "run", max_steps=2, eval_steps=2, save_steps=2, seed=8))
     assert (first.model_dir / "model.safetensors").read_bytes() == weights
-    second = train(*tiny_arguments(data_dir, base, tmp_path / "run", max_steps=2, eval_steps=2, save_steps=2, seed=8,
-                                   overwrite_output_dir=True))
+    second = train(
+        *tiny_arguments(
+            data_dir, base, tmp_path / "run", max_steps=2, eval_steps=2, save_steps=2, seed=8, overwrite_output_dir=True
+        )
+    )
     assert (second.model_dir / "model.safetensors").read_bytes() != weights
 
 
@@ -105,14 +112,20 @@ def test_training_ends_on_the_best_checkpoint_not_the_last(workspace, tmp_path):
 
     saved = load_file(result.model_dir / "model.safetensors")
     adapter = load_file(Path(result.best_checkpoint) / "adapter_model.safetensors")
-    best_head = {key.split("rec_head.")[1].replace("modules_to_save.default.", ""): value
-                 for key, value in adapter.items() if "rec_head" in key}
+    best_head = {
+        key.split("rec_head.")[1].replace("modules_to_save.default.", ""): value
+        for key, value in adapter.items()
+        if "rec_head" in key
+    }
     assert best_head and all(torch.equal(saved[f"rec_head.{key}"], value) for key, value in best_head.items())
     assert saved["rec_head.items.weight"].abs().sum() > 0  # not the zeroed head of the last step
     recommender = Recommender.from_pretrained(result.model_dir)
-    standalone = evaluate_scorer(ModelScorer(recommender.model, recommender.processor.collator(max_length=256)),
-                                 load_prepared(data_dir).splits["validation"], recommender.processor.num_items,
-                                 show_progress=False)
+    standalone = evaluate_scorer(
+        ModelScorer(recommender.model, recommender.processor.collator(max_length=256)),
+        load_prepared(data_dir).splits["validation"],
+        recommender.processor.num_items,
+        show_progress=False,
+    )
     assert standalone["metrics"]["NDCG@10"] == pytest.approx(evaluations[best_step]["eval_NDCG@10"], abs=1e-6)
 
 
@@ -147,7 +160,10 @@ def test_a_killed_run_resumes_to_the_same_result(workspace, tmp_path):
     assert resumed.best_checkpoint.endswith(Path(uninterrupted.best_checkpoint).name)
     losses = lambda history: [entry["loss"] for entry in history if "loss" in entry]  # noqa: E731
     assert losses(resumed.log_history)[-2:] == pytest.approx(losses(uninterrupted.log_history)[-2:], abs=1e-6)
-    first, second = load_file(uninterrupted.model_dir / "model.safetensors"), load_file(resumed.model_dir / "model.safetensors")
+    first, second = (
+        load_file(uninterrupted.model_dir / "model.safetensors"),
+        load_file(resumed.model_dir / "model.safetensors"),
+    )
     assert first.keys() == second.keys()
     for key in first:
         torch.testing.assert_close(first[key], second[key], atol=1e-6, rtol=1e-5)
@@ -161,8 +177,11 @@ def test_resume_skips_a_checkpoint_left_incomplete_and_says_so(workspace, tmp_pa
     train(*tiny_arguments(data_dir, base, tmp_path / "run", max_steps=4, save_total_limit=None))
     (tmp_path / "run" / "checkpoint-4" / "optimizer.pt").unlink()  # as if killed while saving it
     with caplog.at_level("WARNING", logger="iamrec.train"):
-        resumed = train(*tiny_arguments(data_dir, base, tmp_path / "run", max_steps=4, save_total_limit=None,
-                                        resume_from_checkpoint="last"))
+        resumed = train(
+            *tiny_arguments(
+                data_dir, base, tmp_path / "run", max_steps=4, save_total_limit=None, resume_from_checkpoint="last"
+            )
+        )
     assert "Skipping checkpoint-4: optimizer.pt is missing" in caplog.text
     steps = [entry["step"] for entry in resumed.log_history if "loss" in entry]
     assert steps == [1, 2, 3, 4] and resumed.global_step == 4  # steps 3 and 4 ran again after checkpoint-2
@@ -171,11 +190,41 @@ def test_resume_skips_a_checkpoint_left_incomplete_and_says_so(workspace, tmp_pa
 def test_data_parallel_training_with_two_cpu_processes(workspace, tmp_path):
     data_dir, base = workspace
     command = [
-        sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517",
-        "-m", "iamrec.cli", "train", "--data_dir", str(data_dir), "--base_model", str(base), "--num_intra", "1",
-        "--output_dir", str(tmp_path / "ddp"), "--max_steps", "4", "--eval_steps", "2", "--save_steps", "2",
-        "--per_device_train_batch_size", "2", "--learning_rate", "5e-3", "--ddp_backend", "gloo", "--use_cpu",
-        "--disable_tqdm", "true", "--max_length", "256",
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        "2",
+        "--master_port",
+        "29517",
+        "-m",
+        "iamrec.cli",
+        "train",
+        "--data_dir",
+        str(data_dir),
+        "--base_model",
+        str(base),
+        "--num_intra",
+        "1",
+        "--output_dir",
+        str(tmp_path / "ddp"),
+        "--max_steps",
+        "4",
+        "--eval_steps",
+        "2",
+        "--save_steps",
+        "2",
+        "--per_device_train_batch_size",
+        "2",
+        "--learning_rate",
+        "5e-3",
+        "--ddp_backend",
+        "gloo",
+        "--use_cpu",
+        "--disable_tqdm",
+        "true",
+        "--max_length",
+        "256",
     ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     run = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
@@ -185,7 +234,6 @@ def test_data_parallel_training_with_two_cpu_processes(workspace, tmp_path):
     evaluations = [entry for entry in run_summary["log_history"] if "eval_NDCG@10" in entry]
     assert [entry["step"] for entry in evaluations] == [2, 4]
     assert AutoModel.from_pretrained(model_dir).config.num_items == len(load_prepared(data_dir).titles)
-
 
 
 RECORDED_RUN = """
@@ -221,14 +269,25 @@ with open(os.path.join({out!r}, f"batches-{{os.environ.get('RANK', '0')}}.json")
 def test_data_parallel_training_equals_one_process_on_the_same_global_batch(workspace, tmp_path):
     data_dir, base = workspace
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    runs = {"ddp": (["-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29519"], 2, "gloo"),
-            "single": ([], 4, None)}
+    runs = {
+        "ddp": (["-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29519"], 2, "gloo"),
+        "single": ([], 4, None),
+    }
     for name, (launcher, batch, backend) in runs.items():
         script = tmp_path / f"{name}.py"
-        script.write_text(RECORDED_RUN.format(tests=str(TESTS), data=str(data_dir), base=str(base),
-                                              out=str(tmp_path / name), batch=batch, backend=backend))
-        run = subprocess.run([sys.executable, *launcher, str(script)], capture_output=True, text=True, env=env,
-                             timeout=600)
+        script.write_text(
+            RECORDED_RUN.format(
+                tests=str(TESTS),
+                data=str(data_dir),
+                base=str(base),
+                out=str(tmp_path / name),
+                batch=batch,
+                backend=backend,
+            )
+        )
+        run = subprocess.run(
+            [sys.executable, *launcher, str(script)], capture_output=True, text=True, env=env, timeout=600
+        )
         assert run.returncode == 0, run.stderr[-3000:]
     read = lambda name, rank: json.loads((tmp_path / name / f"batches-{rank}.json").read_text())  # noqa: E731
     single, rank0, rank1 = read("single", 0), read("ddp", 0), read("ddp", 1)
@@ -250,10 +309,16 @@ def test_the_head_can_have_its_own_learning_rate(tmp_path):
     from iamrec.trainer import RecommendationTrainer
     from model_fixtures import tiny_model
 
-    model = get_peft_model(tiny_model(["intra", "inter_last"]), LoraConfig(r=4, target_modules=["q_proj"],
-                                                                         modules_to_save=["rec_head"]))
-    args = RecTrainingArguments(output_dir=str(tmp_path), learning_rate=1e-3, head_learning_rate=1e-5,
-                                eval_strategy="no", load_best_model_at_end=False)
+    model = get_peft_model(
+        tiny_model(["intra", "inter_last"]), LoraConfig(r=4, target_modules=["q_proj"], modules_to_save=["rec_head"])
+    )
+    args = RecTrainingArguments(
+        output_dir=str(tmp_path),
+        learning_rate=1e-3,
+        head_learning_rate=1e-5,
+        eval_strategy="no",
+        load_best_model_at_end=False,
+    )
     optimizer = RecommendationTrainer(model=model, args=args, head_learning_rate=1e-5).create_optimizer()
     rates = {id(p): group["lr"] for group in optimizer.param_groups for p in group["params"]}
     for name, parameter in model.named_parameters():
@@ -267,9 +332,17 @@ def test_gradient_accumulation_matches_one_large_batch(workspace, tmp_path):
     finals = []
     for batch_size, accumulation in ((4, 1), (2, 2)):
         args, training_args = tiny_arguments(
-            data_dir, base, tmp_path / f"ga{accumulation}", max_steps=2, eval_strategy="no", save_strategy="no",
-            load_best_model_at_end=False, per_device_train_batch_size=batch_size,
-            gradient_accumulation_steps=accumulation, optim="sgd", max_grad_norm=0.0,  # plain SGD sees the scale
+            data_dir,
+            base,
+            tmp_path / f"ga{accumulation}",
+            max_steps=2,
+            eval_strategy="no",
+            save_strategy="no",
+            load_best_model_at_end=False,
+            per_device_train_batch_size=batch_size,
+            gradient_accumulation_steps=accumulation,
+            optim="sgd",
+            max_grad_norm=0.0,  # plain SGD sees the scale
         )
         args.lora_dropout = 0.0  # dropout masks would differ between one batch of 4 and two of 2
         finals.append(load_file(train(args, training_args).model_dir / "model.safetensors"))
@@ -285,11 +358,13 @@ def test_popularity_head_ranks_exactly_like_most_popular_before_training(workspa
     data_dir, base = workspace
     data = load_prepared(data_dir)
     popular = MostPopular(len(data.titles)).fit(data.splits["train"])
-    model = build_model(IAMRecArguments(data_dir=str(data_dir), base_model=str(base), num_intra=1), str(base),
-                        len(data.titles), popular)
+    model = build_model(
+        IAMRecArguments(data_dir=str(data_dir), base_model=str(base), num_intra=1), str(base), len(data.titles), popular
+    )
     head = model.base_model.model.rec_head.modules_to_save["default"]
     scores = head(torch.randn(3, model.config.hidden_size)).detach()
     expected = popular.score([{}] * 3).float()
-    assert torch.equal(scores.argsort(dim=-1, descending=True, stable=True),
-                       expected.argsort(dim=-1, descending=True, stable=True))
+    assert torch.equal(
+        scores.argsort(dim=-1, descending=True, stable=True), expected.argsort(dim=-1, descending=True, stable=True)
+    )
     assert len(set(scores[0].tolist())) == len(data.titles)  # no ties left for the pessimistic policy

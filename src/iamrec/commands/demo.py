@@ -16,8 +16,8 @@ class DemoArguments:
 
     output_dir: str = field(default="runs/demo", metadata={"help": "Where data, checkpoints and the model go."})
     budget: Literal["default", "tiny"] = field(
-        default="default", metadata={"help": "default: about 15 minutes on 2 CPU cores and must beat MostPopular; "
-                                             "tiny: a smoke run."}
+        default="default",
+        metadata={"help": "default: about 15 minutes on 2 CPU cores and must beat MostPopular; tiny: a smoke run."},
     )
     seed: int = field(default=42, metadata={"help": "Seed of training and sampling."})
 
@@ -36,7 +36,10 @@ def run(args: DemoArguments) -> int:
     (output_dir / DEMO_REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n")
     print(format_report(report))
     if budget.must_beat_most_popular and not report["model_beats_most_popular"]:
-        print(f"iamrec demo: error: at the {args.budget} budget the model must beat MostPopular on test NDCG@10, and "
-              "it did not (see the table above).", file=sys.stderr)
+        print(
+            f"iamrec demo: error: at the {args.budget} budget the model must beat MostPopular on test NDCG@10, and "
+            "it did not (see the table above).",
+            file=sys.stderr,
+        )
         return 1
     return 0

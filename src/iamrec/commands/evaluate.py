@@ -14,11 +14,13 @@ class EvaluateArguments:
     """Full-catalog metrics of a trained model and of baselines on one split, as one JSON object."""
 
     data_dir: str = field(metadata={"help": "A folder written by `iamrec prepare`."})
-    model: str | None = field(default=None, metadata={"help": "A model folder written by `iamrec train` (omit to "
-                                                              "score baselines only)."})
+    model: str | None = field(
+        default=None, metadata={"help": "A model folder written by `iamrec train` (omit to score baselines only)."}
+    )
     split: Literal["train", "validation", "test"] = field(default="test", metadata={"help": "The split to rank."})
-    baselines: list[str] = field(default_factory=lambda: ["most_popular"],
-                                 metadata={"help": "most_popular, random, or none."})
+    baselines: list[str] = field(
+        default_factory=lambda: ["most_popular"], metadata={"help": "most_popular, random, or none."}
+    )
     batch_size: int = field(default=32, metadata={"help": "Examples per model forward."})
     max_length: int | None = field(default=None, metadata={"help": "Prompt tokens at most (default: the processor's)."})
     output: str | None = field(default=None, metadata={"help": "Also write the JSON to this file."})
@@ -45,8 +47,9 @@ def check_output_file(path: Path) -> None:
 
 
 def parse(argv: list[str]) -> tuple[EvaluateArguments, EvaluationPolicy]:
-    parser = CommandParser((EvaluateArguments, EvaluationPolicy), prog="iamrec evaluate",
-                           description=EvaluateArguments.__doc__)
+    parser = CommandParser(
+        (EvaluateArguments, EvaluationPolicy), prog="iamrec evaluate", description=EvaluateArguments.__doc__
+    )
     return parser.parse_args_into_dataclasses(args=argv, look_for_args_file=False)
 
 
@@ -59,8 +62,13 @@ def run(arguments: tuple[EvaluateArguments, EvaluationPolicy]) -> int:
     if args.output:  # checked first, so that results are never computed and then lost
         check_output_file(Path(args.output))
     report = evaluate_all(
-        load_prepared(args.data_dir), args.split, args.model, tuple(args.baselines),
-        policy, args.batch_size, args.max_length,
+        load_prepared(args.data_dir),
+        args.split,
+        args.model,
+        tuple(args.baselines),
+        policy,
+        args.batch_size,
+        args.max_length,
     )
     text = json.dumps(report, indent=2)
     if args.output:

@@ -27,8 +27,12 @@ class PrepareArguments:
     items: list[str] = field(default_factory=list, metadata={"help": "Item files with titles (.gz or plain)."})
     user_col: str | None = field(default=None, metadata={"help": "Column/key of the user id (default: the format's)."})
     item_col: str | None = field(default=None, metadata={"help": "Column/key of the item id (default: the format's)."})
-    time_col: str | None = field(default=None, metadata={"help": "Column/key of the timestamp (default: the format's)."})
-    title_col: str | None = field(default=None, metadata={"help": "Column/key of the item title (default: the format's)."})
+    time_col: str | None = field(
+        default=None, metadata={"help": "Column/key of the timestamp (default: the format's)."}
+    )
+    title_col: str | None = field(
+        default=None, metadata={"help": "Column/key of the item title (default: the format's)."}
+    )
     k_core: int = field(default=DEFAULTS.k_core, metadata={"help": "Minimum interactions per user and item."})
     max_history: int = field(default=DEFAULTS.max_history, metadata={"help": "History items per sample."})
     split: Literal["chronological", "loo"] = field(default=DEFAULTS.split, metadata={"help": "How samples are split."})
@@ -37,8 +41,10 @@ class PrepareArguments:
     )
     dedup: Literal["consecutive", "none", "first", "last"] = field(
         default=DEFAULTS.dedup,
-        metadata={"help": "consecutive: drop a repeat of the user's previous item (log noise); none: keep all; "
-                          "first/last: one interaction per (user, item), the earliest/latest."},
+        metadata={
+            "help": "consecutive: drop a repeat of the user's previous item (log noise); none: keep all; "
+            "first/last: one interaction per (user, item), the earliest/latest."
+        },
     )
     strict: bool = field(default=False, metadata={"help": "Stop at the first unparsable line instead of skipping it."})
     overwrite: bool = field(default=False, metadata={"help": "Replace an --output-dir that holds a prepared dataset."})
@@ -71,5 +77,7 @@ def run(args: PrepareArguments) -> int:
         overwrite=args.overwrite,
         progress=not args.no_progress,
     )
-    print(json.dumps({key: value for key, value in prepared.protocol["statistics"].items() if key != "steps"}, indent=2))
+    print(
+        json.dumps({key: value for key, value in prepared.protocol["statistics"].items() if key != "steps"}, indent=2)
+    )
     return 0

@@ -12,7 +12,9 @@ class PushArguments:
     model: str = field(metadata={"help": "A model folder written by `iamrec train`."})
     repo_id: str = field(metadata={"help": "The Hub repository, e.g. user/iamrec-ml-100k."})
     private: bool = field(default=False, metadata={"help": "Create the repository as private."})
-    folder_only: str | None = field(default=None, metadata={"help": "Only write the upload folder here; upload nothing."})
+    folder_only: str | None = field(
+        default=None, metadata={"help": "Only write the upload folder here; upload nothing."}
+    )
 
 
 def parse(argv: list[str]) -> PushArguments:

@@ -32,8 +32,9 @@ def run(args: RecommendArguments) -> int:
     from ..inference import Recommender
 
     recommender = Recommender.from_pretrained(args.model)
-    (items,) = recommender.recommend([args.history or args.history_ids], k=args.k,
-                                     exclude_history=not args.include_history)
+    (items,) = recommender.recommend(
+        [args.history or args.history_ids], k=args.k, exclude_history=not args.include_history
+    )
     if args.json:
         print(json.dumps([item.__dict__ for item in items], indent=2))
     else:

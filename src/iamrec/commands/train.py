@@ -1,8 +1,8 @@
 """`iamrec train`: fine-tune an IAMRec model (LoRA + full head) on prepared splits with the HF Trainer.
 
-    iamrec train --data-dir runs/ml-100k --output-dir runs/model [any TrainingArguments flag]
-    iamrec train config.yaml [flags]              # the same names from a YAML or JSON file; flags after it override
-    torchrun --nproc_per_node 2 -m iamrec.cli train ...   # data-parallel (gloo on CPU, nccl on GPUs)
+iamrec train --data-dir runs/ml-100k --output-dir runs/model [any TrainingArguments flag]
+iamrec train config.yaml [flags]              # the same names from a YAML or JSON file; flags after it override
+torchrun --nproc_per_node 2 -m iamrec.cli train ...   # data-parallel (gloo on CPU, nccl on GPUs)
 """
 
 import json
@@ -55,6 +55,15 @@ def run(arguments: tuple[IAMRecArguments, RecTrainingArguments, EvaluationPolicy
     args, training_args, policy = arguments
     result = train(args, training_args, policy)
     if result.model_dir is not None:
-        print(json.dumps({"model_dir": str(result.model_dir), "best_checkpoint": result.best_checkpoint,
-                          "best_metric": result.best_metric, "global_step": result.global_step}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "model_dir": str(result.model_dir),
+                    "best_checkpoint": result.best_checkpoint,
+                    "best_metric": result.best_metric,
+                    "global_step": result.global_step,
+                },
+                indent=2,
+            )
+        )
     return 0

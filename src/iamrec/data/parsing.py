@@ -4,7 +4,6 @@ Sources can hold millions of lines, so rows are converted one at a time into int
 arrays instead of being kept as parsed dicts.
 """
 
-
 import gzip
 from array import array
 from collections.abc import Callable, Iterable, Iterator
@@ -84,7 +83,13 @@ class LineReport:
     def as_dict(self) -> dict[str, Any]:
         """The record kept in protocol.json: the file by name only, as the run file and model card show it."""
         first_bad = self.first_bad and self.path.name + self.first_bad.removeprefix(str(self.path))
-        return {"file": self.path.name, "role": self.role, "rows": self.rows, "skipped": self.skipped, "first_bad": first_bad}
+        return {
+            "file": self.path.name,
+            "role": self.role,
+            "rows": self.rows,
+            "skipped": self.skipped,
+            "first_bad": first_bad,
+        }
 
 
 def kind_of(value: Any) -> str:
@@ -127,8 +132,12 @@ def convert(value: Any, kind: FieldKind) -> Any:
 
 
 def append_row(
-    builder: "ColumnBuilder", report: LineReport, lineno: int, fields: tuple[Field, ...],
-    value_of: Callable[[Field], Any], what: str,
+    builder: "ColumnBuilder",
+    report: LineReport,
+    lineno: int,
+    fields: tuple[Field, ...],
+    value_of: Callable[[Field], Any],
+    what: str,
 ) -> None:
     """Converts one record's fields and appends them, or counts the line as bad (naming the `what` at fault)."""
     row = {}
@@ -199,7 +208,9 @@ def frame_from_arrow(table: pa.Table, fields: tuple[Field, ...]) -> pd.DataFrame
         values = table.column(str(f.key)).to_numpy(zero_copy_only=False)
         if f.kind == "id":
             codes, uniques = pd.factorize(values)
-            columns[f.name] = pd.Categorical.from_codes(codes.astype(np.int32), categories=pd.Index(uniques, dtype=object))
+            columns[f.name] = pd.Categorical.from_codes(
+                codes.astype(np.int32), categories=pd.Index(uniques, dtype=object)
+            )
         else:
             columns[f.name] = values.astype(np.int64) if f.kind == "int" else pd.Series(values, dtype=object)
     return pd.DataFrame(columns)

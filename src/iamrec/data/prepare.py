@@ -1,6 +1,5 @@
 """Preparing a dataset end to end (read, protocol, atomic save) and loading a prepared one."""
 
-
 import json
 import os
 from collections.abc import Sequence
@@ -46,7 +45,11 @@ def prepare_dataset(
     """
     if (dataset is None) == (format is None) or (dataset and (interactions or items or columns)):
         raise ValueError("Give either dataset= (an embedded dataset) or format= with interactions= and items= files.")
-    source = embedded_source(dataset) if dataset else Source(format, tuple(interactions), tuple(items), columns or ColumnNames())
+    source = (
+        embedded_source(dataset)
+        if dataset
+        else Source(format, tuple(interactions), tuple(items), columns or ColumnNames())
+    )
     config = config or ProtocolConfig()
     output = Path(output_dir)
     _check_writable(output, overwrite)
@@ -59,7 +62,8 @@ def prepare_dataset(
         "dataset": dataset,
         "format": source.format,
         "columns": {
-            role: {f.name: f.key for f in fields} for role, fields in zip(("interactions", "items"), FORMATS[source.format].fields(source.columns))
+            role: {f.name: f.key for f in fields}
+            for role, fields in zip(("interactions", "items"), FORMATS[source.format].fields(source.columns))
         },
         "source_files": reports,
         "settings": {
@@ -100,20 +104,27 @@ def _check_splits(result: ProtocolResult, config: ProtocolConfig) -> None:
     sizes = result.statistics["samples"]
     empty = [name for name in SPLITS if not sizes[name]]
     if empty:
-        setting = f"--split-ratios {' '.join(f'{r:g}' for r in config.split_ratios)}" if config.split == "chronological" \
+        setting = (
+            f"--split-ratios {' '.join(f'{r:g}' for r in config.split_ratios)}"
+            if config.split == "chronological"
             else "--split loo"
+        )
         raise ValueError(
             f"The {empty[0]} split would be empty ({sum(sizes.values()):,} samples in all under {setting}); every "
             "split needs samples: give each split a share, or use more data or a smaller --k-core."
         )
 
 
-def _write_atomically(output: Path, result: ProtocolResult, protocol: dict[str, Any], overwrite: bool, progress: bool) -> None:
+def _write_atomically(
+    output: Path, result: ProtocolResult, protocol: dict[str, Any], overwrite: bool, progress: bool
+) -> None:
     """Build everything in a temporary directory beside `output`, then rename it into place."""
     # The check runs again just before the swap: another process may have written `output` meanwhile.
     with staged_dir(output, before_replace=lambda: _check_writable(output, overwrite)) as staging:
         _save(result, staging, progress)
-        (staging / PROTOCOL_FILE).write_text(json.dumps(protocol, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        (staging / PROTOCOL_FILE).write_text(
+            json.dumps(protocol, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
 
 
 def _save(result: ProtocolResult, folder: Path, progress: bool) -> None:
@@ -122,7 +133,9 @@ def _save(result: ProtocolResult, folder: Path, progress: bool) -> None:
     if quiet:
         datasets.disable_progress_bars()
     try:
-        datasets.DatasetDict({name: datasets.Dataset(result.splits[name]) for name in SPLITS}).save_to_disk(str(folder / SPLITS_DIR))
+        datasets.DatasetDict({name: datasets.Dataset(result.splits[name]) for name in SPLITS}).save_to_disk(
+            str(folder / SPLITS_DIR)
+        )
         datasets.Dataset(result.catalog).save_to_disk(str(folder / CATALOG_DIR))
     finally:
         if quiet:

@@ -1,9 +1,8 @@
-"""The data protocol of HatLLM and BIGRec (README, "Data protocol"): titles, k-core, deterministic ids, sliding windows, splits.
+"""The data protocol of HatLLM and BIGRec (README, "Data protocol"): titles, repeats, k-core, ids, windows, splits.
 
 Everything runs on integer codes with vectorised numpy, so a log of millions of interactions costs seconds.
 Ties are broken by raw ids, never by input order, so shuffling the input files changes nothing.
 """
-
 
 import html
 import logging
@@ -49,7 +48,9 @@ class ProtocolConfig:
             raise ValueError(f"ProtocolConfig.split must be 'chronological' or 'loo', got {self.split!r}.")
         ratios = self.split_ratios
         if len(ratios) != 3 or ratios[0] <= 0 or min(ratios) < 0:
-            raise ValueError(f"ProtocolConfig.split_ratios must be 3 numbers (train > 0, validation, test >= 0), got {ratios}.")
+            raise ValueError(
+                f"ProtocolConfig.split_ratios must be 3 numbers (train > 0, validation, test >= 0), got {ratios}."
+            )
         if self.dedup not in DEDUP_POLICIES:
             raise ValueError(f"ProtocolConfig.dedup must be one of {list(DEDUP_POLICIES)}, got {self.dedup!r}.")
 
@@ -198,7 +199,9 @@ def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     return np.repeat(starts - offsets, lengths) + np.arange(total)
 
 
-def sliding_windows(user: np.ndarray, item: np.ndarray, timestamp: np.ndarray, users: np.ndarray, max_history: int) -> Windows:
+def sliding_windows(
+    user: np.ndarray, item: np.ndarray, timestamp: np.ndarray, users: np.ndarray, max_history: int
+) -> Windows:
     """Every interaction after a user's first is a target; its history is up to `max_history` previous items.
 
     Inputs are sorted by (user, time, item). Samples come out sorted by (target time, user, position in the
@@ -253,7 +256,9 @@ class ProtocolResult:
     statistics: dict[str, Any]
 
 
-def run_protocol(interactions: pd.DataFrame, items: pd.DataFrame, config: ProtocolConfig, *, progress: bool = True) -> ProtocolResult:
+def run_protocol(
+    interactions: pd.DataFrame, items: pd.DataFrame, config: ProtocolConfig, *, progress: bool = True
+) -> ProtocolResult:
     """Apply the protocol to a read source; raises ValueError naming the step that left nothing."""
     steps: list[dict[str, Any]] = []
     bar = tqdm(total=7, desc="protocol", unit=" steps", disable=not progress, leave=False)
@@ -277,16 +282,23 @@ def run_protocol(interactions: pd.DataFrame, items: pd.DataFrame, config: Protoc
         )
     log = keep_titled(log, titles.index)
     record("titles", log, titled_items=len(titles), repeated_item_rows=int(items["item"].duplicated().sum()))
-    require(log, "titles", f"no interaction refers to one of the {len(titles):,} titled items; do the item ids of the two files match?")
+    require(
+        log,
+        "titles",
+        f"no interaction refers to one of the {len(titles):,} titled items; do the item ids of the two files match?",
+    )
     repeats = consecutive_repeats(log)
     if config.dedup == "consecutive":
         log = log.take(~repeats)
     elif config.dedup != "none":
         log = deduplicate(log, config.dedup)
     if repeats.any():
-        done = "kept (--dedup consecutive drops them)" if config.dedup == "none" else f"handled by --dedup {config.dedup}"
-        logger.warning("%d interaction(s) repeat the user's previous item (rows written twice?): %s",
-                       int(repeats.sum()), done)
+        done = (
+            "kept (--dedup consecutive drops them)" if config.dedup == "none" else f"handled by --dedup {config.dedup}"
+        )
+        logger.warning(
+            "%d interaction(s) repeat the user's previous item (rows written twice?): %s", int(repeats.sum()), done
+        )
     record("dedup", log, policy=config.dedup, consecutive_repeats=int(repeats.sum()))
     log, rounds = k_core(log, config.k_core)
     record("k_core", log, k=config.k_core, rounds=rounds)

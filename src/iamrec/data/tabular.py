@@ -1,6 +1,5 @@
 """Delimited text (MovieLens, RecBole atomic files, CSV) and Parquet sources."""
 
-
 import csv
 from collections.abc import Iterator
 from pathlib import Path
@@ -63,8 +62,14 @@ def read_delimited(
         if len(values) <= max(positions.values()):
             report.bad(lineno, f"expected at least {max(positions.values()) + 1} fields, found {len(values)}")
             continue
-        append_row(builder, report, lineno, fields,
-                   lambda f: values[positions[f.name]] if f.name in positions else None, "column")
+        append_row(
+            builder,
+            report,
+            lineno,
+            fields,
+            lambda f: values[positions[f.name]] if f.name in positions else None,
+            "column",
+        )
     if positions is None and header != "none":
         raise ValueError(f"{path}: the file is empty; expected a header naming the columns.")
     return builder.frame()

@@ -44,9 +44,7 @@ class RankingMetric(evaluate.Metric):
             description=_DESCRIPTION,
             citation="",
             inputs_description=_INPUTS_DESCRIPTION,
-            features=datasets.Features(
-                {"predictions": datasets.Value("int64"), "references": datasets.Value("int64")}
-            ),
+            features=datasets.Features({"predictions": datasets.Value("int64"), "references": datasets.Value("int64")}),
             format="numpy",
         )
 

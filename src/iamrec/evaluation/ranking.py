@@ -31,8 +31,13 @@ class EvaluationPolicy:
     """
 
     exclude_history: bool = field(default=False, metadata={"help": "Rank without the user's history items."})
-    ties: str = field(default="pessimistic", metadata={"help": "Tied scores count against the target (pessimistic) "
-                                                                "or for it (optimistic).", "choices": TIE_POLICIES})
+    ties: str = field(
+        default="pessimistic",
+        metadata={
+            "help": "Tied scores count against the target (pessimistic) or for it (optimistic).",
+            "choices": TIE_POLICIES,
+        },
+    )
 
     def __post_init__(self):
         if self.ties not in TIE_POLICIES:
@@ -57,8 +62,9 @@ def check_item_ids(ids: torch.Tensor, rows: torch.Tensor, num_items: int, what: 
     outside = (ids < 0) | (ids >= num_items)
     if outside.any():
         first = int(outside.nonzero()[0])
-        raise ValueError(f"{what} of row {int(rows[first])} holds item id {int(ids[first])}, outside the catalog "
-                         f"[0, {num_items}).")
+        raise ValueError(
+            f"{what} of row {int(rows[first])} holds item id {int(ids[first])}, outside the catalog [0, {num_items})."
+        )
 
 
 def history_mask(
@@ -207,4 +213,3 @@ class RankingAccumulator:
     def compute(self) -> dict[str, float | int]:
         ranks = self.ranks
         return {**metrics_from_ranks(ranks, self.ks), "num_examples": ranks.numel()}
-

@@ -1,5 +1,5 @@
 """Runs any scorer (a model or a baseline) over a dataset split and returns metrics with their policy recorded;
-`evaluate_all` scores a trained model folder and the baselines on one split of a prepared dataset (`iamrec evaluate`)."""
+`evaluate_all` scores a trained model folder and the baselines on one split of a prepared dataset."""
 
 import math
 from collections.abc import Sequence
@@ -92,7 +92,11 @@ def check_same_catalog(recommender: Recommender, data: PreparedDataset) -> None:
     model_titles, data_titles = list(recommender.processor.titles), list(data.titles)
     if model_titles != data_titles:
         first = next((i for i, (a, b) in enumerate(zip(model_titles, data_titles)) if a != b), None)
-        where = f"item {first} is {model_titles[first]!r} for the model, {data_titles[first]!r} in the data" if first is not None else ""
+        where = (
+            f"item {first} is {model_titles[first]!r} for the model, {data_titles[first]!r} in the data"
+            if first is not None
+            else ""
+        )
         raise ValueError(
             f"The data's catalog ({len(data_titles)} items) differs from the model's ({len(model_titles)} items)"
             f"{': ' + where if where else ''}. Evaluate with the data dir the model was trained on."
@@ -130,5 +134,10 @@ def evaluate_all(
     for scorer in scorers:
         result = evaluate_scorer(scorer, dataset, num_items, policy, batch_size=batch_size, split=split)
         results[result["scorer"]] = result["metrics"]
-    return {"split": split, "num_examples": len(dataset), "num_items": num_items, "policy": policy.to_dict(),
-            "results": results}
+    return {
+        "split": split,
+        "num_examples": len(dataset),
+        "num_items": num_items,
+        "policy": policy.to_dict(),
+        "results": results,
+    }
