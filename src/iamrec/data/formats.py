@@ -61,26 +61,24 @@ class SourceFormat:
         return interactions, (Field("item", items_item, "id"), Field("title", c.title, "text"))
 
 
+def _movielens(name: str, interactions_sep: str, items_sep: str) -> SourceFormat:
+    """A raw MovieLens dump: headerless latin-1 columns user, item, rating, time and item, title, ..."""
+    return SourceFormat(
+        name,
+        ColumnNames(0, 1, 3, 1),
+        partial(read_delimited, sep=interactions_sep, encoding="latin-1"),
+        partial(read_delimited, sep=items_sep, encoding="latin-1"),
+        named_columns=False,
+        items_item=0,
+    )
+
+
 _AMAZON = ColumnNames("reviewerID", "asin", "unixReviewTime", "title")
 FORMATS: dict[str, SourceFormat] = {
     f.name: f
     for f in (
-        SourceFormat(
-            "ml-100k",
-            ColumnNames(0, 1, 3, 1),
-            partial(read_delimited, sep="\t", encoding="latin-1"),
-            partial(read_delimited, sep="|", encoding="latin-1"),
-            named_columns=False,
-            items_item=0,
-        ),
-        SourceFormat(
-            "ml-1m",
-            ColumnNames(0, 1, 3, 1),
-            partial(read_delimited, sep="::", encoding="latin-1"),
-            partial(read_delimited, sep="::", encoding="latin-1"),
-            named_columns=False,
-            items_item=0,
-        ),
+        _movielens("ml-100k", interactions_sep="\t", items_sep="|"),
+        _movielens("ml-1m", interactions_sep="::", items_sep="::"),
         SourceFormat(
             "recbole",
             ColumnNames("user_id", "item_id", "timestamp", "title"),
