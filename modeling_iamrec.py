@@ -148,6 +148,8 @@ class IAMRecForSequentialRecommendation(LlamaModel):
 
     config_class = IAMRecConfig
     _keys_to_ignore_on_load_unexpected = [r"^lm_head\."]
+    # Scores of 1,000s of items in bf16 (8 bits of mantissa) would tie and reorder: the head stays in fp32.
+    _keep_in_fp32_modules_strict = ["rec_head"]
 
     def __init__(self, config: IAMRecConfig):
         if config.num_items is None:
@@ -306,7 +308,7 @@ class IAMRecForSequentialRecommendation(LlamaModel):
 
         final_position = self._final_positions(attention_mask[:, past_length:])
         final_hidden = hidden_states[torch.arange(batch_size, device=hidden_states.device), final_position]
-        logits = self.rec_head(final_hidden)
+        logits = self.rec_head(final_hidden.to(self.rec_head.items.weight.dtype))
         loss = None
         if labels is not None:
             labels = labels.to(logits.device)

@@ -97,7 +97,7 @@ def demo_arguments(output_dir: Path, budget: Budget, seed: int = 42) -> tuple[IA
     return args, training_args
 
 
-def run_demo(output_dir: Path, budget: Budget, seed: int = 42) -> dict:
+def run_demo(output_dir: Path, budget: Budget, seed: int = 42, device: str = "auto", dtype: str = "auto") -> dict:
     """Runs every step and returns the report that is printed and saved as `DEMO_REPORT_FILE`."""
     started = time.perf_counter()
     timings = {}
@@ -117,7 +117,9 @@ def run_demo(output_dir: Path, budget: Budget, seed: int = 42) -> dict:
     test = data.splits["test"]
     if budget.max_test_samples is not None:
         data.splits["test"] = test.select(range(min(budget.max_test_samples, len(test))))
-    evaluation = evaluate_all(data, "test", result.model_dir, ("most_popular", "random"), policy, batch_size=64)
+    evaluation = evaluate_all(
+        data, "test", result.model_dir, ("most_popular", "random"), policy, batch_size=64, device=device, dtype=dtype
+    )
     (result.model_dir / EVAL_FILE).write_text(json.dumps(evaluation, indent=2) + "\n")
     lap("evaluate")
 

@@ -4,12 +4,44 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
 from safetensors import SafetensorError
 from transformers import AutoModel
 
 from . import auto_classes  # noqa: F401  (AutoModel must know IAMRec folders)
 from .folders import check_model_dir
 from .tokenization import IAMRecProcessor
+
+DEVICES = "auto, cpu, cuda or cuda:N"
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    """`auto` is the first CUDA device when there is one, else the CPU; a CUDA device that is absent is an error."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except RuntimeError as error:
+        raise ValueError(f"Unknown device {device!r}; choose {DEVICES}.") from error
+    if resolved.type not in ("cpu", "cuda"):
+        raise ValueError(f"Unknown device {device!r}; choose {DEVICES}.")
+    if resolved.type == "cuda" and (resolved.index or 0) >= torch.cuda.device_count():
+        raise ValueError(
+            f"Device {device!r} is not available: this machine has {torch.cuda.device_count()} CUDA "
+            "device(s); use --device cpu or auto."
+        )
+    return resolved
+
+
+def resolve_dtype(dtype: str, device: torch.device) -> torch.dtype:
+    """`auto` is bfloat16 on a CUDA device that supports it and float32 otherwise (CPU bf16 matmuls are slow)."""
+    if dtype == "auto":
+        supported = device.type == "cuda" and torch.cuda.is_bf16_supported()
+        return torch.bfloat16 if supported else torch.float32
+    if dtype not in DTYPES:
+        raise ValueError(f"Unknown dtype {dtype!r}; choose auto, {' or '.join(DTYPES)}.")
+    return DTYPES[dtype]
 
 
 @dataclass
@@ -32,15 +64,22 @@ class Recommender:
         self.processor = processor
 
     @classmethod
-    def from_pretrained(cls, model_dir: str | Path, device: str | None = None) -> "Recommender":
+    def from_pretrained(cls, model_dir: str | Path, device: str = "auto", dtype: str = "auto") -> "Recommender":
+        """Loads a model folder onto `device` in `dtype` (see `resolve_device`, `resolve_dtype`); the head stays
+        in float32 whatever the dtype, so that item scores do not tie."""
         path = check_model_dir(model_dir)
+        target = resolve_device(device)
+        torch_dtype = resolve_dtype(dtype, target)
         try:
-            model = AutoModel.from_pretrained(path)
+            model = AutoModel.from_pretrained(path, dtype=torch_dtype)
         except (OSError, ValueError, RuntimeError, SafetensorError) as error:
             raise ValueError(f"Could not load the model in {path}; the checkpoint looks corrupt: {error}") from error
-        if device is not None:
-            model = model.to(device)
-        return cls(model, IAMRecProcessor.from_pretrained(path))
+        return cls(model.to(target), IAMRecProcessor.from_pretrained(path))
+
+    @property
+    def placement(self) -> dict[str, str]:
+        """Where the model runs, as recorded with results: `{"device": "cuda:0", "dtype": "bfloat16"}`."""
+        return {"device": str(self.model.device), "dtype": str(self.model.dtype).removeprefix("torch.")}
 
     def recommend(
         self,

@@ -37,7 +37,7 @@ def test_the_default_budget_fails_when_the_model_does_not_beat_most_popular(tmp_
         "recommendation": {"user": "u", "history": [], "target": "t", "module": "m", "titles": [], "scores": []},
         "seconds": {},
     }
-    monkeypatch.setattr(demo, "run_demo", lambda output_dir, budget, seed: report)
+    monkeypatch.setattr(demo, "run_demo", lambda output_dir, budget, seed, device, dtype: report)
     assert main(["demo", "--output-dir", str(tmp_path)]) == 1
     assert "must beat MostPopular" in capsys.readouterr().err
     assert main(["demo", "--output-dir", str(tmp_path), "--budget", "tiny"]) == 0

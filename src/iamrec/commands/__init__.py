@@ -4,11 +4,31 @@ Flags come from dataclasses through `HfArgumentParser`, so every command takes b
 `--data-dir`), as `iamrec train` takes the Trainer's. `iamrec.cli` dispatches and turns user errors into one line.
 """
 
-from typing import TypeVar
+from dataclasses import dataclass, field
 
 from transformers import HfArgumentParser
 
-T = TypeVar("T")
+
+@dataclass
+class Placement:
+    """Where a model runs, for every command that loads one (`--device`, `--dtype`); checked before any work."""
+
+    device: str = field(
+        default="auto",
+        metadata={"help": "auto (the first CUDA device when there is one, else the CPU), cpu, cuda or cuda:N."},
+    )
+    dtype: str = field(
+        default="auto",
+        metadata={
+            "help": "auto (bfloat16 on a CUDA device that supports it, else "
+            "float32), float32 or bfloat16. The head stays float32."
+        },
+    )
+
+    def __post_init__(self):
+        from ..inference import resolve_device, resolve_dtype
+
+        resolve_dtype(self.dtype, resolve_device(self.device))
 
 
 class CommandParser(HfArgumentParser):
@@ -19,8 +39,8 @@ class CommandParser(HfArgumentParser):
         raise ValueError(message)
 
 
-def parse_flags(arguments: type[T], argv: list[str], prog: str, description: str | None = None) -> T:
-    """The `arguments` dataclass filled from `argv`; argparse reports unknown or malformed flags (exit code 2)."""
-    parser = CommandParser(arguments, prog=prog, description=description)
-    (parsed,) = parser.parse_args_into_dataclasses(args=argv, look_for_args_file=False)
-    return parsed
+def parse_flags(argv: list[str], prog: str, *arguments: type) -> tuple:
+    """One instance of each `arguments` dataclass, filled from `argv` (described by the first one's docstring);
+    malformed or unknown flags raise a ValueError (exit code 2)."""
+    parser = CommandParser(arguments, prog=prog, description=arguments[0].__doc__)
+    return tuple(parser.parse_args_into_dataclasses(args=argv, look_for_args_file=False))

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from . import parse_flags
+from . import Placement, parse_flags
 
 
 @dataclass
@@ -22,17 +22,18 @@ class DemoArguments:
     seed: int = field(default=42, metadata={"help": "Seed of training and sampling."})
 
 
-def parse(argv: list[str]) -> DemoArguments:
-    return parse_flags(DemoArguments, argv, "iamrec demo", DemoArguments.__doc__)
+def parse(argv: list[str]) -> tuple[DemoArguments, Placement]:
+    return parse_flags(argv, "iamrec demo", DemoArguments, Placement)
 
 
-def run(args: DemoArguments) -> int:
+def run(arguments: tuple[DemoArguments, Placement]) -> int:
     """Runs the journey, writes demo_report.json and prints the report; exit 1 if the budget's bar is not met."""
     from ..demo import BUDGETS, format_report, run_demo
     from ..folders import DEMO_REPORT_FILE
 
+    args, placement = arguments
     output_dir, budget = Path(args.output_dir), BUDGETS[args.budget]
-    report = run_demo(output_dir, budget, seed=args.seed)
+    report = run_demo(output_dir, budget, seed=args.seed, device=placement.device, dtype=placement.dtype)
     (output_dir / DEMO_REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n")
     print(format_report(report))
     if budget.must_beat_most_popular and not report["model_beats_most_popular"]:

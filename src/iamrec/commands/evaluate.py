@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Literal
 
 from ..evaluation.ranking import EvaluationPolicy
-from . import CommandParser
+from . import Placement, parse_flags
 
 
 @dataclass
@@ -46,18 +46,15 @@ def check_output_file(path: Path) -> None:
         raise FileNotFoundError(f"--output {path}: the folder {path.parent} does not exist; create it first")
 
 
-def parse(argv: list[str]) -> tuple[EvaluateArguments, EvaluationPolicy]:
-    parser = CommandParser(
-        (EvaluateArguments, EvaluationPolicy), prog="iamrec evaluate", description=EvaluateArguments.__doc__
-    )
-    return parser.parse_args_into_dataclasses(args=argv, look_for_args_file=False)
+def parse(argv: list[str]) -> tuple[EvaluateArguments, EvaluationPolicy, Placement]:
+    return parse_flags(argv, "iamrec evaluate", EvaluateArguments, EvaluationPolicy, Placement)
 
 
-def run(arguments: tuple[EvaluateArguments, EvaluationPolicy]) -> int:
+def run(arguments: tuple[EvaluateArguments, EvaluationPolicy, Placement]) -> int:
     from ..data import load_prepared
     from ..evaluation import evaluate_all
 
-    args, policy = arguments
+    args, policy, placement = arguments
 
     if args.output:  # checked first, so that results are never computed and then lost
         check_output_file(Path(args.output))
@@ -69,6 +66,8 @@ def run(arguments: tuple[EvaluateArguments, EvaluationPolicy]) -> int:
         policy,
         args.batch_size,
         args.max_length,
+        device=placement.device,
+        dtype=placement.dtype,
     )
     text = json.dumps(report, indent=2)
     if args.output:

@@ -59,7 +59,8 @@ class PrepareArguments:
 
 
 def parse(argv: list[str]) -> PrepareArguments:
-    return parse_flags(PrepareArguments, argv, "iamrec prepare", PrepareArguments.__doc__)
+    (args,) = parse_flags(argv, "iamrec prepare", PrepareArguments)
+    return args
 
 
 def run(args: PrepareArguments) -> int:

@@ -18,7 +18,8 @@ class PushArguments:
 
 
 def parse(argv: list[str]) -> PushArguments:
-    return parse_flags(PushArguments, argv, "iamrec push", PushArguments.__doc__)
+    (args,) = parse_flags(argv, "iamrec push", PushArguments)
+    return args
 
 
 def run(args: PushArguments) -> int:

@@ -3,7 +3,7 @@
 import json
 from dataclasses import dataclass, field
 
-from . import parse_flags
+from . import Placement, parse_flags
 
 
 @dataclass
@@ -24,14 +24,15 @@ class RecommendArguments:
             raise ValueError(f"-k must be at least 1, got {self.k}")
 
 
-def parse(argv: list[str]) -> RecommendArguments:
-    return parse_flags(RecommendArguments, argv, "iamrec recommend", RecommendArguments.__doc__)
+def parse(argv: list[str]) -> tuple[RecommendArguments, Placement]:
+    return parse_flags(argv, "iamrec recommend", RecommendArguments, Placement)
 
 
-def run(args: RecommendArguments) -> int:
+def run(arguments: tuple[RecommendArguments, Placement]) -> int:
     from ..inference import Recommender
 
-    recommender = Recommender.from_pretrained(args.model)
+    args, placement = arguments
+    recommender = Recommender.from_pretrained(args.model, device=placement.device, dtype=placement.dtype)
     (items,) = recommender.recommend(
         [args.history or args.history_ids], k=args.k, exclude_history=not args.include_history
     )

@@ -11,7 +11,7 @@ from typing import Any
 
 from ..arguments import IAMRecArguments, RecTrainingArguments
 from ..evaluation.ranking import EvaluationPolicy
-from . import CommandParser
+from . import parse_flags
 
 
 def flags_from_file(path: Path) -> list[str]:
@@ -45,8 +45,7 @@ def parse(argv: list[str]) -> tuple[IAMRecArguments, RecTrainingArguments, Evalu
     """Flags, or a YAML/JSON file of the same names followed by optional flags."""
     if argv and argv[0].endswith((".yaml", ".yml", ".json")):
         argv = [*flags_from_file(Path(argv[0])), *argv[1:]]
-    parser = CommandParser((IAMRecArguments, RecTrainingArguments, EvaluationPolicy), prog="iamrec train")
-    return parser.parse_args_into_dataclasses(args=argv, look_for_args_file=False)
+    return parse_flags(argv, "iamrec train", IAMRecArguments, RecTrainingArguments, EvaluationPolicy)
 
 
 def run(arguments: tuple[IAMRecArguments, RecTrainingArguments, EvaluationPolicy]) -> int:

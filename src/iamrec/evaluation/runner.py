@@ -112,14 +112,21 @@ def evaluate_all(
     batch_size: int = 32,
     max_length: int | None = None,
     seed: int = 0,
+    device: str = "auto",
+    dtype: str = "auto",
 ) -> dict[str, Any]:
-    """Scores the split with the model (if given) and each baseline; baselines are fitted on the train split only."""
+    """Scores the split with the model (if given) and each baseline; baselines are fitted on the train split only.
+
+    The model runs on `device` in `dtype` (`auto`: the GPU in bfloat16 when there is one, else the CPU in float32),
+    `batch_size` examples per forward; the report records where it ran.
+    """
     if split not in data.splits:
         raise ValueError(f"Unknown split {split!r}; the data has {sorted(data.splits)}.")
     dataset, num_items = data.splits[split], len(data.titles)
-    scorers = []
+    scorers, placement = [], None
     if model_dir is not None:
-        recommender = Recommender.from_pretrained(model_dir)
+        recommender = Recommender.from_pretrained(model_dir, device=device, dtype=dtype)
+        placement = recommender.placement
         check_same_catalog(recommender, data)
         collator = recommender.processor.collator(max_length=max_length)
         scorers.append(ModelScorer(recommender.model, collator, name=f"IAMRec[{Path(model_dir).name}]"))
@@ -140,4 +147,5 @@ def evaluate_all(
         "num_items": num_items,
         "policy": policy.to_dict(),
         "results": results,
+        **({"model_placement": placement} if placement else {}),
     }
