@@ -248,7 +248,7 @@ class SASRec:
         self.device = torch.device(device)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            self.model = SASRecModel(config, num_items).to(self.device)
+            self.model = SASRecModel(config, num_items).to(self.device).eval()
         self.epoch_log: list[dict[str, float]] = []
         self.best_epoch: int | None = None
 
@@ -292,14 +292,14 @@ class SASRec:
                 validation = result["metrics"][EARLY_STOPPING_METRIC]
                 scorer.epoch_log.append({"epoch": epoch, "loss": loss, f"validation_{EARLY_STOPPING_METRIC}":
                                          validation})
-                epochs.set_postfix(loss=f"{loss:.4f}", val_ndcg10=f"{validation:.4f}", best=scorer.best_epoch)
                 if validation > best_score:
                     best_score, scorer.best_epoch, epochs_without_gain = validation, epoch, 0
                     best_state = copy.deepcopy(scorer.model.state_dict())
                 else:
                     epochs_without_gain += 1
-                    if epochs_without_gain >= config.patience:
-                        break
+                epochs.set_postfix(loss=f"{loss:.4f}", val_ndcg10=f"{validation:.4f}", best_epoch=scorer.best_epoch)
+                if epochs_without_gain >= config.patience:
+                    break
         scorer.model.load_state_dict(best_state)
         scorer.model.eval()
         return scorer
