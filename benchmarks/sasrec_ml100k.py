@@ -10,10 +10,12 @@ rewritten after every seed, so a killed run keeps the seeds it finished.
 
 import argparse
 import json
+import multiprocessing
 import os
 import platform
 import statistics
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict
 from pathlib import Path
 
@@ -39,7 +41,11 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def run_seed(data, num_items: int, config: SASRecConfig, seed: int, device: str) -> dict:
+def run_seed(data_dir: Path, config: SASRecConfig, seed: int, device: str, threads: int) -> dict:
+    """Trains and evaluates one seed; runs in a worker process when seeds run in parallel."""
+    torch.set_num_threads(threads)
+    data = load_prepared(data_dir)
+    num_items = len(data.titles)
     start = time.perf_counter()
     scorer = SASRec.fit(data.splits["train"], data.splits["validation"], num_items, config, seed=seed, device=device)
     fit_seconds = time.perf_counter() - start
@@ -96,9 +102,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1,
                         help="torch CPU threads (1: on a shared 2-core machine, 2 threads thrash)")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--jobs", type=int, default=1, help="seeds trained at once, each in its own process")
     args = parser.parse_args()
 
-    torch.set_num_threads(args.threads)
     data = load_prepared(args.data_dir)
     num_items = len(data.titles)
     config = SASRecConfig(max_epochs=args.max_epochs, patience=args.patience, supervision=args.supervision,
@@ -115,6 +121,7 @@ def main() -> None:
         "cpu": cpu_name(),
         "cpu_count": os.cpu_count(),
         "threads": args.threads,
+        "parallel_seeds": args.jobs,
         "load_average_at_start": os.getloadavg(),
         "torch": torch.__version__,
         "transformers": transformers.__version__,
@@ -122,18 +129,20 @@ def main() -> None:
         "command": f"python benchmarks/sasrec_ml100k.py --data-dir {args.data_dir} --seeds "
                    f"{' '.join(map(str, args.seeds))} --output {args.output} --max-epochs {args.max_epochs} "
                    f"--patience {args.patience} --supervision {args.supervision} --dropout {args.dropout} "
-                   f"--threads {args.threads} --device {args.device}",
+                   f"--threads {args.threads} --device {args.device} --jobs {args.jobs}",
         "seeds": [],
     }
-    for seed in args.seeds:
-        run = run_seed(data, num_items, config, seed, args.device)
-        record["seeds"].append(run)
-        record["summary"] = summarise(record["seeds"])
-        write_json(args.output, record)
-        print(f"seed {seed}: test NDCG@10 {run['test']['NDCG@10']:.4f} HR@10 {run['test']['HR@10']:.4f}, "
-              f"validation NDCG@10 {run['validation']['NDCG@10']:.4f}, best epoch {run['best_epoch']} of "
-              f"{run['epochs_run']}, {run['seconds_per_epoch']:.1f} s/epoch", flush=True)
-
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=args.jobs, mp_context=spawn) as pool:
+        runs = [pool.submit(run_seed, args.data_dir, config, seed, args.device, args.threads) for seed in args.seeds]
+        for finished in as_completed(runs):
+            run = finished.result()
+            record["seeds"] = sorted(record["seeds"] + [run], key=lambda entry: entry["seed"])
+            record["summary"] = summarise(record["seeds"])
+            write_json(args.output, record)
+            print(f"seed {run['seed']}: test NDCG@10 {run['test']['NDCG@10']:.4f} HR@10 {run['test']['HR@10']:.4f}, "
+                  f"validation NDCG@10 {run['validation']['NDCG@10']:.4f}, best epoch {run['best_epoch']} of "
+                  f"{run['epochs_run']}, {run['seconds_per_epoch']:.1f} s/epoch", flush=True)
 
 if __name__ == "__main__":
     main()
