@@ -15,6 +15,7 @@ import os
 import platform
 import statistics
 import time
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict
 from pathlib import Path
@@ -66,6 +67,20 @@ def run_seed(data_dir: Path, config: SASRecConfig, seed: int, device: str, threa
         "seconds_per_epoch": round(fit_seconds / epochs_run, 2),
         "epoch_log": scorer.epoch_log,
     }
+
+
+def finished_runs(args: argparse.Namespace, config: SASRecConfig) -> Iterator[dict]:
+    """Each seed's result as it finishes: in this process, or with `--jobs` > 1 in that many spawned workers (kill
+    the whole process group to stop those)."""
+    if args.jobs == 1:
+        for seed in args.seeds:
+            yield run_seed(args.data_dir, config, seed, args.device, args.threads)
+        return
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=args.jobs, mp_context=spawn) as pool:
+        runs = [pool.submit(run_seed, args.data_dir, config, seed, args.device, args.threads) for seed in args.seeds]
+        for finished in as_completed(runs):
+            yield finished.result()
 
 
 def summarise(runs: list[dict]) -> dict:
@@ -132,17 +147,14 @@ def main() -> None:
                    f"--threads {args.threads} --device {args.device} --jobs {args.jobs}",
         "seeds": [],
     }
-    spawn = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=args.jobs, mp_context=spawn) as pool:
-        runs = [pool.submit(run_seed, args.data_dir, config, seed, args.device, args.threads) for seed in args.seeds]
-        for finished in as_completed(runs):
-            run = finished.result()
-            record["seeds"] = sorted(record["seeds"] + [run], key=lambda entry: entry["seed"])
-            record["summary"] = summarise(record["seeds"])
-            write_json(args.output, record)
-            print(f"seed {run['seed']}: test NDCG@10 {run['test']['NDCG@10']:.4f} HR@10 {run['test']['HR@10']:.4f}, "
-                  f"validation NDCG@10 {run['validation']['NDCG@10']:.4f}, best epoch {run['best_epoch']} of "
-                  f"{run['epochs_run']}, {run['seconds_per_epoch']:.1f} s/epoch", flush=True)
+    for run in finished_runs(args, config):
+        record["seeds"] = sorted(record["seeds"] + [run], key=lambda entry: entry["seed"])
+        record["summary"] = summarise(record["seeds"])
+        write_json(args.output, record)
+        print(f"seed {run['seed']}: test NDCG@10 {run['test']['NDCG@10']:.4f} HR@10 {run['test']['HR@10']:.4f}, "
+              f"validation NDCG@10 {run['validation']['NDCG@10']:.4f}, best epoch {run['best_epoch']} of "
+              f"{run['epochs_run']}, {run['seconds_per_epoch']:.1f} s/epoch", flush=True)
+
 
 if __name__ == "__main__":
     main()
