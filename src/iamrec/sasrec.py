@@ -6,8 +6,11 @@ product with the (tied) item embedding table. It is a scorer like `baselines.Mos
 
 Training reads the prepared sliding-window samples (history of at most `max_length` items, target). By default
 every position of the window is supervised: the sequence is history + [target], and the output at position t
-predicts item t + 1 (standard SASRec). On ML-100K this converged to a better validation NDCG@10 than supervising
-only the last position (predicting the target from the whole history); see `benchmarks/sasrec_ml100k.py`.
+predicts item t + 1 (standard SASRec). Measured on ML-100K (seed 0, same settings otherwise), validation NDCG@10
+after epochs 1-7 was 0.062 0.072 0.081 0.080 0.081 0.080 0.081 with every position supervised and 0.052 0.061 0.065
+0.069 0.073 0.072 0.077 with the last position only: every position learns far faster per epoch and per second (its
+epochs cost about twice as much). The last-position form was still rising at epoch 7 and was not run to convergence
+(CPU time), so it is an option here (`supervision="last_position"`), not a discarded path.
 
 An empty history is one padding item (a zero embedding) at position 0: a defined, finite input, trained like any
 other when the training split holds such samples.
