@@ -8,8 +8,8 @@ Training reads the prepared sliding-window samples (history of at most `max_leng
 every position of the window is supervised: the sequence is history + [target], and the output at position t
 predicts item t + 1 (standard SASRec). Measured on ML-100K (seed 0, same settings otherwise), validation NDCG@10
 after epochs 1-7 was 0.062 0.072 0.081 0.080 0.081 0.080 0.081 with every position supervised and 0.052 0.061 0.065
-0.069 0.073 0.072 0.077 with the last position only: every position learns far faster per epoch and per second (its
-epochs cost about twice as much). The last-position form was still rising at epoch 7 and was not run to convergence
+0.069 0.073 0.072 0.077 with the last position only: every position learns far faster per epoch and per second (run side
+by side on a busy 2-core CPU, its epochs took about 100 s against 60 s). The last-position form was still rising at epoch 7 and was not run to convergence
 (CPU time), so it is an option here (`supervision="last_position"`), not a discarded path.
 
 An empty history is one padding item (a zero embedding) at position 0: a defined, finite input, trained like any
