@@ -469,6 +469,11 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
     write_json_atomic(result_path(Path(spec.output_dir), spec.configuration, spec.seed), record)
     if not spec.keep_models:
         shutil.rmtree(work_dir, ignore_errors=True)
+        for folder in (work_dir.parent, work_dir.parent.parent):  # work/<configuration>/, then work/, when empty
+            try:
+                folder.rmdir()
+            except OSError:
+                break
     return record
 
 
