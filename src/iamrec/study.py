@@ -712,8 +712,10 @@ def format_markdown(summary: dict[str, Any]) -> str:
     def cell(value: dict[str, float | None]) -> str:
         return f"{value['mean']:.4f}" + (f" ± {value['std']:.4f}" if value["std"] is not None else "")
 
+    if not summary["configurations"]:
+        return "No finished runs yet.\n"
     lines = [
-        f"Budget: {', '.join(summary['budgets']) or '-'}. Mean ± sample std over seeds.",
+        f"Budget: {', '.join(summary['budgets'])}. Mean ± sample std over seeds.",
         "",
         "| configuration | paper | seeds | test HR@10 | test NDCG@10 | test MRR | val NDCG@10 | stopped early |",
         "|---|---|---|---|---|---|---|---|",
