@@ -119,6 +119,12 @@ def table5_modes(configuration: str, num_layers: int) -> list[str]:
 
     Also `full` (OR in every layer: BIGRec, Table 5's first row) and `iam` (`iam_schedule`: intra in the first half,
     inter in the second).
+
+    Caveat: masks apply only between item tokens and the score is read at the final prompt token, so the last layer's
+    mode never changes the scores (measured on the tiny fixtures: `hatllm` [intra, inter_last] and `iam` [intra,
+    inter] give identical ranks). With a deep block of one layer (c = 1 below 42 layers), `wo_cr` and `cr_pre`
+    therefore score exactly like `hatllm` (and `wo_in` like `full`), and the last layer's module in the permuted
+    orders counts only when c >= 2. A study meant to measure CR needs a deep block of at least 2 layers.
     """
     if configuration == "full":
         return ["full"] * num_layers
@@ -528,7 +534,10 @@ def run_study(
         budget: a key of `BUDGETS`.
         budget_minutes: no run starts after this many minutes, and a running LLM training stops then (it is
             evaluated and recorded as stopped early); SASRec and MostPopular are not interrupted. None: no limit.
-        parallel: worker processes (spawned), each with `max(1, os.cpu_count() // parallel)` torch threads.
+        parallel: worker processes (spawned), each with `max(1, os.cpu_count() // parallel)` torch threads. Results
+            are deterministic for a fixed seed and thread count; a different thread count sums in another order and
+            can change them (the tiny budget: test NDCG@10 0.190 with 1 thread, 0.179 with 2), so keep `parallel`
+            fixed within a study (result files and the summary record the thread count).
         base_model: overrides the budget's base model (required by `tiny`).
         keep_models: keep each LLM run's trained model and checkpoints under `work/` (deleted by default).
     """
@@ -692,8 +701,10 @@ def summarize(
         theirs = np.mean([ndcg_per_example(reference[seed]["test_ranks"]) for seed in common], axis=0)
         comparisons[name] = {"seeds": common, **paired_bootstrap(ours, theirs, resamples=resamples)}
     budgets = sorted({run["budget"] for runs in results.values() for run in runs.values()})
+    threads = sorted({run["torch_threads"] for runs in results.values() for run in runs.values()})
     summary = {
         "budgets": budgets,
+        "torch_threads": threads,  # floating-point sums, hence results, depend on it: keep `parallel` fixed
         "reference": REFERENCE,
         "metric_of_comparison": "per-example test NDCG@10, averaged over the common seeds",
         "resamples": resamples,
@@ -715,7 +726,10 @@ def format_markdown(summary: dict[str, Any]) -> str:
     if not summary["configurations"]:
         return "No finished runs yet.\n"
     lines = [
-        f"Budget: {', '.join(summary['budgets'])}. Mean ± sample std over seeds.",
+        f"Budget: {', '.join(summary['budgets'])}; torch threads per run: "
+        f"{', '.join(map(str, summary['torch_threads']))}"
+        + (" (mixed: results of one seed differ between thread counts)" if len(summary["torch_threads"]) > 1 else "")
+        + ". Mean ± sample std over seeds.",
         "",
         "| configuration | paper | seeds | test HR@10 | test NDCG@10 | test MRR | val NDCG@10 | stopped early |",
         "|---|---|---|---|---|---|---|---|",
