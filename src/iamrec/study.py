@@ -280,8 +280,13 @@ def llm_arguments(
 
 
 def sasrec_classes():
-    """The SASRec baseline, imported here only (its module may move to `iamrec.evaluation.sasrec`)."""
-    from .sasrec import SASRec, SASRecConfig
+    """The SASRec baseline, imported here only: `iamrec.evaluation.sasrec` once it moves there, else `iamrec.sasrec`."""
+    try:
+        from .evaluation.sasrec import SASRec, SASRecConfig
+    except ModuleNotFoundError as error:
+        if error.name != f"{__package__}.evaluation.sasrec":
+            raise
+        from .sasrec import SASRec, SASRecConfig
 
     return SASRec, SASRecConfig
 
