@@ -16,6 +16,7 @@ COMMANDS = {
     "recommend": "Top-k recommendations for a history of titles.",
     "push": "Upload a trained model (weights, remote code, processor, model card) to the Hub.",
     "demo": "The whole journey on ML-100K: prepare, train, evaluate, save, reload, recommend.",
+    "study": "A grid of configurations x seeds, trained, evaluated and summarised with paired tests.",
 }
 USER_ERRORS = (ValueError, OSError, EOFError, ImportError)
 """What bad input raises: ValueError (bad values, malformed data), OSError (missing, unreadable or unwritable files),

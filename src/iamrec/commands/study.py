@@ -1,0 +1,88 @@
+"""`iamrec study`: a grid of configurations x seeds, trained, evaluated and summarised (or only summarised)."""
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from . import parse_flags
+
+
+@dataclass
+class StudyArguments:
+    """Trains and evaluates every (configuration, seed) of a grid, one result file per run (a rerun skips the finished
+    ones), and writes summary.md and summary.json: mean ± std over seeds and a paired bootstrap against `full`."""
+
+    data_dir: str | None = field(default=None, metadata={"help": "A folder written by `iamrec prepare`."})
+    output_dir: str = field(default="runs/study", metadata={"help": "Where results/, work/ and the summary go."})
+    grid: list[str] = field(
+        default_factory=lambda: ["main"],
+        metadata={
+            "help": "main (full, hatllm, iam, most_popular, sasrec), ablations (full, hatllm and HatLLM's Table-5 "
+            "variants), or configuration names: full hatllm iam wo_in wo_or wo_cr cr_pre in_cr_or or_in_cr or_cr_in "
+            "cr_in_or cr_or_in most_popular sasrec."
+        },
+    )
+    seeds: list[int] = field(
+        default_factory=lambda: [0, 1, 2], metadata={"help": "One run per seed and configuration."}
+    )
+    budget: Literal["cpu", "gpu", "tiny"] = field(
+        default="cpu",
+        metadata={
+            "help": "cpu: the demo's budget (SmolLM2-135M, 3 layers, 300 steps); gpu: all 30 layers, batch 32, to "
+            "early stopping (HatLLM 5.1.4); tiny: a smoke run (needs --base-model)."
+        },
+    )
+    budget_minutes: float | None = field(
+        default=None,
+        metadata={"help": "No run starts after this many minutes and a running LLM training stops then (recorded)."},
+    )
+    parallel: int = field(default=1, metadata={"help": "Worker processes; each gets cpu_count // parallel threads."})
+    base_model: str | None = field(default=None, metadata={"help": "Override the budget's base model (a folder)."})
+    keep_models: bool = field(default=False, metadata={"help": "Keep each LLM run's model folder under work/."})
+    summarize_only: bool = field(default=False, metadata={"help": "Only rebuild the summary from finished runs."})
+    no_progress: bool = field(default=False, metadata={"help": "Hide the progress bar over runs."})
+
+    def __post_init__(self):
+        from ..study import resolve_grid
+
+        self.configurations = resolve_grid(self.grid)
+        if not self.summarize_only and self.data_dir is None:
+            raise ValueError("--data-dir is required (or pass --summarize-only)")
+        if self.parallel < 1:
+            raise ValueError(f"--parallel must be at least 1, got {self.parallel}")
+        if self.budget_minutes is not None and self.budget_minutes < 0:
+            raise ValueError(f"--budget-minutes must not be negative, got {self.budget_minutes}")
+        if not self.seeds:
+            raise ValueError("--seeds needs at least one seed")
+
+
+def parse(argv: list[str]) -> StudyArguments:
+    return parse_flags(StudyArguments, argv, "iamrec study", StudyArguments.__doc__)
+
+
+def run(args: StudyArguments) -> int:
+    from pathlib import Path
+
+    from ..study import SUMMARY_MD, run_study, summarize
+
+    if args.summarize_only:
+        if not Path(args.output_dir).is_dir():
+            raise FileNotFoundError(f"{args.output_dir}: no study here to summarise")
+        _, markdown = summarize(args.output_dir, args.configurations)
+        print(markdown, end="")
+        return 0
+    report = run_study(
+        args.data_dir,
+        args.output_dir,
+        args.configurations,
+        args.seeds,
+        args.budget,
+        args.budget_minutes,
+        args.parallel,
+        args.base_model,
+        args.keep_models,
+        show_progress=not args.no_progress,
+    )
+    print(report.markdown)
+    print(report.message)
+    print(f"Summary: {Path(args.output_dir) / SUMMARY_MD}")
+    return 0

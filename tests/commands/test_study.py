@@ -1,0 +1,260 @@
+"""`iamrec study`: the grid of configurations x seeds on the tiny fixtures (`budget="tiny"`), its result files, reruns,
+time box, summary and paired bootstrap, and HatLLM's Table-5 variants as per-layer modes."""
+
+import json
+import statistics
+import time
+
+import numpy as np
+import pytest
+
+from iamrec import study
+from iamrec.cli import main
+from iamrec.configuration_iamrec import hatllm_schedule
+from iamrec.data import load_prepared
+from iamrec.demo import BUDGETS as DEMO_BUDGETS
+from iamrec.demo import demo_arguments
+from iamrec.evaluation import EvaluationPolicy, MostPopular, evaluate_scorer, metrics_from_ranks
+from training_fixtures import write_tiny_base_model, write_tiny_data
+
+GRID, SEEDS = ["full", "hatllm", "most_popular"], [0, 1]
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    root = tmp_path_factory.mktemp("study")
+    return {"root": root, "data": write_tiny_data(root), "base": str(write_tiny_base_model(root))}
+
+
+@pytest.fixture(scope="module")
+def finished(tiny):
+    """The tiny grid run once; tests below read (and rerun) it."""
+    output = tiny["root"] / "study"
+    started = time.perf_counter()
+    report = study.run_study(tiny["data"], output, GRID, SEEDS, "tiny", base_model=tiny["base"], show_progress=False)
+    return {**tiny, "output": output, "report": report, "seconds": time.perf_counter() - started}
+
+
+def results(output):
+    return {(c, s): json.loads(study.result_path(output, c, s).read_text()) for c in GRID for s in SEEDS}
+
+
+def test_a_tiny_grid_writes_one_complete_result_per_run(finished):
+    assert finished["report"].finished == [(c, s) for c in GRID for s in SEEDS] and not finished["report"].skipped
+    files = sorted(path.relative_to(finished["output"]) for path in (finished["output"] / "results").rglob("*"))
+    assert [str(path) for path in files if path.suffix == ".json"] == [
+        f"results/{c}/seed-{s}.json" for c in sorted(GRID) for s in SEEDS
+    ]
+    assert not (finished["output"] / "work").exists()  # models are not kept by default
+    test = load_prepared(finished["data"]).splits["test"]
+    for (configuration, seed), record in results(finished["output"]).items():
+        assert study.read_result(study.result_path(finished["output"], configuration, seed)) == record
+        assert (record["configuration"], record["seed"], record["budget"], record["complete"]) == (
+            configuration,
+            seed,
+            "tiny",
+            True,
+        )
+        assert record["test"]["num_examples"] == min(64, len(test)) == len(record["test_ranks"])
+        assert record["test"]["metrics"] == pytest.approx(metrics_from_ranks(record["test_ranks"]))
+        assert all(isinstance(rank, int) and 1 <= rank <= 24 for rank in record["test_ranks"])
+        assert set(record["validation"]["metrics"]) == {"HR@5", "HR@10", "NDCG@5", "NDCG@10", "MRR"}
+        assert record["versions"]["torch"] and record["versions"]["transformers"] and record["device"].startswith("cpu")
+        assert record["wall_seconds"] > 0 and record["settings"]["budget"]["max_steps"] == 4
+    records = results(finished["output"])
+    assert records[("hatllm", 0)]["item_mask_modes"] == ["intra", "inter_last"]  # 2 layers: no middle block
+    assert records[("full", 1)]["item_mask_modes"] == ["full", "full"]
+    assert records[("most_popular", 0)]["item_mask_modes"] is None
+    llm = records[("hatllm", 1)]
+    assert llm["settings"]["iamrec_arguments"]["item_mask_modes"] == ["intra", "inter_last"]
+    assert llm["settings"]["training_arguments"]["seed"] == 1
+    assert llm["training"]["global_step"] == 4 and llm["training"]["best_step"] in (2, 4)
+    assert llm["training"]["stopped_early"] is False and llm["training"]["stop_reason"] == "max_steps"
+    # The best checkpoint's validation NDCG@10 (the Trainer's) is what the study measures again on the same examples.
+    assert llm["validation"]["metrics"]["NDCG@10"] == pytest.approx(llm["training"]["best_validation_metric"])
+
+
+def test_a_rerun_skips_complete_runs_and_redoes_an_incomplete_one(finished, monkeypatch):
+    paths = [study.result_path(finished["output"], c, s) for c in GRID for s in SEEDS]
+    mtimes = [path.stat().st_mtime_ns for path in paths]
+
+    def must_not_train(spec):
+        raise AssertionError(f"{spec.configuration}/seed-{spec.seed} was run again")
+
+    monkeypatch.setattr(study, "run_one", must_not_train)
+    report = study.run_study(finished["data"], finished["output"], GRID, SEEDS, "tiny", base_model="x", show_progress=0)
+    assert report.skipped == [(c, s) for c in GRID for s in SEEDS] and report.finished == []
+    assert [path.stat().st_mtime_ns for path in paths] == mtimes
+
+    broken = study.result_path(finished["output"], "full", 1)
+    saved = broken.read_text()
+    calls = []
+    monkeypatch.setattr(study, "run_one", lambda spec: calls.append((spec.configuration, spec.seed)))
+    try:
+        broken.write_text(saved[: len(saved) // 2])  # a torn write, as if killed mid-way without the rename
+        report = study.run_study(finished["data"], finished["output"], GRID, SEEDS, "tiny", base_model="x")
+    finally:
+        broken.write_text(saved)
+        study.summarize(finished["output"], GRID)  # the summary of the whole grid again, for the tests below
+    assert calls == [("full", 1)] and report.finished == [("full", 1)] and len(report.skipped) == 5
+
+
+def test_budget_minutes_zero_starts_nothing_and_says_so(tiny, capsys):
+    output = tiny["root"] / "zero"
+    flags = ["--data-dir", str(tiny["data"]), "--output-dir", str(output), "--budget", "tiny"]
+    assert (
+        main(
+            [
+                "study",
+                *flags,
+                "--base-model",
+                tiny["base"],
+                "--grid",
+                *GRID,
+                "--seeds",
+                "0",
+                "1",
+                "--budget-minutes",
+                "0",
+            ]
+        )
+        == 0
+    )
+    printed = capsys.readouterr().out
+    assert printed.startswith("No finished runs yet.")
+    assert "0 run(s) finished" in printed and "6 run(s) not started: full/seed-0, full/seed-1, hatllm/seed-0" in printed
+    assert not (output / "results").exists()
+
+
+def test_a_deadline_stops_a_running_training_early_and_records_it(tiny):
+    output = tiny["root"] / "deadline"
+    spec = study.RunSpec("hatllm", 0, str(tiny["data"]), str(output), "tiny", tiny["base"], deadline=time.time())
+    record = study.run_one(spec)  # started (the start check is run_study's), then stopped after its first step
+    assert record["training"]["stopped_early"] is True and record["training"]["stop_reason"] == "deadline"
+    assert record["training"]["global_step"] == 1 < study.BUDGETS["tiny"].max_steps
+    assert record["training"]["best_step"] == 1  # no validation before the stop: the final weights are evaluated
+    assert study.read_result(study.result_path(output, "hatllm", 0)) == json.loads(json.dumps(record))
+    summary, markdown = study.summarize(output)
+    assert summary["configurations"]["hatllm"]["stopped_early"] == [0]
+    assert "| hatllm | HatLLM (IN-OR-CR) | 0 |" in markdown and markdown.rstrip().endswith("| 0 |")
+
+
+def test_the_summary_matches_values_computed_by_hand(finished):
+    summary = json.loads((finished["output"] / "summary.json").read_text())
+    records = results(finished["output"])
+    for configuration in GRID:
+        for split, metric in study.SUMMARY_METRICS:
+            values = [records[(configuration, seed)][split]["metrics"][metric] for seed in SEEDS]
+            row = summary["configurations"][configuration][f"{split}_{metric}"]
+            assert row["mean"] == pytest.approx(statistics.mean(values), abs=1e-12)
+            assert row["std"] == pytest.approx(statistics.stdev(values), abs=1e-12)
+    popular = summary["configurations"]["most_popular"]["test_NDCG@10"]
+    assert popular["std"] == 0.0  # MostPopular ignores the seed
+    per_example = {  # per example: NDCG@10 of each seed's rank, averaged over the seeds
+        c: np.mean([[1 / np.log2(r + 1) if r <= 10 else 0.0 for r in records[(c, s)]["test_ranks"]] for s in SEEDS], 0)
+        for c in ("hatllm", "full")
+    }
+    comparison = summary["comparisons"]["hatllm"]
+    assert comparison["seeds"] == SEEDS and comparison["resamples"] == 10_000
+    assert comparison["mean_difference"] == pytest.approx(float(np.mean(per_example["hatllm"] - per_example["full"])))
+    assert comparison["ci_low"] <= comparison["mean_difference"] <= comparison["ci_high"]
+    markdown = (finished["output"] / "summary.md").read_text()
+    full = summary["configurations"]["full"]["test_NDCG@10"]
+    assert "| full | BIGRec (OR in every layer) | 0,1 | " in markdown
+    assert f"{full['mean']:.4f} ± {full['std']:.4f}" in markdown
+    assert ("within noise" in markdown) == any(test["within_noise"] for test in summary["comparisons"].values())
+
+
+def test_summarize_only_rebuilds_the_tables_from_finished_runs(finished, capsys):
+    (finished["output"] / "summary.md").unlink()
+    assert main(["study", "--output-dir", str(finished["output"]), "--summarize-only"]) == 0
+    printed = capsys.readouterr().out
+    assert printed == (finished["output"] / "summary.md").read_text()
+    assert "| hatllm | 0,1 |" in printed and "| most_popular | 0,1 |" in printed
+
+
+def test_the_paired_bootstrap_separates_noise_from_a_clear_difference():
+    rng = np.random.default_rng(1)
+    reference = rng.random(500)
+    same = study.paired_bootstrap(reference, reference.copy())
+    assert same["mean_difference"] == 0.0 and same["ci_low"] == same["ci_high"] == 0.0
+    assert same["p_value"] == 1.0 and same["within_noise"] is True
+
+    better = reference + 0.05 + rng.normal(0, 0.05, 500)  # a shift of 0.05 with a per-example spread of 0.05
+    clear = study.paired_bootstrap(better, reference)
+    assert clear["mean_difference"] == pytest.approx(float(np.mean(better - reference)))
+    assert 0 < clear["ci_low"] < clear["mean_difference"] < clear["ci_high"] < 0.06
+    assert clear["p_value"] < 0.001 and clear["within_noise"] is False
+    worse = study.paired_bootstrap(reference, better)
+    assert worse["ci_high"] < 0 and worse["p_value"] < 0.001
+
+    noisy = study.paired_bootstrap(reference + rng.normal(0, 0.05, 500), reference)  # no shift: noise only
+    assert noisy["ci_low"] < 0 < noisy["ci_high"] and noisy["p_value"] > 0.05 and noisy["within_noise"]
+    assert study.paired_bootstrap(better, reference) == clear  # a fixed bootstrap seed
+
+
+def test_table5_variants_for_a_6_layer_model():
+    assert study.block_sizes(6) == (1, 4, 1)
+    expected = {
+        "full": ["full"] * 6,
+        "hatllm": ["intra", "full", "full", "full", "full", "inter_last"],
+        "iam": ["intra"] * 3 + ["inter"] * 3,
+        "wo_in": ["full", "full", "full", "full", "full", "inter_last"],
+        "wo_or": ["intra", "intra", "intra", "inter_last", "inter_last", "inter_last"],
+        "wo_cr": ["intra", "full", "full", "full", "full", "full"],
+        "cr_pre": ["intra", "full", "full", "full", "full", "inter"],
+        "in_cr_or": ["intra", "inter_last", "inter_last", "inter_last", "inter_last", "full"],
+        "or_in_cr": ["full", "intra", "intra", "intra", "intra", "inter_last"],
+        "or_cr_in": ["full", "inter_last", "inter_last", "inter_last", "inter_last", "intra"],
+        "cr_in_or": ["inter_last", "intra", "intra", "intra", "intra", "full"],
+        "cr_or_in": ["inter_last", "full", "full", "full", "full", "intra"],
+    }
+    assert {name: study.table5_modes(name, 6) for name in study.LLM_CONFIGURATIONS} == expected
+    # Scaled to depth: the library's HatLLM default at 30 layers, the demo's 1-1-1 at 3.
+    assert study.block_sizes(30) == (4, 25, 1) and study.table5_modes("hatllm", 30) == hatllm_schedule(30)
+    assert study.table5_modes("hatllm", 3) == ["intra", "full", "inter_last"]
+    assert study.table5_modes("wo_or", 30) == ["intra"] * 16 + ["inter_last"] * 14
+    assert study.GRIDS["ablations"] == ("full", "hatllm", *study.TABLE5_VARIANTS)
+    assert study.resolve_grid(["main", "wo_in", "full"]) == ["full", "hatllm", "iam", "most_popular", "sasrec", "wo_in"]
+    with pytest.raises(ValueError, match="Unknown grid or configuration 'hatlm'"):
+        study.resolve_grid(["hatlm"])
+
+
+def test_the_cpu_budget_is_the_demos_default_budget(tmp_path):
+    demo_args, demo_training = demo_arguments(tmp_path, DEMO_BUDGETS["default"], seed=3)
+    modes = ["intra", "full", "inter_last"]
+    args, training = study.llm_arguments(study.BUDGETS["cpu"], "data", tmp_path / "run", modes, 3, "smollm2-135m")
+    for name in ("base_model", "base_model_layers", "max_eval_samples", "rec_head_norm", "lora_r", "head_init"):
+        assert getattr(args, name) == getattr(demo_args, name), name
+    for name in ("max_steps", "eval_steps", "save_steps", "logging_steps", "per_device_train_batch_size", "seed"):
+        assert getattr(training, name) == getattr(demo_training, name), name
+    for name in ("learning_rate", "early_stopping_patience", "per_device_eval_batch_size", "metric_for_best_model"):
+        assert getattr(training, name) == getattr(demo_training, name), name
+    assert args.item_mask_modes == modes == study.table5_modes("hatllm", 3)  # the demo's schedule, made explicit
+
+
+def test_same_seeds_give_identical_results(finished):
+    again = finished["root"] / "again"
+    study.run_study(finished["data"], again, ["hatllm"], [0], "tiny", base_model=finished["base"], show_progress=False)
+    first, second = (json.loads(study.result_path(out, "hatllm", 0).read_text()) for out in (finished["output"], again))
+    assert second["test_ranks"] == first["test_ranks"]
+    assert second["test"] == first["test"] and second["validation"] == first["validation"]
+    losses = [[entry.get("loss") for entry in r["training"]["log_history"]] for r in (first, second)]
+    assert losses[0] == losses[1] and any(loss is not None for loss in losses[0])
+
+
+def test_ranks_come_from_the_same_metric_code_as_evaluate_scorer(tiny):
+    data = load_prepared(tiny["data"])
+    popular = MostPopular(len(data.titles)).fit(data.splits["train"])
+    metrics, ranks = study.rank_split(popular, data.splits["test"], len(data.titles), EvaluationPolicy(), 5)
+    expected = evaluate_scorer(popular, data.splits["test"], len(data.titles), show_progress=False)["metrics"]
+    assert metrics == expected and len(ranks) == len(data.splits["test"])
+
+
+def test_user_errors_are_one_line(tiny, capsys):
+    assert main(["study", "--grid", "hatlm", "--data-dir", str(tiny["data"])]) == 2
+    assert "Unknown grid or configuration 'hatlm'" in capsys.readouterr().err
+    assert main(["study", "--data-dir", str(tiny["data"]), "--budget", "tiny", "--output-dir", "x"]) == 1
+    assert "has no base model of its own" in capsys.readouterr().err
+    assert main(["study", "--budget", "tiny"]) == 2
+    assert "--data-dir is required" in capsys.readouterr().err
