@@ -7,7 +7,7 @@ from datasets import Dataset
 
 from iamrec.baselines import MostPopular
 from iamrec.evaluation import evaluate_scorer
-from iamrec.sasrec import IGNORE_INDEX, SASRec, SASRecConfig, SASRecModel, training_tensors
+from iamrec.sasrec import IGNORE_INDEX, SUPERVISIONS, SASRec, SASRecConfig, SASRecModel, training_tensors
 
 NUM_ITEMS, NUM_USERS, STEPS, WINDOW = 20, 40, 12, 10
 TINY = SASRecConfig(embedding_dim=16, num_heads=2, feedforward_dim=16, dropout=0.1, batch_size=32,
@@ -134,8 +134,9 @@ def test_early_stopping_keeps_the_best_epoch(splits):
     assert validation_ndcg(scorer, splits["validation"]) == pytest.approx(best, abs=1e-12)
 
 
-def test_it_learns_the_walk_and_beats_most_popular(splits):
-    config = replace(TINY, max_epochs=40, patience=5)
+@pytest.mark.parametrize("supervision", SUPERVISIONS)
+def test_it_learns_the_walk_and_beats_most_popular(splits, supervision):
+    config = replace(TINY, max_epochs=40, patience=5, supervision=supervision)
     scorer = SASRec.fit(splits["train"], splits["validation"], NUM_ITEMS, config, seed=0, show_progress=False)
     popular = MostPopular(NUM_ITEMS).fit(splits["train"])
     sasrec_ndcg, popular_ndcg = validation_ndcg(scorer, splits["validation"]), validation_ndcg(popular,
