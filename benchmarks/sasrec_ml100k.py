@@ -24,9 +24,8 @@ import torch
 import transformers
 
 from iamrec.data import load_prepared
-from iamrec.evaluation import evaluate_scorer
-from iamrec.metrics import EvaluationPolicy
-from iamrec.sasrec import SUPERVISIONS, SASRec, SASRecConfig
+from iamrec.evaluation import EvaluationPolicy, evaluate_scorer
+from iamrec.evaluation.sasrec import SUPERVISIONS, SASRec, SASRecConfig
 
 SPLITS = ("validation", "test")
 SUMMARY_METRICS = ("NDCG@10", "HR@10", "NDCG@5", "HR@5", "MRR")
@@ -51,8 +50,15 @@ def run_seed(data_dir: Path, config: SASRecConfig, seed: int, device: str, threa
     scorer = SASRec.fit(data.splits["train"], data.splits["validation"], num_items, config, seed=seed, device=device)
     fit_seconds = time.perf_counter() - start
     metrics = {
-        split: evaluate_scorer(scorer, data.splits[split], num_items, EvaluationPolicy(), config.eval_batch_size,
-                               split=split, show_progress=False)["metrics"]
+        split: evaluate_scorer(
+            scorer,
+            data.splits[split],
+            num_items,
+            EvaluationPolicy(),
+            config.eval_batch_size,
+            split=split,
+            show_progress=False,
+        )["metrics"]
         for split in SPLITS
     }
     epochs_run = len(scorer.epoch_log)
@@ -89,8 +95,10 @@ def summarise(runs: list[dict]) -> dict:
     for split in SPLITS:
         for metric in SUMMARY_METRICS:
             values = [run[split][metric] for run in runs]
-            summary[f"{split}_{metric}"] = {"mean": statistics.fmean(values),
-                                            "std": statistics.stdev(values) if len(values) > 1 else 0.0}
+            summary[f"{split}_{metric}"] = {
+                "mean": statistics.fmean(values),
+                "std": statistics.stdev(values) if len(values) > 1 else 0.0,
+            }
     for key in ("best_epoch", "epochs_run", "seconds_per_epoch"):
         values = [run[key] for run in runs]
         summary[key] = {"mean": statistics.fmean(values), "std": statistics.stdev(values) if len(values) > 1 else 0.0}
@@ -114,16 +122,18 @@ def main() -> None:
     parser.add_argument("--patience", type=int, default=SASRecConfig.patience)
     parser.add_argument("--supervision", choices=SUPERVISIONS, default=SASRecConfig.supervision)
     parser.add_argument("--dropout", type=float, default=SASRecConfig.dropout)
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch CPU threads (1: on a shared 2-core machine, 2 threads thrash)")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch CPU threads (1: on a shared 2-core machine, 2 threads thrash)"
+    )
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--jobs", type=int, default=1, help="seeds trained at once, each in its own process")
     args = parser.parse_args()
 
     data = load_prepared(args.data_dir)
     num_items = len(data.titles)
-    config = SASRecConfig(max_epochs=args.max_epochs, patience=args.patience, supervision=args.supervision,
-                          dropout=args.dropout)
+    config = SASRecConfig(
+        max_epochs=args.max_epochs, patience=args.patience, supervision=args.supervision, dropout=args.dropout
+    )
     record = {
         "model": "SASRec",
         "dataset": data.protocol.get("dataset"),
@@ -142,18 +152,21 @@ def main() -> None:
         "transformers": transformers.__version__,
         "python": platform.python_version(),
         "command": f"python benchmarks/sasrec_ml100k.py --data-dir {args.data_dir} --seeds "
-                   f"{' '.join(map(str, args.seeds))} --output {args.output} --max-epochs {args.max_epochs} "
-                   f"--patience {args.patience} --supervision {args.supervision} --dropout {args.dropout} "
-                   f"--threads {args.threads} --device {args.device} --jobs {args.jobs}",
+        f"{' '.join(map(str, args.seeds))} --output {args.output} --max-epochs {args.max_epochs} "
+        f"--patience {args.patience} --supervision {args.supervision} --dropout {args.dropout} "
+        f"--threads {args.threads} --device {args.device} --jobs {args.jobs}",
         "seeds": [],
     }
     for run in finished_runs(args, config):
         record["seeds"] = sorted(record["seeds"] + [run], key=lambda entry: entry["seed"])
         record["summary"] = summarise(record["seeds"])
         write_json(args.output, record)
-        print(f"seed {run['seed']}: test NDCG@10 {run['test']['NDCG@10']:.4f} HR@10 {run['test']['HR@10']:.4f}, "
-              f"validation NDCG@10 {run['validation']['NDCG@10']:.4f}, best epoch {run['best_epoch']} of "
-              f"{run['epochs_run']}, {run['seconds_per_epoch']:.1f} s/epoch", flush=True)
+        print(
+            f"seed {run['seed']}: test NDCG@10 {run['test']['NDCG@10']:.4f} HR@10 {run['test']['HR@10']:.4f}, "
+            f"validation NDCG@10 {run['validation']['NDCG@10']:.4f}, best epoch {run['best_epoch']} of "
+            f"{run['epochs_run']}, {run['seconds_per_epoch']:.1f} s/epoch",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -58,6 +58,10 @@ SHIPPED_FILES = (
 """What a Hub user needs from a model folder, by name; anything else there (notes, credentials) stays behind."""
 SHIPPED_PATTERNS = ("model-*-of-*.safetensors",)  # sharded weights
 
+# `iamrec study --output-dir`: results/<configuration>/seed-<seed>.json, the summaries, and work/ while training.
+STUDY_RESULTS_DIR, STUDY_WORK_DIR = "results", "work"
+STUDY_SUMMARY_JSON, STUDY_SUMMARY_MD = "summary.json", "summary.md"
+
 # `iamrec demo --output-dir`.
 DEMO_DATA_DIR, DEMO_TRAIN_DIR, DEMO_HUB_DIR, DEMO_REPORT_FILE = "data", "train", "hub_upload", "demo_report.json"
 

@@ -81,7 +81,7 @@ def test_a_rerun_skips_complete_runs_and_redoes_an_incomplete_one(finished, monk
     def must_not_train(spec):
         raise AssertionError(f"{spec.configuration}/seed-{spec.seed} was run again")
 
-    monkeypatch.setattr(study, "run_one", must_not_train)
+    monkeypatch.setattr(study.runs, "run_one", must_not_train)
     report = study.run_study(finished["data"], finished["output"], GRID, SEEDS, "tiny", base_model="x", show_progress=0)
     assert report.skipped == [(c, s) for c in GRID for s in SEEDS] and report.finished == []
     assert [path.stat().st_mtime_ns for path in paths] == mtimes
@@ -89,7 +89,7 @@ def test_a_rerun_skips_complete_runs_and_redoes_an_incomplete_one(finished, monk
     broken = study.result_path(finished["output"], "full", 1)
     saved = broken.read_text()
     calls = []
-    monkeypatch.setattr(study, "run_one", lambda spec: calls.append((spec.configuration, spec.seed)))
+    monkeypatch.setattr(study.runs, "run_one", lambda spec: calls.append((spec.configuration, spec.seed)))
     try:
         broken.write_text(saved[: len(saved) // 2])  # a torn write, as if killed mid-way without the rename
         report = study.run_study(finished["data"], finished["output"], GRID, SEEDS, "tiny", base_model="x")

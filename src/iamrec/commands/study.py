@@ -56,13 +56,15 @@ class StudyArguments:
 
 
 def parse(argv: list[str]) -> StudyArguments:
-    return parse_flags(StudyArguments, argv, "iamrec study", StudyArguments.__doc__)
+    (args,) = parse_flags(argv, "iamrec study", StudyArguments)
+    return args
 
 
 def run(args: StudyArguments) -> int:
     from pathlib import Path
 
-    from ..study import SUMMARY_MD, run_study, summarize
+    from ..folders import STUDY_SUMMARY_MD
+    from ..study import run_study, summarize
 
     if args.summarize_only:
         if not Path(args.output_dir).is_dir():
@@ -84,5 +86,5 @@ def run(args: StudyArguments) -> int:
     )
     print(report.markdown)
     print(report.message)
-    print(f"Summary: {Path(args.output_dir) / SUMMARY_MD}")
+    print(f"Summary: {Path(args.output_dir) / STUDY_SUMMARY_MD}")
     return 0

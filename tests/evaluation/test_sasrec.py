@@ -5,13 +5,21 @@ import pytest
 import torch
 from datasets import Dataset
 
-from iamrec.baselines import MostPopular
-from iamrec.evaluation import evaluate_scorer
-from iamrec.sasrec import IGNORE_INDEX, SUPERVISIONS, SASRec, SASRecConfig, SASRecModel, training_tensors
+from iamrec.evaluation import MostPopular, evaluate_scorer
+from iamrec.evaluation.sasrec import IGNORE_INDEX, SUPERVISIONS, SASRec, SASRecConfig, SASRecModel, training_tensors
 
 NUM_ITEMS, NUM_USERS, STEPS, WINDOW = 20, 40, 12, 10
-TINY = SASRecConfig(embedding_dim=16, num_heads=2, feedforward_dim=16, dropout=0.1, batch_size=32,
-                    learning_rate=1e-2, max_epochs=4, patience=2, eval_batch_size=64)
+TINY = SASRecConfig(
+    embedding_dim=16,
+    num_heads=2,
+    feedforward_dim=16,
+    dropout=0.1,
+    batch_size=32,
+    learning_rate=1e-2,
+    max_epochs=4,
+    patience=2,
+    eval_batch_size=64,
+)
 
 
 def walk_splits() -> dict[str, Dataset]:
@@ -22,8 +30,9 @@ def walk_splits() -> dict[str, Dataset]:
         walk = [(user + step) % NUM_ITEMS for step in range(STEPS)]
         for position in range(1, STEPS):
             split = "test" if position == STEPS - 1 else "validation" if position == STEPS - 2 else "train"
-            rows[split].append({"user": str(user), "history": walk[max(0, position - WINDOW):position],
-                                "target": walk[position]})
+            rows[split].append(
+                {"user": str(user), "history": walk[max(0, position - WINDOW) : position], "target": walk[position]}
+            )
     return {name: Dataset.from_list(split_rows) for name, split_rows in rows.items()}
 
 
@@ -81,15 +90,19 @@ def test_scoring_a_history_equals_the_training_output_at_its_last_position():
 
 
 def test_every_position_labels_are_the_next_item_and_the_target():
-    split = Dataset.from_list([{"history": [4, 5, 6], "target": 7}, {"history": [9], "target": 1},
-                               {"history": [], "target": 2}])
+    split = Dataset.from_list(
+        [{"history": [4, 5, 6], "target": 7}, {"history": [9], "target": 1}, {"history": [], "target": 2}]
+    )
     every = training_tensors(split, NUM_ITEMS, TINY)
     assert every["labels"].tolist() == [[5, 6, 7], [1, IGNORE_INDEX, IGNORE_INDEX], [2, IGNORE_INDEX, IGNORE_INDEX]]
     assert every["lengths"].tolist() == [3, 1, 1]
     assert every["items"].tolist() == [[4, 5, 6], [9, NUM_ITEMS, NUM_ITEMS], [NUM_ITEMS] * 3]
     last = training_tensors(split, NUM_ITEMS, SASRecConfig(supervision="last_position"))
-    assert last["labels"].tolist() == [[IGNORE_INDEX, IGNORE_INDEX, 7], [1, IGNORE_INDEX, IGNORE_INDEX],
-                                       [2, IGNORE_INDEX, IGNORE_INDEX]]
+    assert last["labels"].tolist() == [
+        [IGNORE_INDEX, IGNORE_INDEX, 7],
+        [1, IGNORE_INDEX, IGNORE_INDEX],
+        [2, IGNORE_INDEX, IGNORE_INDEX],
+    ]
 
 
 def test_batch_scores_equal_scores_of_each_history_alone():
@@ -139,8 +152,10 @@ def test_it_learns_the_walk_and_beats_most_popular(splits, supervision):
     config = replace(TINY, max_epochs=40, patience=5, supervision=supervision)
     scorer = SASRec.fit(splits["train"], splits["validation"], NUM_ITEMS, config, seed=0, show_progress=False)
     popular = MostPopular(NUM_ITEMS).fit(splits["train"])
-    sasrec_ndcg, popular_ndcg = validation_ndcg(scorer, splits["validation"]), validation_ndcg(popular,
-                                                                                              splits["validation"])
+    sasrec_ndcg, popular_ndcg = (
+        validation_ndcg(scorer, splits["validation"]),
+        validation_ndcg(popular, splits["validation"]),
+    )
     assert sasrec_ndcg > 0.9
     assert sasrec_ndcg > popular_ndcg + 0.4
     assert validation_ndcg(scorer, splits["test"]) > 0.9
@@ -167,13 +182,16 @@ def one_line_error(error: pytest.ExceptionInfo) -> str:
 
 
 def test_bad_item_ids_are_one_line_value_errors(splits, fitted):
-    for history in ([3, NUM_ITEMS], [-1], [2.0]):
-        with pytest.raises(ValueError, match=r"History of example 1 holds item id .*outside the catalog \[0, 20\)"
-                           ) as error:
+    for history, message in (
+        ([3, NUM_ITEMS], r"item id 20, outside the catalog \[0, 20\)"),
+        ([-1], "item id -1"),
+        ([2.0], "an item id that is not an integer"),
+    ):
+        with pytest.raises(ValueError, match=rf"The history of row 1 holds {message}") as error:
             fitted.score([{"history": [1]}, {"history": history}])
         one_line_error(error)
     bad_train = Dataset.from_list([{"history": [1], "target": NUM_ITEMS}])
-    with pytest.raises(ValueError, match="targets holds item id 20") as error:
+    with pytest.raises(ValueError, match="training target of row [0-9]+ holds item id 20") as error:
         SASRec.fit(bad_train, splits["validation"], NUM_ITEMS, TINY, show_progress=False)
     one_line_error(error)
 

@@ -2,15 +2,16 @@
 
 A causal transformer over item ids: the hidden state at the last history item scores every catalog item by a dot
 product with the (tied) item embedding table. It is a scorer like `baselines.MostPopular`, so
-`evaluation.evaluate_scorer` ranks its scores with the same metric code and policy as every other model.
+`runner.evaluate_scorer` ranks its scores with the same metric code and policy as every other model.
 
 Training reads the prepared sliding-window samples (history of at most `max_length` items, target). By default
 every position of the window is supervised: the sequence is history + [target], and the output at position t
 predicts item t + 1 (standard SASRec). Measured on ML-100K (seed 0, same settings otherwise), validation NDCG@10
 after epochs 1-7 was 0.062 0.072 0.081 0.080 0.081 0.080 0.081 with every position supervised and 0.052 0.061 0.065
-0.069 0.073 0.072 0.077 with the last position only: every position learns far faster per epoch and per second (run side
-by side on a busy 2-core CPU, its epochs took about 100 s against 60 s). The last-position form was still rising at epoch 7 and was not run to convergence
-(CPU time), so it is an option here (`supervision="last_position"`), not a discarded path.
+0.069 0.073 0.072 0.077 with the last position only: every position learns far faster per epoch and per second
+(run side by side on a busy 2-core CPU, its epochs took about 100 s against 60 s). The last-position form was still
+rising at epoch 7 and was not run to convergence (CPU time), so it is an option here
+(`supervision="last_position"`), not a discarded path.
 
 An empty history is one padding item (a zero embedding) at position 0: a defined, finite input, trained like any
 other when the training split holds such samples.
@@ -39,9 +40,9 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 from tqdm.auto import tqdm
 
-from .evaluation import evaluate_scorer
-from .folders import staged_dir
-from .metrics import EvaluationPolicy
+from ..folders import staged_dir
+from .ranking import EvaluationPolicy, check_item_ids
+from .runner import evaluate_scorer
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
@@ -85,14 +86,24 @@ class SASRecConfig:
     eval_batch_size: int = 256
 
     def __post_init__(self):
-        for name in ("embedding_dim", "num_layers", "num_heads", "feedforward_dim", "max_length", "batch_size",
-                     "max_epochs", "patience", "eval_batch_size"):
+        for name in (
+            "embedding_dim",
+            "num_layers",
+            "num_heads",
+            "feedforward_dim",
+            "max_length",
+            "batch_size",
+            "max_epochs",
+            "patience",
+            "eval_batch_size",
+        ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"SASRecConfig.{name} must be a positive integer, got {value!r}.")
         if self.embedding_dim % self.num_heads:
-            raise ValueError(f"SASRecConfig.num_heads ({self.num_heads}) must divide embedding_dim "
-                             f"({self.embedding_dim}).")
+            raise ValueError(
+                f"SASRecConfig.num_heads ({self.num_heads}) must divide embedding_dim ({self.embedding_dim})."
+            )
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"SASRecConfig.dropout must be in [0, 1), got {self.dropout!r}.")
         if not self.learning_rate > 0:
@@ -186,26 +197,21 @@ class SASRecModel(nn.Module):
         return hidden @ self.item_embedding.weight[: self.num_items].T
 
 
-def check_item_ids(items: Sequence[int], num_items: int, what: str) -> None:
-    if any(isinstance(item, bool) or not isinstance(item, int) or not 0 <= item < num_items for item in items):
-        bad = next(item for item in items if isinstance(item, bool) or not isinstance(item, int)
-                   or not 0 <= item < num_items)
-        raise ValueError(f"{what} holds item id {bad!r}, outside the catalog [0, {num_items}).")
-
-
 def pad_histories(
     histories: Sequence[Sequence[int]], num_items: int, max_length: int
 ) -> tuple[torch.LongTensor, torch.LongTensor]:
     """Right-padded `(batch, width)` item ids of the last `max_length` items and the lengths (an empty history is
     one padding item, so lengths are at least 1)."""
     histories = [list(history)[-max_length:] for history in histories]
-    for row, history in enumerate(histories):
-        check_item_ids(history, num_items, f"History of example {row}")
     lengths = torch.tensor([max(len(history), 1) for history in histories], dtype=torch.long)
     width = int(lengths.max()) if len(histories) else 1
     items = torch.full((len(histories), width), num_items, dtype=torch.long)
     for row, history in enumerate(histories):
-        items[row, : len(history)] = torch.tensor(history, dtype=torch.long)
+        if any(isinstance(item, bool) or not isinstance(item, int) for item in history):
+            raise ValueError(f"The history of row {row} holds an item id that is not an integer.")
+        ids = torch.tensor(history, dtype=torch.long)
+        check_item_ids(ids, torch.full_like(ids, row), num_items, "The history")
+        items[row, : len(history)] = ids
     return items, lengths
 
 
@@ -214,7 +220,7 @@ def training_tensors(split, num_items: int, config: SASRecConfig) -> dict[str, t
     histories, targets = split["history"], split["target"]
     if not targets:
         raise ValueError("The training split is empty.")
-    check_item_ids(targets, num_items, "The training split's targets")
+    check_item_ids(torch.tensor(targets), torch.arange(len(targets)), num_items, "The training target")
     items, lengths = pad_histories(histories, num_items, config.max_length)
     labels = torch.full((len(targets), config.max_length), IGNORE_INDEX, dtype=torch.long)
     rows = torch.arange(len(targets))
@@ -222,8 +228,9 @@ def training_tensors(split, num_items: int, config: SASRecConfig) -> dict[str, t
     if config.supervision == "every_position":
         # Position t predicts the next history item; padding inputs (id num_items) are never labels.
         following = items[:, 1:].masked_fill(items[:, 1:] == num_items, IGNORE_INDEX)
-        labels[:, : following.shape[1]] = torch.where(labels[:, : following.shape[1]] == IGNORE_INDEX, following,
-                                                      labels[:, : following.shape[1]])
+        labels[:, : following.shape[1]] = torch.where(
+            labels[:, : following.shape[1]] == IGNORE_INDEX, following, labels[:, : following.shape[1]]
+        )
     width = items.shape[1]
     return {"items": items, "lengths": lengths, "labels": labels[:, :width]}
 
@@ -279,8 +286,9 @@ class SASRec:
         if len(validation_split) == 0:
             raise ValueError("The validation split is empty; early stopping needs it.")
         scorer = cls(num_items, config, seed, device)
-        data = {name: tensor.to(scorer.device) for name, tensor in training_tensors(train_split, num_items,
-                                                                                   config).items()}
+        data = {
+            name: tensor.to(scorer.device) for name, tensor in training_tensors(train_split, num_items, config).items()
+        }
         optimizer = torch.optim.Adam(scorer.model.parameters(), lr=config.learning_rate)
         shuffling = torch.Generator().manual_seed(seed)
         best_score, best_state, epochs_without_gain = -math.inf, None, 0
@@ -290,11 +298,19 @@ class SASRec:
             torch.manual_seed(seed)
             for epoch in epochs:
                 loss = scorer._train_epoch(data, optimizer, shuffling)
-                result = evaluate_scorer(scorer, validation_split, num_items, policy, config.eval_batch_size,
-                                         split="validation", show_progress=False)
+                result = evaluate_scorer(
+                    scorer,
+                    validation_split,
+                    num_items,
+                    policy,
+                    config.eval_batch_size,
+                    split="validation",
+                    show_progress=False,
+                )
                 validation = result["metrics"][EARLY_STOPPING_METRIC]
-                scorer.epoch_log.append({"epoch": epoch, "loss": loss, f"validation_{EARLY_STOPPING_METRIC}":
-                                         validation})
+                scorer.epoch_log.append(
+                    {"epoch": epoch, "loss": loss, f"validation_{EARLY_STOPPING_METRIC}": validation}
+                )
                 if validation > best_score:
                     best_score, scorer.best_epoch, epochs_without_gain = validation, epoch, 0
                     best_state = copy.deepcopy(scorer.model.state_dict())
@@ -307,8 +323,9 @@ class SASRec:
         scorer.model.eval()
         return scorer
 
-    def _train_epoch(self, data: dict[str, torch.Tensor], optimizer: torch.optim.Optimizer,
-                     shuffling: torch.Generator) -> float:
+    def _train_epoch(
+        self, data: dict[str, torch.Tensor], optimizer: torch.optim.Optimizer, shuffling: torch.Generator
+    ) -> float:
         """One pass over the shuffled training tensors; returns the mean loss per supervised position."""
         self.model.train()
         order = torch.randperm(len(data["items"]), generator=shuffling).to(self.device)
@@ -329,8 +346,9 @@ class SASRec:
 
     def score(self, examples: list[Mapping]) -> torch.Tensor:
         """`(batch, num_items)` float scores from the hidden state at each example's last history item."""
-        items, lengths = pad_histories([example["history"] for example in examples], self.num_items,
-                                       self.config.max_length)
+        items, lengths = pad_histories(
+            [example["history"] for example in examples], self.num_items, self.config.max_length
+        )
         items, lengths = items.to(self.device), lengths.to(self.device)
         self.model.eval()
         with torch.no_grad():
@@ -342,9 +360,14 @@ class SASRec:
 
     def save_pretrained(self, folder: str | os.PathLike) -> None:
         """Writes `config.json` and `model.safetensors`; staged beside `folder` and renamed into place."""
-        record: dict[str, Any] = {"model_type": "sasrec", "num_items": self.num_items, "seed": self.seed,
-                                  "config": asdict(self.config), "best_epoch": self.best_epoch,
-                                  "epoch_log": self.epoch_log}
+        record: dict[str, Any] = {
+            "model_type": "sasrec",
+            "num_items": self.num_items,
+            "seed": self.seed,
+            "config": asdict(self.config),
+            "best_epoch": self.best_epoch,
+            "epoch_log": self.epoch_log,
+        }
         with staged_dir(Path(folder)) as staging:
             (staging / CONFIG_FILE).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
             state = {name: tensor.detach().cpu().contiguous() for name, tensor in self.model.state_dict().items()}

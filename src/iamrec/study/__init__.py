@@ -1,0 +1,51 @@
+"""The quality study: a grid of named configurations x seeds, each run trained, evaluated, recorded and summarised.
+
+One run is (configuration, seed). It trains (an LLM configuration through `train.train` with the configuration's
+per-layer `item_mask_modes`; SASRec through `SASRec.fit`; MostPopular through `.fit`), ranks the validation and test
+examples with the same metric code and the default `EvaluationPolicy()`, and writes `results/<configuration>/seed-<seed>
+.json` atomically as soon as it ends. A rerun skips every run whose result file is complete, so a killed or time-boxed
+study continues where it stopped. `summarize` turns the finished runs into `summary.json` and `summary.md`: mean and
+standard deviation over seeds, and a paired bootstrap of every configuration against `full` on per-example test
+NDCG@10.
+
+Configurations (`CONFIGURATIONS`): `full` (plain causal attention in every layer: BIGRec with an embedding head, the
+reference), `hatllm`, `iam`, HatLLM's Table-5 schedule variants (`table5_modes`), and the baselines `most_popular` and
+`sasrec`. Grids (`GRIDS`): `main` and `ablations`. Budgets (`BUDGETS`): `cpu`, `gpu` and `tiny`.
+
+Modules: `grid` (configurations, grids, budgets), `runs` (one run, the study loop), `results` (the result files),
+`summary` (the tables and the paired test).
+"""
+
+from .grid import (
+    BUDGETS,
+    GRIDS,
+    LLM_CONFIGURATIONS,
+    TABLE5_VARIANTS,
+    block_sizes,
+    llm_arguments,
+    resolve_grid,
+    table5_modes,
+)
+from .results import read_result, result_path
+from .runs import RunSpec, rank_split, run_one, run_study
+from .summary import SUMMARY_METRICS, paired_bootstrap, summarize
+
+__all__ = [
+    "BUDGETS",
+    "GRIDS",
+    "LLM_CONFIGURATIONS",
+    "SUMMARY_METRICS",
+    "TABLE5_VARIANTS",
+    "RunSpec",
+    "block_sizes",
+    "llm_arguments",
+    "paired_bootstrap",
+    "rank_split",
+    "read_result",
+    "resolve_grid",
+    "result_path",
+    "run_one",
+    "run_study",
+    "summarize",
+    "table5_modes",
+]

@@ -1,0 +1,251 @@
+"""The study's configurations (HatLLM's schedules, Table-5 variants, baselines), grids and budgets."""
+
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..arguments import IAMRecArguments, RecTrainingArguments
+from ..configuration_iamrec import iam_schedule
+from ..demo import BUDGETS as DEMO_BUDGETS
+
+MODE_OF = {"IN": "intra", "OR": "full", "CR": "inter_last", "CR-pre": "inter"}
+"""HatLLM's module names (section 4) as our attention modes: IN = intra-item attention (eq. 3), OR = the original
+causal attention, CR = cross-item attention over the items' last tokens (eq. 5), CR-pre = the first cross-item design
+that masks all intra-item attention (eq. 4)."""
+
+PAPER_LAYERS, PAPER_SHALLOW, PAPER_DEEP = 28, 4, 1
+"""The depth the block sizes are scaled from: HatLLM's backbone (LLaMA3-3B, 28 layers, section 5.1.4) with 4 shallow
+and 1 deep layer (its tuned ranges are {1, 4, 8, 12, 16} shallow, {1..5} deep; 4 shallow and 1-3 deep are best,
+section 5.4). At 30 layers this gives the library's `hatllm_schedule` default (4, 25, 1); at 3 layers the demo's
+(1, 1, 1)."""
+
+LABELS = {
+    "full": "BIGRec (OR in every layer)",
+    "hatllm": "HatLLM (IN-OR-CR)",
+    "iam": "IAM (intra, then inter)",
+    "wo_in": "w/o IN",
+    "wo_or": "w/o OR",
+    "wo_cr": "w/o CR",
+    "cr_pre": "CR->CR-pre",
+    "in_cr_or": "IN-CR-OR",
+    "or_in_cr": "OR-IN-CR",
+    "or_cr_in": "OR-CR-IN",
+    "cr_in_or": "CR-IN-OR",
+    "cr_or_in": "CR-OR-IN",
+    "most_popular": "MostPopular",
+    "sasrec": "SASRec",
+}
+"""Each configuration's name in the papers (Table 5's row names for the ablations)."""
+
+TABLE5_VARIANTS = ("wo_in", "wo_or", "wo_cr", "cr_pre", "in_cr_or", "or_in_cr", "or_cr_in", "cr_in_or", "cr_or_in")
+LLM_CONFIGURATIONS = ("full", "hatllm", "iam", *TABLE5_VARIANTS)
+BASELINE_CONFIGURATIONS = ("most_popular", "sasrec")
+CONFIGURATIONS = (*LLM_CONFIGURATIONS, *BASELINE_CONFIGURATIONS)
+REFERENCE = "full"
+"""Every configuration is compared with this one (paired, per example)."""
+
+GRIDS = {
+    "main": ("full", "hatllm", "iam", "most_popular", "sasrec"),
+    "ablations": ("full", "hatllm", *TABLE5_VARIANTS),  # Table 5's BIGRec and HatLLM rows, then its variants
+}
+
+
+def block_sizes(num_layers: int) -> tuple[int, int, int]:
+    """(shallow, middle, deep) layer counts for a model of `num_layers` layers: 4 and 1 of HatLLM's 28 scaled to depth
+    (rounded half up, at least 1 each), the middle block the rest (empty for a 2-layer model)."""
+    if num_layers < 2:
+        raise ValueError(f"The HatLLM schedules need at least 2 layers, got {num_layers}.")
+    shallow = max(1, math.floor(PAPER_SHALLOW * num_layers / PAPER_LAYERS + 0.5))
+    deep = max(1, math.floor(PAPER_DEEP * num_layers / PAPER_LAYERS + 0.5))
+    return shallow, num_layers - shallow - deep, deep
+
+
+def table5_modes(configuration: str, num_layers: int) -> list[str]:
+    """The per-layer `item_mask_modes` of an LLM configuration for a model of `num_layers` layers.
+
+    With (a, b, c) = `block_sizes(num_layers)` (shallow, middle, deep; (1, 4, 1) at 6 layers, (4, 25, 1) at 30), the
+    variants of HatLLM's ablation study (arXiv 2510.10955, section 5.3 and Table 5) are:
+
+    - `hatllm`: IN^a OR^b CR^c, "IN in the shallow layers, OR in the middle layers, CR in the deep layers".
+    - `wo_in`, `wo_cr` ("shallow Intra-item Attention layers (w/o IN) ... and deep cross-item Attention layers
+      (w/o CR) are removed"): the module's mask is dropped and its layers attend as originally (OR), keeping the
+      depth: OR^(a+b) CR^c and IN^a OR^(b+c).
+    - `wo_or` ("middle orignal Attention layers (w/o OR) ... removed"): without OR the masked blocks meet; the paper
+      does not say where, so the middle block goes half to each neighbour: IN^(a + b//2) CR^(c + b - b//2). (This is
+      our reading; literally deleting layers would change the model's size, which no other variant does.)
+    - `cr_pre` ("CR->CR-pre": "the initial cross-item attention design (cf. eq.(4))"): IN^a OR^b CR-pre^c, where
+      CR-pre (eq. 4) masks every intra-item pair of item tokens (our `inter`), not only non-last tokens.
+    - the permuted orders `in_cr_or`, `or_in_cr`, `or_cr_in`, `cr_in_or`, `cr_or_in` ("we permute the order of three
+      typical layers ... 'IN-CR-OR' means using IN in the shallow layers, CR in the middle layers, and OR in the deep
+      layers"): the three positions keep their sizes (a shallow, b middle, c deep) and the named modules fill them
+      in order; e.g. IN-CR-OR = IN^a CR^b OR^c.
+
+    Also `full` (OR in every layer: BIGRec, Table 5's first row) and `iam` (`iam_schedule`: intra in the first half,
+    inter in the second).
+
+    Caveat: masks apply only between item tokens and the score is read at the final prompt token, so the last layer's
+    mode never changes the scores (measured on the tiny fixtures: `hatllm` [intra, inter_last] and `iam` [intra,
+    inter] give identical ranks). With a deep block of one layer (c = 1 below 42 layers), `wo_cr` and `cr_pre`
+    therefore score exactly like `hatllm` (and `wo_in` like `full`), and the last layer's module in the permuted
+    orders counts only when c >= 2. A study meant to measure CR needs a deep block of at least 2 layers.
+    """
+    if configuration == "full":
+        return ["full"] * num_layers
+    if configuration == "iam":
+        return iam_schedule(num_layers)
+    a, b, c = block_sizes(num_layers)
+    blocks = {
+        "hatllm": [("IN", a), ("OR", b), ("CR", c)],
+        "wo_in": [("OR", a + b), ("CR", c)],
+        "wo_or": [("IN", a + b // 2), ("CR", c + b - b // 2)],
+        "wo_cr": [("IN", a), ("OR", b + c)],
+        "cr_pre": [("IN", a), ("OR", b), ("CR-pre", c)],
+    }
+    if configuration in blocks:
+        layout = blocks[configuration]
+    elif configuration in TABLE5_VARIANTS:  # a permutation: module names in position order
+        layout = list(zip((part.upper() for part in configuration.split("_")), (a, b, c)))
+    else:
+        raise ValueError(f"{configuration!r} is not an LLM configuration; choose from {list(LLM_CONFIGURATIONS)}.")
+    return [MODE_OF[module] for module, count in layout for _ in range(count)]
+
+
+def resolve_grid(names: Sequence[str]) -> list[str]:
+    """Grid names (`main`, `ablations`) and configuration names, expanded in order, each once."""
+    configurations = []
+    for name in names:
+        if name in GRIDS:
+            configurations.extend(GRIDS[name])
+        elif name in CONFIGURATIONS:
+            configurations.append(name)
+        else:
+            raise ValueError(f"Unknown grid or configuration {name!r}; choose {list(GRIDS)} or {list(CONFIGURATIONS)}.")
+    return list(dict.fromkeys(configurations))
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Budgets
+
+
+@dataclass(frozen=True)
+class StudyBudget:
+    """How much each run may train and on how many examples it is evaluated."""
+
+    description: str
+    base_model: str | None  # None: the caller names it (`--base-model`)
+    base_model_layers: int | None  # None: every layer of the base model
+    max_steps: int
+    eval_steps: int
+    early_stopping_patience: int
+    max_eval_samples: int | None  # validation: the first N examples (the split is time-ordered); None: all
+    max_test_samples: int | None  # test: the first N examples; None: all
+    batch_size: int
+    eval_batch_size: int
+    learning_rate: float
+    rec_head_norm: str
+    sasrec: dict[str, Any] = field(default_factory=dict)  # SASRecConfig fields; empty: its HatLLM-like defaults
+
+
+_DEMO = DEMO_BUDGETS["default"]
+BUDGETS = {
+    "cpu": StudyBudget(
+        description="the demo's default budget: SmolLM2-135M truncated to 3 layers, 300 steps of batch 16 at lr 1e-3 "
+        "(validation every 100 steps on the first 1,000 validation examples, best checkpoint kept), the whole test "
+        "split; SASRec with its defaults",
+        base_model="smollm2-135m",
+        base_model_layers=_DEMO.base_model_layers,
+        max_steps=_DEMO.max_steps,
+        eval_steps=_DEMO.eval_steps,
+        early_stopping_patience=RecTrainingArguments.early_stopping_patience,
+        max_eval_samples=_DEMO.max_eval_samples,
+        max_test_samples=_DEMO.max_test_samples,
+        batch_size=_DEMO.batch_size,
+        eval_batch_size=RecTrainingArguments.per_device_eval_batch_size,
+        learning_rate=_DEMO.learning_rate,
+        rec_head_norm="batch",
+    ),
+    "gpu": StudyBudget(
+        description="HatLLM 5.1.4 on one GPU: the whole 30-layer SmolLM2-135M, batch 32, lr 1e-3, at most 1,600 "
+        "steps, validation every 100 steps on the whole validation split, early stopping on NDCG@10 with patience 2; "
+        "the paper's plain head",
+        base_model="smollm2-135m",
+        base_model_layers=None,
+        max_steps=1600,
+        eval_steps=100,
+        early_stopping_patience=2,
+        max_eval_samples=None,
+        max_test_samples=None,
+        batch_size=32,
+        eval_batch_size=64,
+        learning_rate=1e-3,
+        rec_head_norm="none",
+    ),
+    "tiny": StudyBudget(
+        description="a smoke run for tests on the tiny fixtures (pass the base model): 4 steps of batch 4, 16 "
+        "validation and 64 test examples, a 2-epoch SASRec",
+        base_model=None,
+        base_model_layers=None,
+        max_steps=4,
+        eval_steps=2,
+        early_stopping_patience=2,
+        max_eval_samples=16,
+        max_test_samples=64,
+        batch_size=4,
+        eval_batch_size=8,
+        learning_rate=5e-3,
+        rec_head_norm="batch",
+        sasrec={
+            "embedding_dim": 16,
+            "num_heads": 1,
+            "feedforward_dim": 16,
+            "batch_size": 32,
+            "max_epochs": 2,
+            "patience": 1,
+            "eval_batch_size": 64,
+        },
+    ),
+}
+
+
+def llm_arguments(
+    budget: StudyBudget,
+    data_dir: str | os.PathLike,
+    output_dir: str | os.PathLike,
+    modes: list[str],
+    seed: int,
+    base_model: str,
+) -> tuple[IAMRecArguments, RecTrainingArguments]:
+    """The `train` arguments of one LLM run: the budget's, with the configuration's explicit per-layer modes."""
+    args = IAMRecArguments(
+        data_dir=str(data_dir),
+        base_model=base_model,
+        base_model_layers=budget.base_model_layers,
+        item_mask_modes=list(modes),
+        max_eval_samples=budget.max_eval_samples,
+        rec_head_norm=budget.rec_head_norm,
+    )
+    training_args = RecTrainingArguments(
+        output_dir=str(output_dir),
+        max_steps=budget.max_steps,
+        eval_steps=budget.eval_steps,
+        save_steps=budget.eval_steps,
+        logging_steps=max(1, budget.eval_steps // 5),
+        early_stopping_patience=budget.early_stopping_patience,
+        seed=seed,
+        per_device_train_batch_size=budget.batch_size,
+        per_device_eval_batch_size=budget.eval_batch_size,
+        learning_rate=budget.learning_rate,
+        overwrite_output_dir=True,  # a run killed before its result was written starts again from step 0
+        disable_tqdm=True,
+        report_to="none",
+    )
+    return args, training_args
+
+
+def sasrec_classes():
+    """The SASRec baseline, imported only when a grid has it."""
+    from ..evaluation.sasrec import SASRec, SASRecConfig
+
+    return SASRec, SASRecConfig

@@ -1,0 +1,313 @@
+"""One study run (train, rank validation and test, write the result atomically) and the study loop: skips finished
+runs, honours the deadline, runs in parallel processes."""
+
+import hashlib
+import json
+import logging
+import multiprocessing
+import os
+import platform
+import shutil
+import time
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import transformers
+from tqdm.auto import tqdm
+from transformers import TrainerCallback
+
+from ..evaluation import EvaluationPolicy, ModelScorer, MostPopular, RankingAccumulator, metrics_from_ranks
+from ..evaluation.runner import iter_example_batches
+from ..folders import STUDY_WORK_DIR
+from .grid import BUDGETS, GRIDS, LABELS, llm_arguments, resolve_grid, sasrec_classes, table5_modes
+from .results import RESULT_FORMAT, read_result, result_path, write_json_atomic
+from .summary import summarize
+
+logger = logging.getLogger(__name__)
+
+
+class DeadlineCallback(TrainerCallback):
+    """Stops training at the first step that ends after `deadline` (seconds since the epoch); training then ends
+    normally (best checkpoint, merge, save), so the run is evaluated and recorded as stopped early."""
+
+    def __init__(self, deadline: float | None):
+        self.deadline = deadline
+        self.stopped_at_step: int | None = None
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if self.deadline is not None and time.time() >= self.deadline and state.global_step < state.max_steps:
+            control.should_training_stop = True
+            self.stopped_at_step = state.global_step
+        return control
+
+
+def rank_split(scorer, dataset, num_items: int, policy: EvaluationPolicy, batch_size: int):
+    """Every example's target rank (the same `RankingAccumulator` as `evaluate_scorer`) and the metrics."""
+    accumulator = RankingAccumulator(policy=policy, num_items=num_items)
+    for examples in iter_example_batches(dataset, batch_size):
+        histories = [example["history"] for example in examples] if policy.exclude_history else None
+        accumulator.update(scorer(examples), [example["target"] for example in examples], histories)
+    ranks = accumulator.ranks
+    return metrics_from_ranks(ranks), [int(rank) for rank in ranks]
+
+
+def first(dataset, count: int | None):
+    return dataset if count is None else dataset.select(range(min(count, len(dataset))))
+
+
+def targets_digest(dataset) -> str:
+    """Identifies the test examples, so that only runs on the same examples are paired."""
+    return hashlib.sha256(json.dumps([int(target) for target in dataset["target"]]).encode()).hexdigest()[:16]
+
+
+def device_name(device: str) -> str:
+    if device == "cuda":
+        return f"cuda ({torch.cuda.get_device_name()})"
+    return f"cpu ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)"
+
+
+def num_base_layers(base_model: str, layers: int | None) -> int:
+    from ..pretrained import resolve_base_model
+
+    path = Path(resolve_base_model(base_model, layers))
+    return json.loads((path / "config.json").read_text())["num_hidden_layers"]
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything one run needs (picklable, for worker processes)."""
+
+    configuration: str
+    seed: int
+    data_dir: str
+    output_dir: str
+    budget: str
+    base_model: str
+    deadline: float | None = None
+    keep_models: bool = False
+    torch_threads: int | None = None
+
+
+def run_one(spec: RunSpec) -> dict[str, Any]:
+    """Trains and evaluates one (configuration, seed) and writes its result file; returns the record."""
+    from ..data import load_prepared
+    from ..inference import Recommender
+    from ..train import train
+
+    started = time.time()
+    budget, policy = BUDGETS[spec.budget], EvaluationPolicy()
+    if spec.torch_threads is not None:
+        torch.set_num_threads(spec.torch_threads)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    data = load_prepared(spec.data_dir)
+    num_items = len(data.titles)
+    validation = first(data.splits["validation"], budget.max_eval_samples)
+    test = first(data.splits["test"], budget.max_test_samples)
+    work_dir = Path(spec.output_dir) / STUDY_WORK_DIR / spec.configuration / f"seed-{spec.seed}"
+    settings: dict[str, Any] = {
+        "budget": {"name": spec.budget, **asdict(budget)},
+        "data_dir": str(spec.data_dir),
+        "num_items": num_items,
+        "evaluation_policy": policy.to_dict(),
+    }
+    training: dict[str, Any] = {"best_step": None, "best_epoch": None, "stopped_early": False, "stop_reason": None}
+    modes = None
+    if spec.configuration == "most_popular":
+        scorer = MostPopular(num_items).fit(data.splits["train"])
+    elif spec.configuration == "sasrec":
+        SASRec, SASRecConfig = sasrec_classes()
+        config = SASRecConfig(**budget.sasrec)
+        settings["sasrec_config"] = asdict(config)
+        scorer = SASRec.fit(
+            data.splits["train"],
+            validation,
+            num_items,
+            config=config,
+            seed=spec.seed,
+            device=device,
+            policy=policy,
+            show_progress=False,
+        )
+        epochs = len(scorer.epoch_log)
+        training.update(best_epoch=scorer.best_epoch, epochs=epochs, epoch_log=scorer.epoch_log)
+        training["stop_reason"] = "early_stopping" if epochs < config.max_epochs else "max_epochs"
+    else:
+        modes = table5_modes(spec.configuration, num_base_layers(spec.base_model, budget.base_model_layers))
+        args, training_args = llm_arguments(budget, spec.data_dir, work_dir, modes, spec.seed, spec.base_model)
+        settings.update(iamrec_arguments=asdict(args), training_arguments=training_args.to_dict())
+        deadline = DeadlineCallback(spec.deadline)
+        result = train(args, training_args, policy, callbacks=[deadline])
+        best = Path(result.best_checkpoint).name if result.best_checkpoint else None
+        training.update(
+            best_step=int(best.rsplit("-", 1)[1]) if best else result.global_step,
+            global_step=result.global_step,
+            best_validation_metric=result.best_metric,
+            stopped_early=deadline.stopped_at_step is not None,
+            log_history=result.log_history,
+        )
+        if deadline.stopped_at_step is not None:
+            training["stop_reason"] = "deadline"
+        else:
+            training["stop_reason"] = "early_stopping" if result.global_step < budget.max_steps else "max_steps"
+        recommender = Recommender.from_pretrained(result.model_dir, device=device)
+        scorer = ModelScorer(recommender.model, recommender.processor.collator(), name=spec.configuration)
+    validation_metrics, _ = rank_split(scorer, validation, num_items, policy, budget.eval_batch_size)
+    test_metrics, ranks = rank_split(scorer, test, num_items, policy, budget.eval_batch_size)
+    record = {
+        "format": RESULT_FORMAT,
+        "complete": True,
+        "configuration": spec.configuration,
+        "label": LABELS[spec.configuration],
+        "seed": spec.seed,
+        "budget": spec.budget,
+        "item_mask_modes": modes,
+        "test": {"metrics": test_metrics, "num_examples": len(test), "targets": targets_digest(test)},
+        "validation": {"metrics": validation_metrics, "num_examples": len(validation)},
+        "training": training,
+        "wall_seconds": round(time.time() - started, 3),
+        "device": device_name(device),
+        "torch_threads": torch.get_num_threads(),
+        "versions": {
+            "torch": torch.__version__,
+            "transformers": transformers.__version__,
+            "numpy": np.__version__,
+            "python": platform.python_version(),
+        },
+        "settings": settings,
+        "test_ranks": ranks,
+    }
+    write_json_atomic(result_path(Path(spec.output_dir), spec.configuration, spec.seed), record)
+    if not spec.keep_models:
+        shutil.rmtree(work_dir, ignore_errors=True)
+        for folder in (work_dir.parent, work_dir.parent.parent):  # work/<configuration>/, then work/, when empty
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+    return record
+
+
+def execute(spec: RunSpec) -> dict[str, Any]:
+    """Runs `spec` unless the deadline has passed when it would start (checked here, so queued work obeys it too)."""
+    if spec.deadline is not None and time.time() >= spec.deadline:
+        return {"configuration": spec.configuration, "seed": spec.seed, "status": "not_started"}
+    record = run_one(spec)
+    return {"configuration": spec.configuration, "seed": spec.seed, "status": "finished", "record": record}
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The study
+
+
+@dataclass
+class StudyReport:
+    finished: list[tuple[str, int]]
+    skipped: list[tuple[str, int]]  # complete results found on disk
+    not_started: list[tuple[str, int]]  # the deadline passed first
+    summary: dict[str, Any]
+    markdown: str
+
+    @property
+    def message(self) -> str:
+        lines = [f"{len(self.finished)} run(s) finished, {len(self.skipped)} already complete (skipped)."]
+        if self.not_started:
+            lines.append(
+                f"The time budget ended: {len(self.not_started)} run(s) not started: "
+                + ", ".join(f"{name}/seed-{seed}" for name, seed in self.not_started)
+                + "; run the same command again to continue."
+            )
+        return "\n".join(lines)
+
+
+def run_study(
+    data_dir: str | os.PathLike,
+    output_dir: str | os.PathLike,
+    configurations: Sequence[str] = GRIDS["main"],
+    seeds: Sequence[int] = (0, 1, 2),
+    budget: str = "cpu",
+    budget_minutes: float | None = None,
+    parallel: int = 1,
+    base_model: str | None = None,
+    keep_models: bool = False,
+    show_progress: bool = True,
+) -> StudyReport:
+    """Runs every (configuration, seed) without a complete result in `output_dir`, then writes the summary.
+
+    Args:
+        configurations: names of `CONFIGURATIONS` (or grids, see `resolve_grid`).
+        budget: a key of `BUDGETS`.
+        budget_minutes: no run starts after this many minutes, and a running LLM training stops then (it is
+            evaluated and recorded as stopped early); SASRec and MostPopular are not interrupted. None: no limit.
+        parallel: worker processes (spawned), each with `max(1, os.cpu_count() // parallel)` torch threads. Results
+            are deterministic for a fixed seed and thread count; a different thread count sums in another order and
+            can change them (the tiny budget: test NDCG@10 0.190 with 1 thread, 0.179 with 2), so keep `parallel`
+            fixed within a study (result files and the summary record the thread count).
+        base_model: overrides the budget's base model (required by `tiny`).
+        keep_models: keep each LLM run's trained model and checkpoints under `work/` (deleted by default).
+    """
+    if budget not in BUDGETS:
+        raise ValueError(f"Unknown budget {budget!r}; choose from {list(BUDGETS)}.")
+    if parallel < 1:
+        raise ValueError(f"parallel must be at least 1, got {parallel}.")
+    if budget_minutes is not None and budget_minutes < 0:
+        raise ValueError(f"budget_minutes must not be negative, got {budget_minutes}.")
+    configurations, seeds = resolve_grid(configurations), list(dict.fromkeys(int(seed) for seed in seeds))
+    if not seeds:
+        raise ValueError("Give at least one seed.")
+    base_model = base_model or BUDGETS[budget].base_model
+    if base_model is None:
+        raise ValueError(f"The {budget!r} budget has no base model of its own; pass base_model (--base-model).")
+    from ..folders import check_prepared_dir
+
+    check_prepared_dir(Path(data_dir))
+    output_dir = Path(output_dir)
+    deadline = None if budget_minutes is None else time.time() + 60 * budget_minutes
+    skipped, pending = [], []
+    for configuration in configurations:
+        for seed in seeds:
+            record = read_result(result_path(output_dir, configuration, seed))
+            if record is not None and record["budget"] != budget:
+                raise ValueError(
+                    f"{result_path(output_dir, configuration, seed)} holds a run of the {record['budget']!r} budget, "
+                    f"not {budget!r}; use another output folder."
+                )
+            (skipped if record is not None else pending).append((configuration, seed))
+    threads = max(1, (os.cpu_count() or 1) // parallel) if parallel > 1 else None
+    specs = [
+        RunSpec(c, s, str(data_dir), str(output_dir), budget, base_model, deadline, keep_models, threads)
+        for c, s in pending
+    ]
+    finished, not_started = [], []
+    bar = tqdm(total=len(specs), desc="Study runs", unit="run", disable=not show_progress)
+
+    def record_outcome(outcome: dict[str, Any]) -> None:
+        key = (outcome["configuration"], outcome["seed"])
+        (finished if outcome["status"] == "finished" else not_started).append(key)
+        bar.set_postfix_str(f"{key[0]}/seed-{key[1]} {outcome['status']}")
+        bar.update()
+
+    if parallel == 1 or len(specs) <= 1:
+        for spec in specs:
+            record_outcome(execute(spec))
+    else:
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=parallel, mp_context=context) as pool:
+            futures = [pool.submit(execute, spec) for spec in specs]
+            for future in as_completed(futures):
+                record_outcome(future.result())
+    bar.close()
+    order = {key: index for index, key in enumerate(pending)}
+    not_started.sort(key=order.__getitem__)
+    finished.sort(key=order.__getitem__)
+    summary, markdown = summarize(output_dir, configurations)
+    report = StudyReport(finished, skipped, not_started, summary, markdown)
+    if not specs:
+        logger.info("Every run already has a complete result in %s.", output_dir)
+    if not_started and not finished:
+        logger.warning("No run started: the time budget of %s minute(s) ended first.", budget_minutes)
+    return report

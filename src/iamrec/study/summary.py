@@ -1,0 +1,162 @@
+"""The study's summary: mean and std over seeds, and a paired bootstrap against `full` on per-example test NDCG@10."""
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..folders import STUDY_RESULTS_DIR, STUDY_SUMMARY_JSON, STUDY_SUMMARY_MD
+from .grid import CONFIGURATIONS, LABELS, REFERENCE
+from .results import read_result, write_json_atomic
+
+
+def ndcg_per_example(ranks: Sequence[int], k: int = 10) -> np.ndarray:
+    """1 / log2(rank + 1) when rank <= k, else 0 (as `metrics_from_ranks`)."""
+    ranks = np.asarray(ranks, dtype=np.float64)
+    return np.where(ranks <= k, 1.0 / np.log2(ranks + 1.0), 0.0)
+
+
+def paired_bootstrap(
+    values: Sequence[float], reference: Sequence[float], resamples: int = 10_000, seed: int = 0, level: float = 0.95
+) -> dict[str, float]:
+    """Mean of `values - reference` (paired by example), a percentile bootstrap CI over examples, and a two-sided
+    bootstrap p-value for a zero mean difference: the share of resampled means at least as far from the observed
+    mean as the observed mean is from 0, i.e. (1 + #{|m* - m| >= |m|}) / (resamples + 1)."""
+    differences = np.asarray(values, dtype=np.float64) - np.asarray(reference, dtype=np.float64)
+    if differences.ndim != 1 or len(differences) == 0:
+        raise ValueError("Paired values must be two equally long, non-empty sequences.")
+    n, observed = len(differences), float(differences.mean())
+    rng = np.random.default_rng(seed)
+    means = np.empty(resamples)
+    chunk = max(1, (1 << 22) // n)  # about 4M indices at a time
+    for start in range(0, resamples, chunk):
+        size = min(chunk, resamples - start)
+        means[start : start + size] = differences[rng.integers(0, n, size=(size, n))].mean(axis=1)
+    low, high = np.quantile(means, [(1 - level) / 2, 1 - (1 - level) / 2])
+    p_value = (1 + int(np.sum(np.abs(means - observed) >= abs(observed)))) / (resamples + 1)
+    return {
+        "mean_difference": observed,
+        "ci_low": float(low),
+        "ci_high": float(high),
+        "p_value": min(1.0, p_value),
+        "within_noise": bool(low <= 0.0 <= high),
+        "num_examples": n,
+        "resamples": resamples,
+    }
+
+
+def mean_std(values: Sequence[float]) -> dict[str, float | None]:
+    """Mean and sample standard deviation (n - 1; None for a single value)."""
+    array = np.asarray(values, dtype=np.float64)
+    return {"mean": float(array.mean()), "std": float(array.std(ddof=1)) if len(array) > 1 else None}
+
+
+SUMMARY_METRICS = (("test", "HR@10"), ("test", "NDCG@10"), ("test", "MRR"), ("validation", "NDCG@10"))
+
+
+def load_results(output_dir: Path) -> dict[str, dict[int, dict[str, Any]]]:
+    """Every complete result under `output_dir`, by configuration and seed."""
+    results: dict[str, dict[int, dict[str, Any]]] = {}
+    for path in sorted((Path(output_dir) / STUDY_RESULTS_DIR).glob("*/seed-*.json")):
+        record = read_result(path)
+        if record is not None:
+            results.setdefault(record["configuration"], {})[record["seed"]] = record
+    return results
+
+
+def summarize(
+    output_dir: str | os.PathLike, configurations: Sequence[str] | None = None, resamples: int = 10_000
+) -> tuple[dict[str, Any], str]:
+    """Builds `summary.json` and `summary.md` from the complete results in `output_dir` (all configurations found,
+    `configurations` first in their order) and writes both atomically; returns them."""
+    output_dir = Path(output_dir)
+    results = load_results(output_dir)
+    order = [name for name in (configurations or ()) if name in results]
+    order += [name for name in CONFIGURATIONS if name in results and name not in order]
+    rows = {}
+    for name in order:
+        runs = results[name]
+        seeds = sorted(runs)
+        rows[name] = {
+            "label": LABELS[name],
+            "seeds": seeds,
+            "stopped_early": [seed for seed in seeds if runs[seed]["training"].get("stopped_early")],
+            **{
+                f"{split}_{metric}": mean_std([runs[seed][split]["metrics"][metric] for seed in seeds])
+                for split, metric in SUMMARY_METRICS
+            },
+        }
+    comparisons = {}
+    reference = results.get(REFERENCE, {})
+    for name in order:
+        if name == REFERENCE:
+            continue
+        common = sorted(set(results[name]) & set(reference))
+        if not common:
+            continue
+        digests = {results[name][seed]["test"]["targets"] for seed in common} | {
+            reference[seed]["test"]["targets"] for seed in common
+        }
+        if len(digests) != 1:
+            raise ValueError(f"{name} and {REFERENCE} were tested on different examples; they cannot be paired.")
+        ours = np.mean([ndcg_per_example(results[name][seed]["test_ranks"]) for seed in common], axis=0)
+        theirs = np.mean([ndcg_per_example(reference[seed]["test_ranks"]) for seed in common], axis=0)
+        comparisons[name] = {"seeds": common, **paired_bootstrap(ours, theirs, resamples=resamples)}
+    budgets = sorted({run["budget"] for runs in results.values() for run in runs.values()})
+    threads = sorted({run["torch_threads"] for runs in results.values() for run in runs.values()})
+    summary = {
+        "budgets": budgets,
+        "torch_threads": threads,  # floating-point sums, hence results, depend on it: keep `parallel` fixed
+        "reference": REFERENCE,
+        "metric_of_comparison": "per-example test NDCG@10, averaged over the common seeds",
+        "resamples": resamples,
+        "configurations": rows,
+        "comparisons": comparisons,
+    }
+    markdown = format_markdown(summary)
+    write_json_atomic(output_dir / STUDY_SUMMARY_JSON, summary)
+    temporary = output_dir / f".{STUDY_SUMMARY_MD}.tmp-{os.getpid()}"
+    temporary.write_text(markdown)
+    os.replace(temporary, output_dir / STUDY_SUMMARY_MD)
+    return summary, markdown
+
+
+def format_markdown(summary: dict[str, Any]) -> str:
+    def cell(value: dict[str, float | None]) -> str:
+        return f"{value['mean']:.4f}" + (f" ± {value['std']:.4f}" if value["std"] is not None else "")
+
+    if not summary["configurations"]:
+        return "No finished runs yet.\n"
+    lines = [
+        f"Budget: {', '.join(summary['budgets'])}; torch threads per run: "
+        f"{', '.join(map(str, summary['torch_threads']))}"
+        + (" (mixed: results of one seed differ between thread counts)" if len(summary["torch_threads"]) > 1 else "")
+        + ". Mean ± sample std over seeds.",
+        "",
+        "| configuration | paper | seeds | test HR@10 | test NDCG@10 | test MRR | val NDCG@10 | stopped early |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, row in summary["configurations"].items():
+        metrics = " | ".join(cell(row[f"{split}_{metric}"]) for split, metric in SUMMARY_METRICS)
+        seeds = ",".join(map(str, row["seeds"]))
+        stopped = ",".join(map(str, row["stopped_early"])) or "-"
+        lines.append(f"| {name} | {row['label']} | {seeds} | {metrics} | {stopped} |")
+    if summary["comparisons"]:
+        lines += [
+            "",
+            f"Paired against `{summary['reference']}` on {summary['metric_of_comparison']}; 95% bootstrap CI over "
+            f"examples ({summary['resamples']:,} resamples, seed 0), two-sided bootstrap p.",
+            "",
+            "| configuration | seeds | examples | mean diff | 95% CI | p | verdict |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for name, test in summary["comparisons"].items():
+            verdict = "within noise" if test["within_noise"] else ("better" if test["mean_difference"] > 0 else "worse")
+            lines.append(
+                f"| {name} | {','.join(map(str, test['seeds']))} | {test['num_examples']} | "
+                f"{test['mean_difference']:+.4f} | [{test['ci_low']:+.4f}, {test['ci_high']:+.4f}] | "
+                f"{test['p_value']:.4f} | {verdict} |"
+            )
+    return "\n".join(lines) + "\n"
