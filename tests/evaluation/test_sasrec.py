@@ -93,7 +93,7 @@ def test_every_position_labels_are_the_next_item_and_the_target():
     split = Dataset.from_list(
         [{"history": [4, 5, 6], "target": 7}, {"history": [9], "target": 1}, {"history": [], "target": 2}]
     )
-    every = training_tensors(split, NUM_ITEMS, TINY)
+    every = training_tensors(split, NUM_ITEMS, replace(TINY, supervision="every_position"))
     assert every["labels"].tolist() == [[5, 6, 7], [1, IGNORE_INDEX, IGNORE_INDEX], [2, IGNORE_INDEX, IGNORE_INDEX]]
     assert every["lengths"].tolist() == [3, 1, 1]
     assert every["items"].tolist() == [[4, 5, 6], [9, NUM_ITEMS, NUM_ITEMS], [NUM_ITEMS] * 3]
