@@ -311,3 +311,21 @@ def test_auto_placement_prefers_a_gpu_in_bfloat16(monkeypatch):
         resolve_device("cuda:2")
     with pytest.raises(ValueError, match="Unknown device 'tpu'"):
         resolve_device("tpu")
+
+
+def test_evaluate_trains_or_loads_a_sasrec_baseline(trained, tmp_path, capsys):
+    """`iamrec evaluate --baselines sasrec` trains one on the same splits; `--sasrec-dir` loads a saved one instead,
+    and both give the evaluator's numbers for it."""
+    from iamrec.evaluation.sasrec import SASRec
+
+    data_dir, _ = trained
+    data = load_prepared(data_dir)
+    assert iamrec_main(["evaluate", "--data-dir", str(data_dir), "--baselines", "sasrec"]) == 0
+    trained_here = json.loads(capsys.readouterr().out)["results"]["SASRec(seed=0)"]
+    fitted = SASRec.fit(data.splits["train"], data.splits["validation"], len(data.titles), seed=0, show_progress=False)
+    expected = evaluate_scorer(fitted, data.splits["test"], len(data.titles), show_progress=False)["metrics"]
+    assert trained_here == pytest.approx(expected, abs=1e-9)  # deterministic for the seed
+    fitted.save_pretrained(tmp_path / "sasrec")
+    args = ["evaluate", "--data-dir", str(data_dir), "--baselines", "sasrec", "--sasrec-dir", str(tmp_path / "sasrec")]
+    assert iamrec_main(args) == 0
+    assert json.loads(capsys.readouterr().out)["results"]["SASRec(seed=0)"] == pytest.approx(expected, abs=1e-9)

@@ -9,7 +9,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from ..data import PreparedDataset
-from ..inference import Recommender
+from ..inference import Recommender, resolve_device
 from .baselines import MostPopular, Random
 from .ranking import DEFAULT_KS, EvaluationPolicy, RankingAccumulator
 from .scorers import ModelScorer, Scorer
@@ -84,7 +84,7 @@ def evaluate_scorer(
     }
 
 
-BASELINES = ("most_popular", "random")
+BASELINES = ("most_popular", "random", "sasrec")
 
 
 def check_same_catalog(recommender: Recommender, data: PreparedDataset) -> None:
@@ -114,11 +114,13 @@ def evaluate_all(
     seed: int = 0,
     device: str = "auto",
     dtype: str = "auto",
+    sasrec_dir: str | Path | None = None,
 ) -> dict[str, Any]:
     """Scores the split with the model (if given) and each baseline; baselines are fitted on the train split only.
 
     The model runs on `device` in `dtype` (`auto`: the GPU in bfloat16 when there is one, else the CPU in float32),
-    `batch_size` examples per forward; the report records where it ran.
+    `batch_size` examples per forward; the report records where it ran. The `sasrec` baseline is loaded from
+    `sasrec_dir` when given (`SASRec.save_pretrained`), else trained here to early stopping on the validation split.
     """
     if split not in data.splits:
         raise ValueError(f"Unknown split {split!r}; the data has {sorted(data.splits)}.")
@@ -135,6 +137,15 @@ def evaluate_all(
             scorers.append(MostPopular(num_items).fit(data.splits["train"]))
         elif name == "random":
             scorers.append(Random(num_items, seed=seed))
+        elif name == "sasrec":
+            from .sasrec import SASRec  # imported when asked: it imports this module
+
+            where = str(resolve_device(device))
+            scorers.append(
+                SASRec.from_pretrained(sasrec_dir, device=where)
+                if sasrec_dir is not None
+                else SASRec.fit(data.splits["train"], data.splits["validation"], num_items, seed=seed, device=where)
+            )
         else:
             raise ValueError(f"Unknown baseline {name!r}; choose from {BASELINES}.")
     results = {}
