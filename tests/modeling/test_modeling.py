@@ -353,3 +353,20 @@ def test_a_sequence_without_real_tokens_is_an_error_and_ignored_labels_give_zero
     partly = model(**batch, labels=torch.tensor([-100, 4, 7]))
     per_row = -torch.log_softmax(partly.logits, -1)[torch.arange(3), torch.tensor([0, 4, 7])]
     torch.testing.assert_close(partly.loss, per_row[1:].mean())
+
+
+def test_the_last_layers_mode_cannot_change_the_scores():
+    """The head reads the final token, a prompt token whose attention no mode restricts, and no later layer reads
+    what the last layer computed for item tokens: so HatLLM's single trailing `inter_last` layer scores exactly like
+    `full`, and an ablation of CR needs at least two trailing layers to measure anything."""
+    rng = random.Random(5)  # every prompt ends in prompt tokens (the template's "Output:"), as the collator's do
+    layouts = [random_layout(rng, n) for n in (1, 4, 6)]
+    layouts = [Layout(layout.item_index + [-1], layout.spans) for layout in layouts]
+    batch = batch_from_layouts(layouts, "left", seed=5)
+    with torch.no_grad():
+        scores = {
+            modes: tiny_model(list(modes), seed=3)(**batch).logits
+            for modes in (("intra", "full", "inter_last"), ("intra", "full", "full"), ("intra", "inter_last", "full"))
+        }
+    torch.testing.assert_close(scores[("intra", "full", "inter_last")], scores[("intra", "full", "full")])
+    assert not torch.allclose(scores[("intra", "inter_last", "full")], scores[("intra", "full", "full")], atol=1e-4)
