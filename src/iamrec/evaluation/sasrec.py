@@ -40,12 +40,10 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..folders import staged_dir
+from ..folders import CONFIG_FILE, WEIGHTS_FILE, staged_dir
 from .ranking import EvaluationPolicy, check_item_ids
 from .runner import evaluate_scorer
 
-CONFIG_FILE = "config.json"
-WEIGHTS_FILE = "model.safetensors"
 SUPERVISIONS = ("every_position", "last_position")
 IGNORE_INDEX = -100
 EARLY_STOPPING_METRIC = "NDCG@10"

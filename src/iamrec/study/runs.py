@@ -23,7 +23,7 @@ from transformers import TrainerCallback
 
 from ..evaluation import EvaluationPolicy, ModelScorer, MostPopular, RankingAccumulator, metrics_from_ranks
 from ..evaluation.runner import iter_example_batches
-from ..folders import STUDY_WORK_DIR
+from ..folders import CONFIG_FILE, STUDY_WORK_DIR
 from .grid import BUDGETS, GRIDS, LABELS, llm_arguments, resolve_grid, sasrec_classes, table5_modes
 from .results import RESULT_FORMAT, read_result, result_path, write_json_atomic
 from .summary import summarize
@@ -75,7 +75,7 @@ def num_base_layers(base_model: str, layers: int | None) -> int:
     from ..pretrained import resolve_base_model
 
     path = Path(resolve_base_model(base_model, layers))
-    return json.loads((path / "config.json").read_text())["num_hidden_layers"]
+    return json.loads((path / CONFIG_FILE).read_text())["num_hidden_layers"]
 
 
 @dataclass(frozen=True)
