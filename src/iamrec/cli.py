@@ -17,6 +17,7 @@ COMMANDS = {
     "push": "Upload a trained model (weights, remote code, processor, model card) to the Hub.",
     "demo": "The whole journey on ML-100K: prepare, train, evaluate, save, reload, recommend.",
     "study": "A grid of configurations x seeds, trained, evaluated and summarised with paired tests.",
+    "analyze-attention": "Where each layer's attention goes (own item, other items, prompt), as JSON and a plot.",
 }
 USER_ERRORS = (ValueError, OSError, EOFError, ImportError)
 """What bad input raises: ValueError (bad values, malformed data), OSError (missing, unreadable or unwritable files),
@@ -29,11 +30,11 @@ def main(argv: list[str] | None = None) -> int:
     debug = "--debug" in argv or os.environ.get("IAMREC_DEBUG", "") not in ("", "0")
     argv = [arg for arg in argv if arg != "--debug"]
     if not argv or argv[0] in ("-h", "--help") or argv[0] not in COMMANDS:
-        lines = [f"  {name:<10} {summary}" for name, summary in COMMANDS.items()]
+        lines = [f"  {name:<17} {summary}" for name, summary in COMMANDS.items()]
         print("usage: iamrec <command> [options] [--debug]\n\ncommands:\n" + "\n".join(lines))
         return 0 if argv and argv[0] in ("-h", "--help") else USAGE
     name, flags = argv[0], argv[1:]
-    command = importlib.import_module(f"iamrec.commands.{name}")
+    command = importlib.import_module(f"iamrec.commands.{name.replace('-', '_')}")
     try:
         arguments = command.parse(flags)
     except USER_ERRORS as error:

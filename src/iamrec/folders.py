@@ -1,5 +1,5 @@
 """Every file and folder name of a prepared dataset, a training run and a model folder; their completeness checks;
-and writing a folder so that readers see the old one or the complete new one, never a half-written one."""
+and writing a folder or a JSON file so that readers see the old one or the complete new one, never half of one."""
 
 import json
 import logging
@@ -61,6 +61,9 @@ SHIPPED_PATTERNS = ("model-*-of-*.safetensors",)  # sharded weights
 # `iamrec study --output-dir`: results/<configuration>/seed-<seed>.json, the summaries, and work/ while training.
 STUDY_RESULTS_DIR, STUDY_WORK_DIR = "results", "work"
 STUDY_SUMMARY_JSON, STUDY_SUMMARY_MD = "summary.json", "summary.md"
+
+# `iamrec analyze-attention --output-dir`.
+ATTENTION_JSON, ATTENTION_PLOT = "attention_shares.json", "attention_shares.png"
 
 # `iamrec demo --output-dir`.
 DEMO_DATA_DIR, DEMO_TRAIN_DIR, DEMO_HUB_DIR, DEMO_REPORT_FILE = "data", "train", "hub_upload", "demo_report.json"
@@ -186,3 +189,14 @@ def staged_dir(target: Path, before_replace: Callable[[], None] | None = None) -
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def write_json_atomic(path: Path, value: object) -> None:
+    """Writes a temporary file beside `path` and renames it into place: readers see the old file or the new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        temporary.write_text(json.dumps(value, indent=1, default=str) + "\n")
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)

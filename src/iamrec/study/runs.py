@@ -23,9 +23,9 @@ from transformers import TrainerCallback
 
 from ..evaluation import EvaluationPolicy, ModelScorer, MostPopular, RankingAccumulator, metrics_from_ranks
 from ..evaluation.runner import iter_example_batches
-from ..folders import CONFIG_FILE, STUDY_WORK_DIR
+from ..folders import CONFIG_FILE, STUDY_WORK_DIR, write_json_atomic
 from .grid import BUDGETS, GRIDS, LABELS, llm_arguments, resolve_grid, sasrec_classes, table5_modes
-from .results import RESULT_FORMAT, read_result, result_path, write_json_atomic
+from .results import RESULT_FORMAT, read_result, result_path
 from .summary import summarize
 
 logger = logging.getLogger(__name__)

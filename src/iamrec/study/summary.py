@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from ..folders import STUDY_RESULTS_DIR, STUDY_SUMMARY_JSON, STUDY_SUMMARY_MD
+from ..folders import STUDY_RESULTS_DIR, STUDY_SUMMARY_JSON, STUDY_SUMMARY_MD, write_json_atomic
 from .grid import CONFIGURATIONS, LABELS, REFERENCE
-from .results import read_result, write_json_atomic
+from .results import read_result
 
 
 def ndcg_per_example(ranks: Sequence[int], k: int = 10) -> np.ndarray:
