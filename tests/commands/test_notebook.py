@@ -42,3 +42,7 @@ def test_quickstart_notebook_executes(tmp_path, monkeypatch):
     assert "held-out next item:" in printed
     ranked = re.findall(r"^ ?(\d+)\. (.+) \(-?\d+\.\d{3}\)$", printed, flags=re.MULTILINE)
     assert [int(rank) for rank, _ in ranked] == list(range(1, 11)) and len({title for _, title in ranked}) == 10
+    shares = ast.literal_eval(cell_text(code[6]))
+    masked, plain = shares["HatLLM masks"], shares["same weights, no masks"]
+    assert masked["other_items"][0] == 0.0 < plain["other_items"][0]  # the first layer is intra-item (eq. 3)
+    assert matplotlib.image.imread(tmp_path / "attention_shares.png").shape == (720, 1008, 4)  # 8.4 x 6 in, 120 dpi
