@@ -6,7 +6,7 @@ to the Hub next to the weights, so it imports only torch, transformers and (rela
 """
 
 import inspect
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -182,21 +182,56 @@ class IAMRecHead(ItemScoringHead):
         return self.items(self.project(hidden_states))
 
 
+class ItemTitles(nn.Module):
+    """Every catalog title's token ids, as persistent buffers that save with the weights: one flat id tensor and
+    `num_items + 1` offsets (title `i` is `token_ids[offsets[i]:offsets[i+1]]`), sized by `num_items` and
+    `num_title_tokens` in the config. So the text head scores items without a tokenizer.
+
+    It sits beside `rec_head`, not in it: transformers casts every tensor of a `_keep_in_fp32_modules_strict` module to
+    fp32 when loading in bf16, integer buffers included.
+    """
+
+    def __init__(self, config: IAMRecConfig):
+        super().__init__()
+        self.register_buffer("token_ids", torch.zeros(config.num_title_tokens, dtype=torch.long))
+        self.register_buffer("offsets", torch.zeros(config.num_items + 1, dtype=torch.long))
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def replace(self, token_ids: torch.Tensor, offsets: torch.Tensor) -> None:
+        """Replaces every title (from `pack_titles`); the catalog size stays."""
+        if len(offsets) != len(self.offsets):
+            raise ValueError(f"Got {len(offsets) - 1} titles for a catalog of {len(self)} items.")
+        self.token_ids = token_ids.to(self.token_ids.device)
+        self.offsets = offsets.to(self.offsets.device)
+
+    def append(self, token_ids: torch.Tensor, offsets: torch.Tensor) -> None:
+        """Adds titles (from `pack_titles`) after the last one."""
+        self.offsets = torch.cat([self.offsets, offsets[1:].to(self.offsets) + self.offsets[-1]])
+        self.token_ids = torch.cat([self.token_ids, token_ids.to(self.token_ids)])
+
+    def mean_embeddings(self, token_embeddings: torch.Tensor) -> Iterator[torch.Tensor]:
+        """Each title's mean token embedding, `TITLE_CHUNK_ITEMS` titles at a time, in item order."""
+        for start in range(0, len(self), TITLE_CHUNK_ITEMS):
+            offsets = self.offsets[start : start + TITLE_CHUNK_ITEMS + 1]
+            tokens = self.token_ids[offsets[0] : offsets[-1]]
+            yield nn.functional.embedding_bag(tokens, token_embeddings, offsets[:-1] - offsets[0], mode="mean")
+
+
 class IAMRecTextHead(ItemScoringHead):
     """The title head (`rec_head_type="text"`): item `i` scores `project(h) . (title_proj(t_i) + correction_i) + b_i`,
-    where `t_i` is the mean of the backbone's input token embeddings over item `i`'s title tokens.
+    where `t_i` is the mean of the backbone's input token embeddings over item `i`'s title tokens ([`ItemTitles`]).
 
     Why this shape:
     - New items need no training: their title gives `t_i`, and their correction row is zero (so a cold item is
-      scored from its text alone) while trained items keep what their title does not say in their correction.
+      scored from its text alone) while trained items keep in their correction what their title does not say.
     - It is stable under LoRA merge: `t_i` reads `embed_tokens`, which LoRA does not adapt (the model refuses an
       adapted one), and `title_proj`, the corrections and the bias are plain fp32 weights of `rec_head`, trained
       fully. So the same weights give the same item vectors in training, after `merge_and_unload`, after
       `save_pretrained` and when loaded from the Hub. Encoding titles with the decoder itself would tie each item
-      vector to the LoRA-adapted layers and cost a forward per item.
-    - It needs no tokenizer at scoring time: every title's token ids are persistent buffers (flat ids and offsets)
-      that save with the weights, sized by `num_items` and `num_title_tokens` in the config.
-    Item vectors are computed once per forward for the whole catalog, `TITLE_CHUNK_ITEMS` items at a time.
+      vector to the LoRA-adapted layers and cost a forward pass per item.
+    Item vectors are computed once per forward for the whole catalog, a chunk of titles at a time.
     """
 
     def __init__(self, config: IAMRecConfig):
@@ -205,8 +240,6 @@ class IAMRecTextHead(ItemScoringHead):
         self.title_proj = nn.Linear(config.hidden_size, dim, bias=False)
         self.item_corrections = nn.Parameter(torch.zeros(config.num_items, dim))
         self.item_bias = nn.Parameter(torch.zeros(config.num_items)) if config.rec_head_bias else None
-        self.register_buffer("title_token_ids", torch.zeros(config.num_title_tokens, dtype=torch.long))
-        self.register_buffer("title_offsets", torch.zeros(config.num_items + 1, dtype=torch.long))
 
     @property
     def dtype(self) -> torch.dtype:
@@ -220,39 +253,22 @@ class IAMRecTextHead(ItemScoringHead):
             self.title_proj.weight.zero_()
             self.item_bias.copy_(bias)
 
-    def set_titles(self, token_ids: torch.Tensor, offsets: torch.Tensor) -> None:
-        """Replaces the title buffers (from `pack_titles`); the catalog size stays."""
-        if len(offsets) != len(self.title_offsets):
-            raise ValueError(f"Got {len(offsets) - 1} titles for a catalog of {len(self.title_offsets) - 1} items.")
-        self.title_token_ids = token_ids.to(self.title_token_ids.device)
-        self.title_offsets = offsets.to(self.title_offsets.device)
-
-    def append_items(self, token_ids: torch.Tensor, offsets: torch.Tensor) -> None:
-        """Adds items after the last one: their titles, a zero correction each, and the mean bias of the items so far
-        (an average-popularity prior: zero could rank a new item above every trained one)."""
-        new = len(offsets) - 1
+    def append_items(self, count: int) -> None:
+        """Rows for `count` new items: a zero correction each, and the mean bias of the items so far (an
+        average-popularity prior: zero could rank a new item above every trained one)."""
         with torch.no_grad():
-            shifted = offsets[1:].to(self.title_offsets) + self.title_offsets[-1]
-            self.title_offsets = torch.cat([self.title_offsets, shifted])
-            self.title_token_ids = torch.cat([self.title_token_ids, token_ids.to(self.title_token_ids)])
-            corrections = self.item_corrections.new_zeros(new, self.item_corrections.shape[1])
+            corrections = self.item_corrections.new_zeros(count, self.item_corrections.shape[1])
             self.item_corrections = nn.Parameter(torch.cat([self.item_corrections, corrections]))
             if self.item_bias is not None:
-                bias = self.item_bias.mean().expand(new)
-                self.item_bias = nn.Parameter(torch.cat([self.item_bias, bias]))
+                self.item_bias = nn.Parameter(torch.cat([self.item_bias, self.item_bias.mean().expand(count)]))
 
-    def item_vectors(self, token_embeddings: torch.Tensor) -> torch.Tensor:
+    def item_vectors(self, titles: ItemTitles, token_embeddings: torch.Tensor) -> torch.Tensor:
         """`(num_items, dim)`: each item's projected mean title embedding plus its correction."""
-        chunks = []
-        for start in range(0, len(self.title_offsets) - 1, TITLE_CHUNK_ITEMS):
-            offsets = self.title_offsets[start : start + TITLE_CHUNK_ITEMS + 1]
-            tokens = self.title_token_ids[offsets[0] : offsets[-1]]
-            means = nn.functional.embedding_bag(tokens, token_embeddings, offsets[:-1] - offsets[0], mode="mean")
-            chunks.append(self.title_proj(means.to(self.title_proj.weight.dtype)))
-        return torch.cat(chunks) + self.item_corrections
+        projected = [self.title_proj(means.to(self.dtype)) for means in titles.mean_embeddings(token_embeddings)]
+        return torch.cat(projected) + self.item_corrections
 
-    def forward(self, hidden_states: torch.Tensor, token_embeddings: torch.Tensor) -> torch.Tensor:
-        logits = self.project(hidden_states) @ self.item_vectors(token_embeddings).T
+    def forward(self, hidden_states: torch.Tensor, titles: ItemTitles, token_embeddings: torch.Tensor) -> torch.Tensor:
+        logits = self.project(hidden_states) @ self.item_vectors(titles, token_embeddings).T
         return logits if self.item_bias is None else logits + self.item_bias
 
 
@@ -273,7 +289,11 @@ class IAMRecForSequentialRecommendation(LlamaModel):
         if config.num_items is None:
             raise ValueError("IAMRecConfig.num_items must be set: the head scores every item of the catalog.")
         super().__init__(config)
-        self.rec_head = IAMRecTextHead(config) if config.rec_head_type == "text" else IAMRecHead(config)
+        if config.rec_head_type == "text":
+            self.item_titles = ItemTitles(config)
+            self.rec_head = IAMRecTextHead(config)
+        else:
+            self.rec_head = IAMRecHead(config)
         self.post_init()
 
     def _init_weights(self, module: nn.Module) -> None:
@@ -547,8 +567,8 @@ class IAMRecForSequentialRecommendation(LlamaModel):
         self._require_text_head("set_item_titles")
         if len(title_token_ids) != self.config.num_items:
             raise ValueError(f"Got {len(title_token_ids)} titles for a catalog of {self.config.num_items} items.")
-        self.rec_head.set_titles(*pack_titles(title_token_ids, self.config.vocab_size))
-        self.config.num_title_tokens = len(self.rec_head.title_token_ids)
+        self.item_titles.replace(*pack_titles(title_token_ids, self.config.vocab_size))
+        self.config.num_title_tokens = len(self.item_titles.token_ids)
 
     def add_items(self, title_token_ids: Sequence[Sequence[int]]) -> list[int]:
         """Extends the catalog with items given by their titles' token ids; returns their item ids.
@@ -561,9 +581,10 @@ class IAMRecForSequentialRecommendation(LlamaModel):
         if not title_token_ids:
             raise ValueError("No item to add: give at least one title.")
         first = self.config.num_items
-        self.rec_head.append_items(*pack_titles(title_token_ids, self.config.vocab_size))
+        self.item_titles.append(*pack_titles(title_token_ids, self.config.vocab_size))
+        self.rec_head.append_items(len(title_token_ids))
         self.config.num_items = first + len(title_token_ids)
-        self.config.num_title_tokens = len(self.rec_head.title_token_ids)
+        self.config.num_title_tokens = len(self.item_titles.token_ids)
         return list(range(first, self.config.num_items))
 
     def _require_text_head(self, action: str) -> None:
@@ -582,7 +603,7 @@ class IAMRecForSequentialRecommendation(LlamaModel):
                 f"The title head reads the input embeddings, but embed_tokens is a {type(self.embed_tokens).__name__} "
                 "(a LoRA adapter?): its titles would score differently once merged. Leave embed_tokens out of LoRA."
             )
-        return self.rec_head(final_hidden, self.embed_tokens.weight)
+        return self.rec_head(final_hidden, self.item_titles, self.embed_tokens.weight)
 
     def _check_labels(self, labels: torch.LongTensor, batch_size: int) -> None:
         if labels.is_floating_point() or labels.is_complex() or labels.dtype == torch.bool:
