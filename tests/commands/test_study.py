@@ -208,6 +208,7 @@ def test_table5_variants_for_a_6_layer_model():
         "or_cr_in": ["full", "inter_last", "inter_last", "inter_last", "inter_last", "intra"],
         "cr_in_or": ["inter_last", "intra", "intra", "intra", "intra", "full"],
         "cr_or_in": ["inter_last", "full", "full", "full", "full", "intra"],
+        "hatllm_text": ["intra", "full", "full", "full", "full", "inter_last"],  # hatllm's, with the title head
     }
     assert {name: study.table5_modes(name, 6) for name in study.LLM_CONFIGURATIONS} == expected
     # Scaled to depth: the library's HatLLM default at 30 layers, the demo's 1-1-1 at 3.
