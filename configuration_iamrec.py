@@ -26,6 +26,7 @@ ITEM_MASK_MODES = ("intra", "full", "inter", "inter_last")
 """The attention modes a decoder layer may use between two item tokens (HatLLM eqs. 3, 2, 4 and 5)."""
 
 SCHEDULES = ("hatllm", "iam", "full")
+REC_HEAD_TYPES = ("linear", "text")
 
 
 HATLLM_NUM_INTRA, HATLLM_NUM_INTER_LAST = 4, 1
@@ -106,6 +107,14 @@ class IAMRecConfig(LlamaConfig):
             `None` (default) scores items with one linear projection of the last hidden state (the paper's head).
             An integer first projects to that size and scores by dot product with learned item embeddings, which
             keeps the head small for catalogs of millions of items.
+        rec_head_type (`str`, *optional*, defaults to `"linear"`):
+            `"linear"`: one learned row per item (the paper's head); it scores only the items it was trained with.
+            `"text"`: an item's vector is a learned projection of the mean input embedding of its title's tokens,
+            plus a learned per-item correction (zero for items added later), so `add_items` can extend the catalog
+            of a trained model without retraining (see `IAMRecTextHead`).
+        num_title_tokens (`int`, *optional*):
+            The text head only: how many title tokens the whole catalog has (the size of its title-token buffer).
+            `from_llama`, `set_item_titles` and `add_items` set it.
         rec_head_bias (`bool`, *optional*, defaults to `True`):
             Whether the head has a per-item bias (it learns item popularity).
         rec_head_norm (`str`, *optional*, defaults to `"none"`):
@@ -124,6 +133,8 @@ class IAMRecConfig(LlamaConfig):
     rec_head_dim: int | None = None
     rec_head_bias: bool = True
     rec_head_norm: str = "none"
+    rec_head_type: str = "linear"
+    num_title_tokens: int | None = None
     use_cache: bool = False  # a scorer reads one position; a KV cache only when asked for (e.g. incremental input)
 
     def __post_init__(self, **kwargs):
@@ -151,6 +162,20 @@ class IAMRecConfig(LlamaConfig):
             raise ValueError(f"rec_head_norm must be 'none' or 'batch', got {self.rec_head_norm!r}.")
         if self.rec_head_dim is not None and self.rec_head_dim < 1:
             raise ValueError(f"rec_head_dim must be positive or None, got {self.rec_head_dim}.")
+        self._check_rec_head_type()
+
+    def _check_rec_head_type(self) -> None:
+        """The text head needs the size of its title-token buffer, at least one token per item; the linear one none."""
+        if self.rec_head_type not in REC_HEAD_TYPES:
+            raise ValueError(f"rec_head_type must be one of {list(REC_HEAD_TYPES)}, got {self.rec_head_type!r}.")
+        if self.rec_head_type == "linear" and self.num_title_tokens is not None:
+            raise ValueError("num_title_tokens sizes the text head's titles; rec_head_type='linear' takes none.")
+        if self.rec_head_type == "text" and self.num_items is not None:
+            if self.num_title_tokens is None or self.num_title_tokens < self.num_items:
+                raise ValueError(
+                    f"num_title_tokens must count the title tokens of all {self.num_items} items (at least one each) "
+                    f"for rec_head_type='text', got {self.num_title_tokens}; from_llama(item_title_token_ids=) sets it."
+                )
 
     @classmethod
     def from_llama_config(cls, llama_config: LlamaConfig, num_items: int, **kwargs: Any) -> "IAMRecConfig":
@@ -175,6 +200,8 @@ class IAMRecConfig(LlamaConfig):
             "rec_head_dim",
             "rec_head_bias",
             "rec_head_norm",
+            "rec_head_type",
+            "num_title_tokens",
         ):
             values.pop(key, None)
         return cls(num_items=num_items, **{**values, **kwargs})
@@ -184,6 +211,7 @@ __all__ = [
     "IAMRecConfig",
     "ITEM_MASK_MODES",
     "MINIMUM_TRANSFORMERS",
+    "REC_HEAD_TYPES",
     "SCHEDULES",
     "full_schedule",
     "hatllm_schedule",

@@ -6,13 +6,14 @@ to the Hub next to the weights, so it imports only torch, transformers and (rela
 """
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
 import torch
 from torch import nn
 from transformers import LlamaModel
+from transformers import initialization as init
 from transformers.cache_utils import Cache, DynamicCache
 from transformers.masking_utils import create_causal_mask, or_masks
 from transformers.modeling_outputs import ModelOutput
@@ -115,8 +116,29 @@ def item_mask_function(mode: str, item_index: torch.LongTensor) -> Callable:
     raise ValueError(f"No item attention rule for mode {mode!r}.")
 
 
-class IAMRecHead(nn.Module):
-    """Scores every catalog item from one hidden state: a linear projection (or a projection and item embeddings)."""
+TITLE_CHUNK_ITEMS = 8192
+"""Items whose title vectors are computed at once: bounds the (items x hidden_size) temporaries of 100k+ catalogs."""
+
+
+def pack_titles(title_token_ids: Sequence[Sequence[int]], vocab_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Titles' token ids as one flat tensor and `len(titles) + 1` offsets (title `i`: `ids[offsets[i]:offsets[i+1]]`).
+
+    Raises, naming the title, when one has no token or a token outside the vocabulary.
+    """
+    for position, ids in enumerate(title_token_ids):
+        if len(ids) == 0:
+            raise ValueError(f"Title {position} has no token: every item title needs at least one.")
+        outside = [token for token in ids if not 0 <= token < vocab_size]
+        if outside:
+            raise ValueError(f"Title {position} holds token ids {outside} outside the vocabulary [0, {vocab_size}).")
+    offsets = torch.zeros(len(title_token_ids) + 1, dtype=torch.long)
+    torch.cumsum(torch.tensor([len(ids) for ids in title_token_ids], dtype=torch.long), 0, out=offsets[1:])
+    return torch.tensor([token for ids in title_token_ids for token in ids], dtype=torch.long), offsets
+
+
+class ItemScoringHead(nn.Module):
+    """What both heads do first: standardise the hidden state (`rec_head_norm`) and project it to the scoring size
+    (`rec_head_dim`; the identity when it is None)."""
 
     def __init__(self, config: IAMRecConfig):
         super().__init__()
@@ -125,17 +147,129 @@ class IAMRecHead(nn.Module):
         )
         if config.rec_head_dim is None:
             self.proj = nn.Identity()
-            self.items = nn.Linear(config.hidden_size, config.num_items, bias=config.rec_head_bias)
         else:
             self.proj = nn.Linear(config.hidden_size, config.rec_head_dim, bias=False)
-            self.items = nn.Linear(config.rec_head_dim, config.num_items, bias=config.rec_head_bias)
 
-    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
+    def project(self, hidden_states: torch.Tensor) -> torch.Tensor:
         if isinstance(self.norm, nn.BatchNorm1d) and self.training and hidden_states.shape[0] == 1:
             # One example has no batch statistics: standardise it with the running ones instead.
-            hidden_states = nn.functional.batch_norm(hidden_states, self.norm.running_mean, self.norm.running_var)
-            return self.items(self.proj(hidden_states))
-        return self.items(self.proj(self.norm(hidden_states)))
+            return self.proj(nn.functional.batch_norm(hidden_states, self.norm.running_mean, self.norm.running_var))
+        return self.proj(self.norm(hidden_states))
+
+
+class IAMRecHead(ItemScoringHead):
+    """The paper's head (`rec_head_type="linear"`): one learned row per catalog item, so it scores only the items it
+    was trained with."""
+
+    def __init__(self, config: IAMRecConfig):
+        super().__init__(config)
+        dim = config.hidden_size if config.rec_head_dim is None else config.rec_head_dim
+        self.items = nn.Linear(dim, config.num_items, bias=config.rec_head_bias)
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.items.weight.dtype
+
+    def start_from_item_bias(self, bias: torch.Tensor) -> None:
+        """Zero item rows and the given per-item bias: every score starts at the bias (e.g. log popularity)."""
+        if self.items.bias is None:
+            raise ValueError("Starting from an item bias needs a head bias (rec_head_bias=True).")
+        with torch.no_grad():
+            self.items.weight.zero_()
+            self.items.bias.copy_(bias)
+
+    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
+        return self.items(self.project(hidden_states))
+
+
+class ItemTitles(nn.Module):
+    """Every catalog title's token ids, as persistent buffers that save with the weights: one flat id tensor and
+    `num_items + 1` offsets (title `i` is `token_ids[offsets[i]:offsets[i+1]]`), sized by `num_items` and
+    `num_title_tokens` in the config. So the text head scores items without a tokenizer.
+
+    It sits beside `rec_head`, not in it: transformers casts every tensor of a `_keep_in_fp32_modules_strict` module to
+    fp32 when loading in bf16, integer buffers included.
+    """
+
+    def __init__(self, config: IAMRecConfig):
+        super().__init__()
+        self.register_buffer("token_ids", torch.zeros(config.num_title_tokens, dtype=torch.long))
+        self.register_buffer("offsets", torch.zeros(config.num_items + 1, dtype=torch.long))
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def replace(self, token_ids: torch.Tensor, offsets: torch.Tensor) -> None:
+        """Replaces every title (from `pack_titles`); the catalog size stays."""
+        if len(offsets) != len(self.offsets):
+            raise ValueError(f"Got {len(offsets) - 1} titles for a catalog of {len(self)} items.")
+        self.token_ids = token_ids.to(self.token_ids.device)
+        self.offsets = offsets.to(self.offsets.device)
+
+    def append(self, token_ids: torch.Tensor, offsets: torch.Tensor) -> None:
+        """Adds titles (from `pack_titles`) after the last one."""
+        self.offsets = torch.cat([self.offsets, offsets[1:].to(self.offsets) + self.offsets[-1]])
+        self.token_ids = torch.cat([self.token_ids, token_ids.to(self.token_ids)])
+
+    def mean_embeddings(self, token_embeddings: torch.Tensor) -> Iterator[torch.Tensor]:
+        """Each title's mean token embedding, `TITLE_CHUNK_ITEMS` titles at a time, in item order."""
+        for start in range(0, len(self), TITLE_CHUNK_ITEMS):
+            offsets = self.offsets[start : start + TITLE_CHUNK_ITEMS + 1]
+            tokens = self.token_ids[offsets[0] : offsets[-1]]
+            yield nn.functional.embedding_bag(tokens, token_embeddings, offsets[:-1] - offsets[0], mode="mean")
+
+
+class IAMRecTextHead(ItemScoringHead):
+    """The title head (`rec_head_type="text"`): item `i` scores `project(h) . (title_proj(t_i) + correction_i) + b_i`,
+    where `t_i` is the mean of the backbone's input token embeddings over item `i`'s title tokens ([`ItemTitles`]).
+
+    Why this shape:
+    - New items need no training: their title gives `t_i`, and their correction row is zero (so a cold item is
+      scored from its text alone) while trained items keep in their correction what their title does not say.
+    - It is stable under LoRA merge: `t_i` reads `embed_tokens`, which LoRA does not adapt (the model refuses an
+      adapted one), and `title_proj`, the corrections and the bias are plain fp32 weights of `rec_head`, trained
+      fully. So the same weights give the same item vectors in training, after `merge_and_unload`, after
+      `save_pretrained` and when loaded from the Hub. Encoding titles with the decoder itself would tie each item
+      vector to the LoRA-adapted layers and cost a forward pass per item.
+    Item vectors are computed once per forward for the whole catalog, a chunk of titles at a time.
+    """
+
+    def __init__(self, config: IAMRecConfig):
+        super().__init__(config)
+        dim = config.hidden_size if config.rec_head_dim is None else config.rec_head_dim
+        self.title_proj = nn.Linear(config.hidden_size, dim, bias=False)
+        self.item_corrections = nn.Parameter(torch.zeros(config.num_items, dim))
+        self.item_bias = nn.Parameter(torch.zeros(config.num_items)) if config.rec_head_bias else None
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.title_proj.weight.dtype
+
+    def start_from_item_bias(self, bias: torch.Tensor) -> None:
+        """A zero title projection and the given per-item bias: every score starts at the bias."""
+        if self.item_bias is None:
+            raise ValueError("Starting from an item bias needs a head bias (rec_head_bias=True).")
+        with torch.no_grad():
+            self.title_proj.weight.zero_()
+            self.item_bias.copy_(bias)
+
+    def append_items(self, count: int) -> None:
+        """Rows for `count` new items: a zero correction each, and the mean bias of the items so far (an
+        average-popularity prior: zero could rank a new item above every trained one)."""
+        with torch.no_grad():
+            corrections = self.item_corrections.new_zeros(count, self.item_corrections.shape[1])
+            self.item_corrections = nn.Parameter(torch.cat([self.item_corrections, corrections]))
+            if self.item_bias is not None:
+                self.item_bias = nn.Parameter(torch.cat([self.item_bias, self.item_bias.mean().expand(count)]))
+
+    def item_vectors(self, titles: ItemTitles, token_embeddings: torch.Tensor) -> torch.Tensor:
+        """`(num_items, dim)`: each item's projected mean title embedding plus its correction."""
+        projected = [self.title_proj(means.to(self.dtype)) for means in titles.mean_embeddings(token_embeddings)]
+        return torch.cat(projected) + self.item_corrections
+
+    def forward(self, hidden_states: torch.Tensor, titles: ItemTitles, token_embeddings: torch.Tensor) -> torch.Tensor:
+        logits = self.project(hidden_states) @ self.item_vectors(titles, token_embeddings).T
+        return logits if self.item_bias is None else logits + self.item_bias
 
 
 class IAMRecForSequentialRecommendation(LlamaModel):
@@ -155,8 +289,21 @@ class IAMRecForSequentialRecommendation(LlamaModel):
         if config.num_items is None:
             raise ValueError("IAMRecConfig.num_items must be set: the head scores every item of the catalog.")
         super().__init__(config)
-        self.rec_head = IAMRecHead(config)
+        if config.rec_head_type == "text":
+            self.item_titles = ItemTitles(config)
+            self.rec_head = IAMRecTextHead(config)
+        else:
+            self.rec_head = IAMRecHead(config)
         self.post_init()
+
+    def _init_weights(self, module: nn.Module) -> None:
+        """Llama's initialisation, and the text head's per-item corrections and bias at zero (through transformers'
+        `init`, which leaves loaded weights alone)."""
+        super()._init_weights(module)
+        if isinstance(module, IAMRecTextHead):
+            init.zeros_(module.item_corrections)
+            if module.item_bias is not None:
+                init.zeros_(module.item_bias)
 
     @classmethod
     def from_llama(
@@ -166,6 +313,7 @@ class IAMRecForSequentialRecommendation(LlamaModel):
         schedule: str | None = "hatllm",
         item_mask_modes: list[str] | None = None,
         config_overrides: dict | None = None,
+        item_title_token_ids: Sequence[Sequence[int]] | None = None,
         **kwargs,
     ) -> "IAMRecForSequentialRecommendation":
         """Loads any Llama-family checkpoint (local folder or Hub id), keeping its weights, with a chosen schedule.
@@ -173,7 +321,9 @@ class IAMRecForSequentialRecommendation(LlamaModel):
         The head is freshly initialised (an IAMRec checkpoint keeps its head if `num_items` matches). `schedule` is
         `"hatllm"`, `"iam"` or `"full"`, shaped by the config fields `num_intra`/`num_inter_last` in
         `config_overrides`; `item_mask_modes` gives the per-layer modes directly instead. `config_overrides` sets any
-        other config field; `kwargs` (`torch_dtype`, `attn_implementation`, ...) go to `from_pretrained`.
+        other config field; with `rec_head_type="text"` there, `item_title_token_ids` (every catalog title's token
+        ids, e.g. `processor.title_tokens.all_token_ids()`) is required. `kwargs` (`torch_dtype`,
+        `attn_implementation`, ...) go to `from_pretrained`.
         """
         from transformers import AutoConfig
 
@@ -183,18 +333,26 @@ class IAMRecForSequentialRecommendation(LlamaModel):
                 f"{pretrained_model_name_or_path} is a {base_config.model_type!r} model; IAMRec builds on Llama-family "
                 "checkpoints (model_type 'llama')."
             )
+        overrides = dict(config_overrides or {})
+        if (overrides.get("rec_head_type") == "text") != (item_title_token_ids is not None):
+            raise ValueError("item_title_token_ids go with, and only with, config_overrides={'rec_head_type': 'text'}.")
+        if item_title_token_ids is not None:
+            overrides["num_title_tokens"] = sum(len(ids) for ids in item_title_token_ids)
         config = IAMRecConfig.from_llama_config(
             base_config,
             num_items=num_items,
             **{
                 "schedule": None if item_mask_modes is not None else schedule,
                 "item_mask_modes": item_mask_modes,
-                **(config_overrides or {}),
+                **overrides,
             },
         )
         if base_config.model_type == IAMRecConfig.model_type:  # a head for another catalog size is re-initialised
             kwargs.setdefault("ignore_mismatched_sizes", True)
-        return cls.from_pretrained(pretrained_model_name_or_path, config=config, **kwargs)
+        model = cls.from_pretrained(pretrained_model_name_or_path, config=config, **kwargs)
+        if item_title_token_ids is not None:
+            model.set_item_titles(item_title_token_ids)
+        return model
 
     def item_aware_masks(
         self,
@@ -308,7 +466,7 @@ class IAMRecForSequentialRecommendation(LlamaModel):
 
         final_position = self._final_positions(attention_mask[:, past_length:])
         final_hidden = hidden_states[torch.arange(batch_size, device=hidden_states.device), final_position]
-        logits = self.rec_head(final_hidden.to(self.rec_head.items.weight.dtype))
+        logits = self._score_items(final_hidden.to(self.rec_head.dtype))
         loss = None
         if labels is not None:
             labels = labels.to(logits.device)
@@ -402,6 +560,50 @@ class IAMRecForSequentialRecommendation(LlamaModel):
             logits = logits.masked_fill(excluded, float("-inf"))
         scores, item_ids = logits.topk(k, dim=-1)
         return Recommendations(item_ids=item_ids, scores=scores)
+
+    def set_item_titles(self, title_token_ids: Sequence[Sequence[int]]) -> None:
+        """Gives the text head the token ids of every catalog title (title `i` is item `i`), e.g. from
+        `processor.title_tokens.all_token_ids()`; `num_title_tokens` in the config follows."""
+        self._require_text_head("set_item_titles")
+        if len(title_token_ids) != self.config.num_items:
+            raise ValueError(f"Got {len(title_token_ids)} titles for a catalog of {self.config.num_items} items.")
+        self.item_titles.replace(*pack_titles(title_token_ids, self.config.vocab_size))
+        self.config.num_title_tokens = len(self.item_titles.token_ids)
+
+    def add_items(self, title_token_ids: Sequence[Sequence[int]]) -> list[int]:
+        """Extends the catalog with items given by their titles' token ids; returns their item ids.
+
+        A new item has a zero correction (it is scored from its title alone) and the mean item bias. `num_items` and
+        `num_title_tokens` in the config follow, so `save_pretrained` and loading keep the new items. Use
+        `IAMRecProcessor.add_items`, which tokenizes the titles and extends the processor's catalog too.
+        """
+        self._require_text_head("add_items")
+        if not title_token_ids:
+            raise ValueError("No item to add: give at least one title.")
+        first = self.config.num_items
+        self.item_titles.append(*pack_titles(title_token_ids, self.config.vocab_size))
+        self.rec_head.append_items(len(title_token_ids))
+        self.config.num_items = first + len(title_token_ids)
+        self.config.num_title_tokens = len(self.item_titles.token_ids)
+        return list(range(first, self.config.num_items))
+
+    def _require_text_head(self, action: str) -> None:
+        if self.config.rec_head_type != "text":
+            raise ValueError(
+                f"{action} needs the title head (rec_head_type='text'); this model has the "
+                f"{self.config.rec_head_type!r} head, which learns one row per trained item and has none for new ones."
+            )
+
+    def _score_items(self, final_hidden: torch.Tensor) -> torch.Tensor:
+        """Every catalog item's score from each sequence's final hidden state."""
+        if self.config.rec_head_type == "linear":
+            return self.rec_head(final_hidden)
+        if not isinstance(self.embed_tokens, nn.Embedding):
+            raise ValueError(
+                f"The title head reads the input embeddings, but embed_tokens is a {type(self.embed_tokens).__name__} "
+                "(a LoRA adapter?): its titles would score differently once merged. Leave embed_tokens out of LoRA."
+            )
+        return self.rec_head(final_hidden, self.item_titles, self.embed_tokens.weight)
 
     def _check_labels(self, labels: torch.LongTensor, batch_size: int) -> None:
         if labels.is_floating_point() or labels.is_complex() or labels.dtype == torch.bool:

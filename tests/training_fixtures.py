@@ -7,13 +7,13 @@ import torch
 from transformers import LlamaConfig, LlamaForCausalLM
 
 from iamrec.arguments import IAMRecArguments, RecTrainingArguments
-from iamrec.data import prepare_dataset
+from iamrec.data import ProtocolConfig, prepare_dataset
 from tokenizer_fixtures import TITLES, tiny_tokenizer
 
 NUM_USERS, EVENTS_PER_USER = 24, 12
 
 
-def write_tiny_data(root: Path) -> Path:
+def write_tiny_data(root: Path, config: ProtocolConfig | None = None) -> Path:
     """Users walk the catalog in order (item i, then i + 1), each from their own starting point, a day apart."""
     interactions, items = root / "interactions.csv", root / "items.csv"
     with interactions.open("w", newline="") as handle:
@@ -26,8 +26,8 @@ def write_tiny_data(root: Path) -> Path:
         writer = csv.writer(handle)
         writer.writerow(["item", "title"])
         writer.writerows([f"i{index:02d}", title] for index, title in enumerate(TITLES))
-    data_dir = root / "data"
-    prepare_dataset(data_dir, format="csv", interactions=[interactions], items=[items], progress=False)
+    data_dir = root / ("data" if config is None else "data-cold")
+    prepare_dataset(data_dir, format="csv", interactions=[interactions], items=[items], config=config, progress=False)
     return data_dir
 
 

@@ -25,12 +25,27 @@ class TitleTokenCache:
         titles = tuple(titles)
         if not titles:
             raise ValueError("The item catalog is empty: at least one item title is needed.")
-        for item_id, title in enumerate(titles):
-            if not isinstance(title, str) or not title.strip():
-                raise ValueError(f"Item {item_id} has no title ({title!r}): every catalog item needs a title.")
+        check_titles(titles)
         self.tokenizer = tokenizer
         self.titles = titles
         self._tokens: list[array | None] = [None] * len(titles)
+
+    def tokenize(self, titles: Sequence[str]) -> list[list[int]]:
+        """Token ids of titles, each tokenized alone without special tokens (as every cached title is)."""
+        return self.tokenizer(list(titles), add_special_tokens=False)["input_ids"]
+
+    def extend(self, titles: Sequence[str], token_ids: Sequence[Sequence[int]]) -> list[int]:
+        """Appends titles and their token ids (from `tokenize`) as items after the last one; returns their item ids."""
+        first = len(self.titles)
+        check_titles(titles, first)
+        self.titles += tuple(titles)
+        self._tokens += [array("i", ids) for ids in token_ids]
+        return list(range(first, len(self.titles)))
+
+    def all_token_ids(self) -> list[list[int]]:
+        """Every title's token ids, by item id (what the text head of a model stores)."""
+        self.tokenize_all()
+        return [tokens.tolist() for tokens in self._tokens]
 
     def __len__(self) -> int:
         return len(self.titles)
@@ -58,11 +73,18 @@ class TitleTokenCache:
             self._encode(missing[start : start + batch_size])
 
     def _encode(self, item_ids: list[int]) -> None:
-        encoded = self.tokenizer([self.titles[item_id] for item_id in item_ids], add_special_tokens=False)["input_ids"]
+        encoded = self.tokenize([self.titles[item_id] for item_id in item_ids])
         for item_id, ids in zip(item_ids, encoded):
             if not ids:
                 raise ValueError(f"The title of item {item_id} ({self.titles[item_id]!r}) tokenizes to no tokens.")
             self._tokens[item_id] = array("i", ids)
+
+
+def check_titles(titles: Sequence[str], first_id: int = 0) -> None:
+    """Every title must be a non-blank string; the error names the item id (`first_id` is the first title's)."""
+    for item_id, title in enumerate(titles, start=first_id):
+        if not isinstance(title, str) or not title.strip():
+            raise ValueError(f"Item {item_id} has no title ({title!r}): every catalog item needs a title.")
 
 
 def special_prefix(tokenizer: PreTrainedTokenizerBase) -> list[int]:

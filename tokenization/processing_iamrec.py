@@ -1,5 +1,6 @@
 """IAMRecProcessor: tokenizer, item catalog and prompt template in one object that saves beside a checkpoint."""
 
+import collections
 import difflib
 import operator
 import os
@@ -12,7 +13,7 @@ import torch
 from transformers import BatchEncoding, PreTrainedTokenizerBase, ProcessorMixin
 from transformers.utils import PROCESSOR_NAME
 
-from .collator import IAMRecCollator, TitleTokenCache
+from .collator import IAMRecCollator, TitleTokenCache, check_titles
 from .templates import PromptTemplate
 
 
@@ -88,6 +89,40 @@ class IAMRecProcessor(ProcessorMixin):
         for example, target in zip(examples, targets or ()):
             example["target"] = self.to_item_ids([target])[0]
         return BatchEncoding(self._collator_for_call()(examples))
+
+    def add_items(self, titles: Sequence[str], *, model: Any) -> list[int]:
+        """Adds new items to this processor's catalog and to `model`'s, without retraining; returns their item ids.
+
+        `model` must have the title head (`rec_head_type="text"`): it stores each new title's token ids and scores
+        the item from its title alone (a zero per-item correction, the mean item bias). A linear-head model is
+        refused, as it has one learned row per trained item and none for new ones. Titles must be non-blank and new
+        (not already in the catalog, not repeated in `titles`). `model.save_pretrained` and
+        `processor.save_pretrained` then keep the new items, as does loading them from the Hub.
+        """
+        if isinstance(titles, str):
+            raise ValueError("add_items takes a list of titles, not a single string: wrap it in a list.")
+        titles = list(titles)
+        if not titles:
+            raise ValueError("No item to add: give at least one title.")
+        check_titles(titles, self.num_items)
+        repeated = sorted(title for title, count in collections.Counter(titles).items() if count > 1)
+        if repeated:
+            raise ValueError(
+                f"add_items got the title(s) {repeated[:5]} more than once: each new item needs one title."
+            )
+        known = [title for title in titles if title in self.title_to_id or title in self._shared_titles]
+        if known:
+            raise ValueError(f"The title(s) {known[:5]} are already in the catalog: an item cannot be added twice.")
+        if model.config.num_items != self.num_items:
+            raise ValueError(
+                f"The model's catalog has {model.config.num_items} items and this processor's {self.num_items}: "
+                "add items to a model and the processor saved with it."
+            )
+        token_ids = self.title_tokens.tokenize(titles)
+        model.add_items(token_ids)  # first: it refuses a linear head or an empty tokenization before anything changes
+        new_ids = self.title_tokens.extend(titles, token_ids)
+        self.title_to_id, self._shared_titles = _index_titles(self.title_tokens.titles)
+        return new_ids
 
     def _collator_for_call(self) -> IAMRecCollator:
         key = (self.max_length, self.padding_side)

@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 
 from transformers import TrainingArguments
 
-from .configuration_iamrec import SCHEDULES
+from .configuration_iamrec import REC_HEAD_TYPES, SCHEDULES
 
 
 @dataclass
@@ -49,6 +49,13 @@ class IAMRecArguments:
     rec_head_norm: str = field(
         default="none", metadata={"help": "none, or batch: standardise the hidden state before the head."}
     )
+    rec_head_type: str = field(
+        default="linear",
+        metadata={
+            "help": "linear: one learned row per item (the paper's head); text: items scored from their titles, "
+            "so `processor.add_items` can add items to the trained model."
+        },
+    )
     max_length: int = field(default=512, metadata={"help": "Prompt tokens at most; the oldest whole items go first."})
     max_eval_samples: int | None = field(
         default=None, metadata={"help": "Validate on the first N validation examples only (the split is time-ordered)."}
@@ -57,6 +64,8 @@ class IAMRecArguments:
     def __post_init__(self):
         if not self.item_mask_modes and self.schedule not in SCHEDULES:
             raise ValueError(f"Unknown schedule {self.schedule!r}; choose one of {list(SCHEDULES)}.")
+        if self.rec_head_type not in REC_HEAD_TYPES:
+            raise ValueError(f"rec_head_type must be one of {list(REC_HEAD_TYPES)}, got {self.rec_head_type!r}.")
         if self.head_init not in ("popularity", "random"):
             raise ValueError(f"head_init must be 'popularity' or 'random', got {self.head_init!r}.")
 

@@ -47,26 +47,25 @@ def popularity_bias(popular: MostPopular) -> torch.Tensor:
     return (torch.log((counts + 1) / (counts.sum() + len(counts))) - 1e-5 * popular.ranks.double()).float()
 
 
-def build_model(args: IAMRecArguments, base_path: str, num_items: int, popular: MostPopular):
+def build_model(args: IAMRecArguments, base_path: str, processor: IAMRecProcessor, popular: MostPopular):
     """The IAMRec model on the pretrained base, wrapped with LoRA adapters unless `lora_r` is 0."""
+    text_head = args.rec_head_type == "text"
     model = IAMRecForSequentialRecommendation.from_llama(
         base_path,
-        num_items=num_items,
+        num_items=processor.num_items,
         schedule=args.schedule,
         item_mask_modes=args.item_mask_modes or None,
         config_overrides={
             "num_intra": args.num_intra,
             "num_inter_last": args.num_inter_last,
             "rec_head_norm": args.rec_head_norm,
+            "rec_head_type": args.rec_head_type,
         },
+        item_title_token_ids=processor.title_tokens.all_token_ids() if text_head else None,
         attn_implementation="sdpa",
     )
     if args.head_init == "popularity":
-        if model.rec_head.items.bias is None:
-            raise ValueError("head_init='popularity' needs a head bias (rec_head_bias=True).")
-        with torch.no_grad():
-            model.rec_head.items.weight.zero_()
-            model.rec_head.items.bias.copy_(popularity_bias(popular))
+        model.rec_head.start_from_item_bias(popularity_bias(popular))
     if args.lora_r == 0:
         return model
     from peft import LoraConfig, get_peft_model
@@ -116,7 +115,7 @@ def train(
     if training_args.dataloader_num_workers > 0:  # tokenize once here, not again in every forked worker
         processor.title_tokens.tokenize_all()
     popular = MostPopular(len(data.titles)).fit({"target": target} for target in data.splits["train"]["target"])
-    model = build_model(args, base_path, len(data.titles), popular)
+    model = build_model(args, base_path, processor, popular)
 
     validation = data.splits["validation"]
     if args.max_eval_samples is not None:

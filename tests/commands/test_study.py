@@ -208,6 +208,7 @@ def test_table5_variants_for_a_6_layer_model():
         "or_cr_in": ["full", "inter_last", "inter_last", "inter_last", "inter_last", "intra"],
         "cr_in_or": ["inter_last", "intra", "intra", "intra", "intra", "full"],
         "cr_or_in": ["inter_last", "full", "full", "full", "full", "intra"],
+        "hatllm_text": ["intra", "full", "full", "full", "full", "inter_last"],  # hatllm's, with the title head
     }
     assert {name: study.table5_modes(name, 6) for name in study.LLM_CONFIGURATIONS} == expected
     # Scaled to depth: the library's HatLLM default at 30 layers, the demo's 1-1-1 at 3.
@@ -218,6 +219,28 @@ def test_table5_variants_for_a_6_layer_model():
     assert study.resolve_grid(["main", "wo_in", "full"]) == ["full", "hatllm", "iam", "most_popular", "sasrec", "wo_in"]
     with pytest.raises(ValueError, match="Unknown grid or configuration 'hatlm'"):
         study.resolve_grid(["hatlm"])
+
+
+def test_the_title_head_configuration_trains_hatllms_schedule_with_the_text_head(tmp_path):
+    assert study.table5_modes("hatllm_text", 30) == study.table5_modes("hatllm", 30)
+    assert study.resolve_grid(["cold_start"]) == ["hatllm", "hatllm_text", "most_popular"]
+    budget, modes = study.BUDGETS["cpu"], study.table5_modes("hatllm_text", 3)
+    args, _ = study.llm_arguments(budget, "data", tmp_path, modes, 0, "smollm2-135m", study.head_type("hatllm_text"))
+    assert args.rec_head_type == "text"
+    assert study.head_type("hatllm") == "linear"
+
+
+def test_a_text_head_run_on_cold_start_data_reports_the_cold_split(tiny):
+    from iamrec.data import ProtocolConfig
+
+    data = write_tiny_data(tiny["root"], ProtocolConfig(cold_items_fraction=0.2, cold_items_seed=0))
+    output = tiny["root"] / "cold-study"
+    study.run_study(data, output, ["hatllm_text"], [0], "tiny", base_model=tiny["base"], show_progress=False)
+    record = json.loads(study.result_path(output, "hatllm_text", 0).read_text())
+    test_cold = load_prepared(data).splits["test_cold"]
+    assert record["test_cold"]["num_examples"] == min(64, len(test_cold)) == len(record["test_cold"]["ranks"])
+    assert record["test_cold"]["metrics"] == pytest.approx(metrics_from_ranks(record["test_cold"]["ranks"]))
+    assert record["settings"]["iamrec_arguments"]["rec_head_type"] == "text"
 
 
 def test_the_cpu_budget_is_the_demos_default_budget(tmp_path):

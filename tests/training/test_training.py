@@ -9,13 +9,14 @@ from pathlib import Path
 import pytest
 import torch
 from safetensors.torch import load_file
-from transformers import AutoModel, TrainerCallback
+from transformers import AutoModel, AutoTokenizer, TrainerCallback
 
 from iamrec.commands.train import parse as parse_arguments
 from iamrec.data import load_prepared
 from iamrec.evaluation import EvaluationPolicy, ModelScorer, evaluate_scorer
 from iamrec.folders import RUN_FILE
 from iamrec.inference import Recommender
+from iamrec.tokenization import IAMRecProcessor
 from iamrec.train import train
 from training_fixtures import tiny_arguments, write_tiny_base_model, write_tiny_data
 
@@ -358,8 +359,9 @@ def test_popularity_head_ranks_exactly_like_most_popular_before_training(workspa
     data_dir, base = workspace
     data = load_prepared(data_dir)
     popular = MostPopular(len(data.titles)).fit(data.splits["train"])
+    processor = IAMRecProcessor(AutoTokenizer.from_pretrained(base), data.titles)
     model = build_model(
-        IAMRecArguments(data_dir=str(data_dir), base_model=str(base), num_intra=1), str(base), len(data.titles), popular
+        IAMRecArguments(data_dir=str(data_dir), base_model=str(base), num_intra=1), str(base), processor, popular
     )
     head = model.base_model.model.rec_head.modules_to_save["default"]
     scores = head(torch.randn(3, model.config.hidden_size)).detach()

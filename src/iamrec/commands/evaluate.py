@@ -17,7 +17,12 @@ class EvaluateArguments:
     model: str | None = field(
         default=None, metadata={"help": "A model folder written by `iamrec train` (omit to score baselines only)."}
     )
-    split: Literal["train", "validation", "test"] = field(default="test", metadata={"help": "The split to rank."})
+    split: Literal["train", "validation", "test", "test_cold"] = field(
+        default="test",
+        metadata={
+            "help": "The split to rank (test_cold: the cold-item test examples of `prepare --cold_items_fraction`)."
+        },
+    )
     sasrec_dir: str | None = field(
         default=None,
         metadata={

@@ -46,6 +46,15 @@ class PrepareArguments:
             "first/last: one interaction per (user, item), the earliest/latest."
         },
     )
+    cold_items_fraction: float = field(
+        default=DEFAULTS.cold_items_fraction,
+        metadata={
+            "help": "Cold-start benchmark (0: off): this share of the items that are targets, drawn at random with "
+            "--seed, is never a train or validation target (histories may still hold them); their test examples go "
+            "to a test_cold split, and test keeps the warm ones. protocol.json lists the cold item ids."
+        },
+    )
+    seed: int = field(default=DEFAULTS.cold_items_seed, metadata={"help": "Seed of the cold item draw."})
     strict: bool = field(default=False, metadata={"help": "Stop at the first unparsable line instead of skipping it."})
     overwrite: bool = field(default=False, metadata={"help": "Replace an --output-dir that holds a prepared dataset."})
     no_progress: bool = field(default=False, metadata={"help": "Hide progress bars."})
@@ -55,7 +64,15 @@ class PrepareArguments:
             raise ValueError("give either --dataset (an embedded dataset) or --format with --interactions and --items")
         if self.format is not None and self.format not in FORMATS:
             raise ValueError(f"--format {self.format!r} is not one of {sorted(FORMATS)}")
-        self.protocol = ProtocolConfig(self.k_core, self.max_history, self.split, tuple(self.split_ratios), self.dedup)
+        self.protocol = ProtocolConfig(
+            self.k_core,
+            self.max_history,
+            self.split,
+            tuple(self.split_ratios),
+            self.dedup,
+            cold_items_fraction=self.cold_items_fraction,
+            cold_items_seed=self.seed,
+        )
 
 
 def parse(argv: list[str]) -> PrepareArguments:

@@ -10,6 +10,7 @@ from typing import Any
 import datasets
 
 from ..folders import CATALOG_DIR, PROTOCOL_FILE, SPLITS_DIR, check_prepared_dir, check_replaceable, staged_dir
+from .cold_start import COLD_SPLIT
 from .formats import FORMATS, ColumnNames, Source, embedded_source, read_source
 from .protocol import SPLITS, ProtocolConfig, ProtocolResult, run_protocol
 
@@ -74,7 +75,16 @@ def prepare_dataset(
             "user_sequence_order": "(timestamp, item id)",
             "sample_order": "(target timestamp, user raw id, position in the user's sequence)",
             "timestamps": "seconds",
+            **(
+                {
+                    "cold_items": "a share of the target items, drawn with the seed: never a train or validation "
+                    "target (histories may hold them); their test examples form test_cold, test keeps warm targets"
+                }
+                if result.cold_items is not None
+                else {}
+            ),
         },
+        **({"cold_items": result.cold_items} if result.cold_items is not None else {}),
         "statistics": {
             **result.statistics,
             "skipped_lines": sum(r["skipped"] for r in reports),
@@ -102,7 +112,7 @@ def _check_writable(output: Path, overwrite: bool) -> None:
 def _check_splits(result: ProtocolResult, config: ProtocolConfig) -> None:
     """Refuses, before anything is written, a split with no sample: it could be neither saved nor trained on."""
     sizes = result.statistics["samples"]
-    empty = [name for name in SPLITS if not sizes[name]]
+    empty = [name for name in result.splits if not sizes[name]]
     if empty:
         setting = (
             f"--split-ratios {' '.join(f'{r:g}' for r in config.split_ratios)}"
@@ -133,7 +143,7 @@ def _save(result: ProtocolResult, folder: Path, progress: bool) -> None:
     if quiet:
         datasets.disable_progress_bars()
     try:
-        datasets.DatasetDict({name: datasets.Dataset(result.splits[name]) for name in SPLITS}).save_to_disk(
+        datasets.DatasetDict({name: datasets.Dataset(table) for name, table in result.splits.items()}).save_to_disk(
             str(folder / SPLITS_DIR)
         )
         datasets.Dataset(result.catalog).save_to_disk(str(folder / CATALOG_DIR))
@@ -147,7 +157,7 @@ def load_prepared(path: str | os.PathLike) -> PreparedDataset:
     root = check_prepared_dir(Path(path))
     splits = datasets.load_from_disk(str(root / SPLITS_DIR))
     catalog = datasets.load_from_disk(str(root / CATALOG_DIR))
-    if not isinstance(splits, datasets.DatasetDict) or set(splits) != set(SPLITS):
-        raise ValueError(f"{root / SPLITS_DIR}: expected a DatasetDict with splits {list(SPLITS)}.")
+    if not isinstance(splits, datasets.DatasetDict) or set(splits) - {COLD_SPLIT} != set(SPLITS):
+        raise ValueError(f"{root / SPLITS_DIR}: expected a DatasetDict with splits {list(SPLITS)} (and {COLD_SPLIT}).")
     protocol = json.loads((root / PROTOCOL_FILE).read_text(encoding="utf-8"))
     return PreparedDataset(splits, catalog, protocol, catalog.data.column("title").to_pylist())

@@ -14,6 +14,8 @@ import pandas as pd
 import pyarrow as pa
 from tqdm.auto import tqdm
 
+from .cold_start import pick_cold_items, split_cold
+
 SPLITS = ("train", "validation", "test")
 DEDUP_POLICIES = ("consecutive", "none", "first", "last")
 logger = logging.getLogger(__name__)
@@ -30,6 +32,10 @@ class ProtocolConfig:
     dedup: repeated interactions. "consecutive" (the default) drops an interaction that repeats the user's previous
         item, such as a row written twice or a double click: that is log noise, and kept it makes "the last item again"
         a frequent, trivial target. "none" keeps all; "first"/"last" keep only the earliest/latest (user, item) one.
+    cold_items_fraction: 0 (the default) is off. Otherwise that share of the items that are targets becomes cold,
+        drawn at random with `cold_items_seed`: no training or validation example has a cold target (histories still
+        mention cold items), and the test examples with a cold target move from `test` to a `test_cold` split
+        (see `cold_start.split_cold`). The cold item ids are written to protocol.json.
     """
 
     k_core: int = 5
@@ -37,6 +43,8 @@ class ProtocolConfig:
     split: Literal["chronological", "loo"] = "chronological"
     split_ratios: tuple[float, float, float] = (8, 1, 1)
     dedup: Literal["none", "consecutive", "first", "last"] = "consecutive"
+    cold_items_fraction: float = 0.0
+    cold_items_seed: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "split_ratios", tuple(self.split_ratios))
@@ -53,9 +61,17 @@ class ProtocolConfig:
             )
         if self.dedup not in DEDUP_POLICIES:
             raise ValueError(f"ProtocolConfig.dedup must be one of {list(DEDUP_POLICIES)}, got {self.dedup!r}.")
+        if not 0 <= self.cold_items_fraction < 1:
+            raise ValueError(
+                f"ProtocolConfig.cold_items_fraction must be in [0, 1) (0: off), got {self.cold_items_fraction}."
+            )
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "split_ratios": list(self.split_ratios)}
+        """The settings; without the cold-start ones when it is off, so protocol.json stays as it was before them."""
+        values = {**asdict(self), "split_ratios": list(self.split_ratios)}
+        if not self.cold_items_fraction:
+            del values["cold_items_fraction"], values["cold_items_seed"]
+        return values
 
 
 @dataclass
@@ -254,6 +270,7 @@ class ProtocolResult:
     splits: dict[str, pa.Table]
     catalog: pa.Table
     statistics: dict[str, Any]
+    cold_items: list[int] | None = None  # item ids, with the cold-start option
 
 
 def run_protocol(
@@ -261,7 +278,9 @@ def run_protocol(
 ) -> ProtocolResult:
     """Apply the protocol to a read source; raises ValueError naming the step that left nothing."""
     steps: list[dict[str, Any]] = []
-    bar = tqdm(total=7, desc="protocol", unit=" steps", disable=not progress, leave=False)
+    bar = tqdm(
+        total=7 + bool(config.cold_items_fraction), desc="protocol", unit=" steps", disable=not progress, leave=False
+    )
 
     def record(step: str, log: Log, **extra: Any) -> None:
         steps.append({"step": step, **log.counts(), **extra})
@@ -313,8 +332,14 @@ def run_protocol(
     if not len(windows.target):
         raise ValueError("No sample after step 'windows': every user has a single interaction.")
     record("windows", log, samples=len(windows.target))
-    splits = {name: windows.table(rows) for name, rows in split_rows(windows, config).items()}
-    record("split", log, **{name: table.num_rows for name, table in splits.items()})
+    rows = split_rows(windows, config)
+    record("split", log, **{name: len(split) for name, split in rows.items()})
+    cold_items = None
+    if config.cold_items_fraction:
+        cold_items = pick_cold_items(windows.target, config.cold_items_fraction, config.cold_items_seed)
+        rows = split_cold(rows, windows.target, cold_items)
+        record("cold_items", log, cold_items=len(cold_items), **{name: len(split) for name, split in rows.items()})
+    splits = {name: windows.table(split) for name, split in rows.items()}
     bar.close()
 
     catalog = pa.table(
@@ -331,4 +356,4 @@ def run_protocol(
         "samples": {name: table.num_rows for name, table in splits.items()},
         "steps": steps,
     }
-    return ProtocolResult(splits, catalog, statistics)
+    return ProtocolResult(splits, catalog, statistics, None if cold_items is None else cold_items.tolist())

@@ -9,8 +9,10 @@ standard deviation over seeds, and a paired bootstrap of every configuration aga
 NDCG@10.
 
 Configurations (`CONFIGURATIONS`): `full` (plain causal attention in every layer: BIGRec with an embedding head, the
-reference), `hatllm`, `iam`, HatLLM's Table-5 schedule variants (`table5_modes`), and the baselines `most_popular` and
-`sasrec`. Grids (`GRIDS`): `main` and `ablations`. Budgets (`BUDGETS`): `cpu`, `gpu` and `tiny`.
+reference), `hatllm`, `iam`, HatLLM's Table-5 schedule variants (`table5_modes`), `hatllm_text` (hatllm with the title
+head), and the baselines `most_popular` and `sasrec`. Grids (`GRIDS`): `main`, `ablations` and `cold_start` (for data
+prepared with `--cold_items_fraction`: results then hold `test_cold` beside `test`). Budgets (`BUDGETS`): `cpu`, `gpu`
+and `tiny`.
 
 Modules: `grid` (configurations, grids, budgets), `runs` (one run, the study loop), `results` (the result files),
 `summary` (the tables and the paired test).
@@ -22,6 +24,7 @@ from .grid import (
     LLM_CONFIGURATIONS,
     TABLE5_VARIANTS,
     block_sizes,
+    head_type,
     llm_arguments,
     resolve_grid,
     table5_modes,
@@ -38,6 +41,7 @@ __all__ = [
     "TABLE5_VARIANTS",
     "RunSpec",
     "block_sizes",
+    "head_type",
     "llm_arguments",
     "paired_bootstrap",
     "rank_split",

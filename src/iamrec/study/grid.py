@@ -34,13 +34,19 @@ LABELS = {
     "or_cr_in": "OR-CR-IN",
     "cr_in_or": "CR-IN-OR",
     "cr_or_in": "CR-OR-IN",
+    "hatllm_text": "HatLLM, title head",
     "most_popular": "MostPopular",
     "sasrec": "SASRec",
 }
 """Each configuration's name in the papers (Table 5's row names for the ablations)."""
 
 TABLE5_VARIANTS = ("wo_in", "wo_or", "wo_cr", "cr_pre", "in_cr_or", "or_in_cr", "or_cr_in", "cr_in_or", "cr_or_in")
-LLM_CONFIGURATIONS = ("full", "hatllm", "iam", *TABLE5_VARIANTS)
+TEXT_HEAD_CONFIGURATIONS = {"hatllm_text": "hatllm"}
+"""Configurations that train another one's schedule with the title head (`rec_head_type="text"`), which scores items
+from their titles and so can rank cold items: run them on data prepared with `--cold_items_fraction`, whose results
+then report `test_cold` beside `test`. Cold items are in the catalog while training (as in `hatllm`), so they are
+never a target but still take part in the loss as negatives."""
+LLM_CONFIGURATIONS = ("full", "hatllm", "iam", *TABLE5_VARIANTS, *TEXT_HEAD_CONFIGURATIONS)
 BASELINE_CONFIGURATIONS = ("most_popular", "sasrec")
 CONFIGURATIONS = (*LLM_CONFIGURATIONS, *BASELINE_CONFIGURATIONS)
 REFERENCE = "full"
@@ -49,6 +55,7 @@ REFERENCE = "full"
 GRIDS = {
     "main": ("full", "hatllm", "iam", "most_popular", "sasrec"),
     "ablations": ("full", "hatllm", *TABLE5_VARIANTS),  # Table 5's BIGRec and HatLLM rows, then its variants
+    "cold_start": ("hatllm", "hatllm_text", "most_popular"),  # on data prepared with --cold_items_fraction
 }
 
 
@@ -83,7 +90,7 @@ def table5_modes(configuration: str, num_layers: int) -> list[str]:
       in order; e.g. IN-CR-OR = IN^a CR^b OR^c.
 
     Also `full` (OR in every layer: BIGRec, Table 5's first row) and `iam` (`iam_schedule`: intra in the first half,
-    inter in the second).
+    inter in the second). A `TEXT_HEAD_CONFIGURATIONS` entry has the modes of the configuration it names.
 
     Caveat: masks apply only between item tokens and the score is read at the final prompt token, so the last layer's
     mode never changes the scores (measured on the tiny fixtures: `hatllm` [intra, inter_last] and `iam` [intra,
@@ -91,6 +98,7 @@ def table5_modes(configuration: str, num_layers: int) -> list[str]:
     therefore score exactly like `hatllm` (and `wo_in` like `full`), and the last layer's module in the permuted
     orders counts only when c >= 2. A study meant to measure CR needs a deep block of at least 2 layers.
     """
+    configuration = TEXT_HEAD_CONFIGURATIONS.get(configuration, configuration)
     if configuration == "full":
         return ["full"] * num_layers
     if configuration == "iam":
@@ -110,6 +118,11 @@ def table5_modes(configuration: str, num_layers: int) -> list[str]:
     else:
         raise ValueError(f"{configuration!r} is not an LLM configuration; choose from {list(LLM_CONFIGURATIONS)}.")
     return [MODE_OF[module] for module, count in layout for _ in range(count)]
+
+
+def head_type(configuration: str) -> str:
+    """The `rec_head_type` an LLM configuration trains."""
+    return "text" if configuration in TEXT_HEAD_CONFIGURATIONS else "linear"
 
 
 def resolve_grid(names: Sequence[str]) -> list[str]:
@@ -216,9 +229,11 @@ def llm_arguments(
     modes: list[str],
     seed: int,
     base_model: str,
+    rec_head_type: str = "linear",
 ) -> tuple[IAMRecArguments, RecTrainingArguments]:
-    """The `train` arguments of one LLM run: the budget's, with the configuration's explicit per-layer modes."""
+    """The `train` arguments of one LLM run: the budget's, with the configuration's per-layer modes and head type."""
     args = IAMRecArguments(
+        rec_head_type=rec_head_type,
         data_dir=str(data_dir),
         base_model=base_model,
         base_model_layers=budget.base_model_layers,

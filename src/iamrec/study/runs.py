@@ -21,10 +21,11 @@ import transformers
 from tqdm.auto import tqdm
 from transformers import TrainerCallback
 
+from ..data.cold_start import COLD_SPLIT
 from ..evaluation import EvaluationPolicy, ModelScorer, MostPopular, RankingAccumulator, metrics_from_ranks
 from ..evaluation.runner import iter_example_batches
 from ..folders import CONFIG_FILE, STUDY_WORK_DIR, write_json_atomic
-from .grid import BUDGETS, GRIDS, LABELS, llm_arguments, resolve_grid, sasrec_classes, table5_modes
+from .grid import BUDGETS, GRIDS, LABELS, head_type, llm_arguments, resolve_grid, sasrec_classes, table5_modes
 from .results import RESULT_FORMAT, read_result, result_path
 from .summary import summarize
 
@@ -138,7 +139,9 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
         training["stop_reason"] = "early_stopping" if epochs < config.max_epochs else "max_epochs"
     else:
         modes = table5_modes(spec.configuration, num_base_layers(spec.base_model, budget.base_model_layers))
-        args, training_args = llm_arguments(budget, spec.data_dir, work_dir, modes, spec.seed, spec.base_model)
+        args, training_args = llm_arguments(
+            budget, spec.data_dir, work_dir, modes, spec.seed, spec.base_model, head_type(spec.configuration)
+        )
         settings.update(iamrec_arguments=asdict(args), training_arguments=training_args.to_dict())
         deadline = DeadlineCallback(spec.deadline)
         result = train(args, training_args, policy, callbacks=[deadline])
@@ -158,6 +161,16 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
         scorer = ModelScorer(recommender.model, recommender.processor.collator(), name=spec.configuration)
     validation_metrics, _ = rank_split(scorer, validation, num_items, policy, budget.eval_batch_size)
     test_metrics, ranks = rank_split(scorer, test, num_items, policy, budget.eval_batch_size)
+    cold = {}
+    if COLD_SPLIT in data.splits:  # data prepared with --cold_items_fraction: the cold-target test examples too
+        test_cold = first(data.splits[COLD_SPLIT], budget.max_test_samples)
+        cold_metrics, cold_ranks = rank_split(scorer, test_cold, num_items, policy, budget.eval_batch_size)
+        cold[COLD_SPLIT] = {
+            "metrics": cold_metrics,
+            "num_examples": len(test_cold),
+            "targets": targets_digest(test_cold),
+            "ranks": cold_ranks,
+        }
     record = {
         "format": RESULT_FORMAT,
         "complete": True,
@@ -167,6 +180,7 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
         "budget": spec.budget,
         "item_mask_modes": modes,
         "test": {"metrics": test_metrics, "num_examples": len(test), "targets": targets_digest(test)},
+        **cold,
         "validation": {"metrics": validation_metrics, "num_examples": len(validation)},
         "training": training,
         "wall_seconds": round(time.time() - started, 3),
