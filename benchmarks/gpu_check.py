@@ -1,5 +1,6 @@
-"""The GPU check, one command in a time box: backend agreement, step throughput, `iamrec train` throughput and a timed
-test evaluation, each written to its own JSON file under --output the moment it is measured.
+"""The GPU check, one command in a time box: backend agreement, step throughput, `iamrec train` throughput, a timed
+test evaluation, and intra-item layers at long sequences under sdpa and flex attention, each written to its own JSON
+file under --output the moment it is measured.
 
 A stage that would start after the deadline is skipped and recorded as such, so a killed or timed-out run still
 leaves every finished stage on disk. It also runs on CPU with tiny settings (the tests do), so that device time is
@@ -24,7 +25,7 @@ import transformers
 sys.path.insert(0, str(Path(__file__).parent))
 import bench_attention  # noqa: E402  (the same model shapes and batches as the attention benchmark)
 
-STAGES = ("environment", "agreement", "step_throughput", "train_throughput", "evaluation")
+STAGES = ("environment", "agreement", "step_throughput", "train_throughput", "evaluation", "long_context")
 
 
 def environment(args: argparse.Namespace) -> dict:
@@ -138,6 +139,43 @@ def evaluation(args: argparse.Namespace, model_dir: str | None) -> dict:
     return {**report, "seconds": time.perf_counter() - start}
 
 
+def long_context(args: argparse.Namespace) -> dict:
+    """Forward+backward seconds of a stack of `intra` layers, batch 1, at each --long-lengths: flex attention (a sparse
+    BlockMask built from the mask functions) against sdpa (a dense boolean mask), medians of interleaved repeats."""
+    from iamrec import IAMRecConfig, IAMRecForSequentialRecommendation
+
+    dtype = torch.bfloat16 if args.device.startswith("cuda") else torch.float32
+    device_type = args.device.split(":")[0]
+    results = {"layers": args.long_layers, "dtype": str(dtype), "step_seconds": {}}
+    for length in args.long_lengths:
+        batch = bench_attention.make_batch(1, length, args.device)
+        models, times = {}, {}
+        for implementation in ("sdpa", "flex_attention"):
+            torch.manual_seed(0)
+            config = IAMRecConfig(
+                num_hidden_layers=args.long_layers,
+                item_mask_modes=["intra"] * args.long_layers,
+                num_items=bench_attention.NUM_ITEMS,
+                max_position_embeddings=max(length, 8192),
+                **bench_attention.SHAPE,
+            )
+            model = IAMRecForSequentialRecommendation(config).to(args.device, dtype)
+            model.set_attn_implementation(implementation)
+            try:
+                bench_attention.step(model, batch)  # warm-up (flex compiles here)
+            except Exception as error:  # out of memory or no kernel here: a result, not a crash
+                times[implementation] = {"error": f"{type(error).__name__}: {error}"[:300]}
+                continue
+            models[implementation], times[implementation] = model, []
+        for _ in range(args.repeats):
+            for implementation, model in models.items():
+                times[implementation].append(bench_attention.timed_step(model, batch, device_type))
+        results["step_seconds"][length] = {
+            name: value if isinstance(value, dict) else statistics.median(value) for name, value in times.items()
+        }
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--output", default="benchmarks/results/gpu_check", help="one JSON file per stage here")
@@ -155,6 +193,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--train-steps", type=int, default=60)
     parser.add_argument("--eval-batch-size", type=int, default=128)
     parser.add_argument("--max-test", type=int, default=None, help="evaluate only the first N test examples")
+    parser.add_argument("--long-lengths", type=int, nargs="+", default=[4096, 16384], help="long_context's lengths")
+    parser.add_argument("--long-layers", type=int, default=4, help="intra layers in the long_context stage")
     args = parser.parse_args(argv)
     output, deadline = Path(args.output), time.monotonic() + 60 * args.budget_minutes
     output.mkdir(parents=True, exist_ok=True)
@@ -166,6 +206,7 @@ def main(argv: list[str] | None = None) -> int:
         "step_throughput": lambda: step_throughput(args),
         "train_throughput": lambda: train_throughput(args, work),
         "evaluation": lambda: evaluation(args, state["train_throughput"].get("model_dir")),
+        "long_context": lambda: long_context(args),
     }
     for stage in STAGES:
         if time.monotonic() > deadline:

@@ -100,14 +100,19 @@ def prepared_and_models(tmp_path):
 def test_the_command_writes_json_and_plot_and_an_intra_layer_gives_other_items_nothing(prepared_and_models):
     root, data_dir, (full, intra_first) = prepared_and_models
     argv = ["analyze-attention", "--models", str(full), str(intra_first), "--data-dir", str(data_dir)]
-    assert iamrec_main([*argv, "--output-dir", str(root / "out"), "--num-users", "5", "--device", "cpu"]) == 0
+    assert iamrec_main([*argv, "--output-dir", str(root / "out"), "--num-users", "5", "--without-masks"]) == 0
 
     record = json.loads((root / "out" / "attention_shares.json").read_text())
-    assert record["num_users"] == 5 and list(record["models"]) == ["full", "intra-first"]
+    assert record["num_users"] == 5
+    assert list(record["models"]) == ["full", "full, no masks", "intra-first", "intra-first, no masks"]
     plain, masked = record["models"]["full"], record["models"]["intra-first"]
-    assert masked["item_mask_modes"] == ["intra", "full"]
+    unmasked = record["models"]["intra-first, no masks"]
+    assert masked["item_mask_modes"] == ["intra", "full"] and unmasked["item_mask_modes"] == ["full", "full"]
     assert masked["item_tokens"]["other_items"][0] == 0.0  # eq. 3: no item token sees another item
     assert plain["item_tokens"]["other_items"][0] > 0.01  # causal attention does
+    assert unmasked["item_tokens"]["other_items"][0] > 0.01  # the same weights without the mask do too
+    for key in ("item_tokens", "final_token"):  # a model without masks is unchanged by switching them off
+        assert record["models"]["full, no masks"][key] == plain[key]
     for report in (plain, masked):
         for layer in range(2):
             total = sum(report["item_tokens"][target][layer] for target in ("same_item", "other_items", "prompt"))

@@ -27,7 +27,7 @@ def test_a_spent_budget_still_leaves_one_file_per_stage(tmp_path):
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
-    stages = ("environment", "agreement", "step_throughput", "train_throughput", "evaluation")
+    stages = ("environment", "agreement", "step_throughput", "train_throughput", "evaluation", "long_context")
     for stage in stages:
         result = json.loads((tmp_path / "out" / f"{stage}.json").read_text())
         assert result == {"skipped": "the 0.0-minute budget ran out before this stage"}, stage

@@ -20,6 +20,12 @@ class AnalyzeAttentionArguments:
     num_users: int = field(default=200, metadata={"help": "Users analysed: the first example of each of the first N."})
     split: str = field(default="test", metadata={"help": "The split the examples come from."})
     batch_size: int = field(default=8, metadata={"help": "Examples per forward (eager attention keeps T x T weights)."})
+    without_masks: bool = field(
+        default=False,
+        metadata={
+            "help": "Also measure each model with every layer's mask off (plain causal attention, same weights)."
+        },
+    )
     plot: bool = field(default=True, metadata={"help": "Also write the PNG (needs matplotlib); --no_plot: JSON only."})
 
     def __post_init__(self):
@@ -53,8 +59,14 @@ def run(arguments: tuple[AnalyzeAttentionArguments, Placement]) -> int:
         check_same_catalog(recommender, data)
         name = Path(model_dir).resolve().name
         name = name if name not in reports else f"{name} ({number + 1})"
-        measured = measure_attention(recommender.model, recommender.processor.collator(), examples, args.batch_size)
-        reports[name] = {**measured, "placement": recommender.placement}
+        collator, model = recommender.processor.collator(), recommender.model
+        reports[name] = {
+            **measure_attention(model, collator, examples, args.batch_size),
+            "placement": recommender.placement,
+        }
+        if args.without_masks:
+            model.config.item_mask_modes = ["full"] * model.config.num_hidden_layers
+            reports[f"{name}, no masks"] = measure_attention(model, collator, examples, args.batch_size)
     output = Path(args.output_dir)
     output.mkdir(parents=True, exist_ok=True)
     record = {"split": args.split, "num_users": len(examples), "models": reports}
