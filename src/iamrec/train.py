@@ -108,9 +108,11 @@ def train(
     push_to_hub = training_args.push_to_hub
     if push_to_hub:  # the Trainer would push every LoRA checkpoint; we push the merged model once, at the end
         training_args = replace(training_args, push_to_hub=False)
-    set_seed(training_args.seed)  # before the head and the LoRA adapters are initialised
     data = load_prepared(args.data_dir)
+    # Converting the shipped SmolLM2 on first use builds a randomly initialised model: seeding after it keeps the
+    # first run on a fresh machine identical to every later one.
     base_path = resolve_base_model(args.base_model, args.base_model_layers)
+    set_seed(training_args.seed)  # before the head and the LoRA adapters are initialised
     processor = IAMRecProcessor(AutoTokenizer.from_pretrained(base_path), data.titles, max_length=args.max_length)
     if training_args.dataloader_num_workers > 0:  # tokenize once here, not again in every forked worker
         processor.title_tokens.tokenize_all()
