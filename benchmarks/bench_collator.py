@@ -31,6 +31,29 @@ RESULTS = Path(__file__).parent / "results"
 GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
+def environment() -> dict:
+    """The machine, the software versions and the tokenizer a benchmark of this folder ran with."""
+    return {
+        "machine": platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "tokenizer": f"SmolLM2-135M-Instruct ({GGUF})",
+    }
+
+
+def write_report(report: dict, name: str) -> Path:
+    """Writes `report` as RESULTS/name through a temporary file, so a killed run leaves the old file whole."""
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / name
+    with tempfile.NamedTemporaryFile("w", dir=RESULTS, suffix=".tmp", delete=False) as file:
+        file.write(json.dumps(report, indent=2) + "\n")
+    os.replace(file.name, out)
+    return out
+
+
 def package_dir(name: str) -> Path:
     """Folder of an installed package, found without importing it."""
     spec = importlib.util.find_spec(name)
@@ -98,13 +121,7 @@ def main() -> None:
     lengths = sample["attention_mask"].sum(dim=1).float()
 
     report = {
-        "machine": platform.machine(),
-        "cpu_count": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
-        "tokenizer": f"SmolLM2-135M-Instruct ({GGUF})",
+        **environment(),
         "catalog": f"ML-100K titles from recbole ({len(titles)} items)",
         "batch_size": args.batch_size,
         "history_items": args.history,
@@ -135,11 +152,7 @@ def main() -> None:
             "steady_examples_per_s": round(throughput(large_collator, large_batches)),
         }
 
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / "collator.json"
-    with tempfile.NamedTemporaryFile("w", dir=RESULTS, suffix=".tmp", delete=False) as file:
-        file.write(json.dumps(report, indent=2) + "\n")
-    os.replace(file.name, out)
+    out = write_report(report, "collator.json")
     print(json.dumps(report, indent=2))
     print(f"written to {out}")
 
