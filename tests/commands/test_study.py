@@ -154,15 +154,24 @@ def test_the_summary_matches_values_computed_by_hand(finished):
         c: np.mean([[1 / np.log2(r + 1) if r <= 10 else 0.0 for r in records[(c, s)]["test_ranks"]] for s in SEEDS], 0)
         for c in ("hatllm", "full")
     }
-    comparison = summary["comparisons"]["hatllm"]
+    assert summary["references"] == {"test": "full"} and "test_cold" not in summary["comparisons"]
+    comparison = summary["comparisons"]["test"]["hatllm"]
     assert comparison["seeds"] == SEEDS and comparison["resamples"] == 10_000
     assert comparison["mean_difference"] == pytest.approx(float(np.mean(per_example["hatllm"] - per_example["full"])))
+    per_seed = [  # each seed's mean NDCG@10, hatllm minus full
+        records[("hatllm", s)]["test"]["metrics"]["NDCG@10"] - records[("full", s)]["test"]["metrics"]["NDCG@10"]
+        for s in SEEDS
+    ]
+    assert comparison["per_seed_differences"] == pytest.approx(per_seed)
+    assert np.mean(per_seed) == pytest.approx(comparison["mean_difference"])
     assert comparison["ci_low"] <= comparison["mean_difference"] <= comparison["ci_high"]
     markdown = (finished["output"] / "summary.md").read_text()
     full = summary["configurations"]["full"]["test_NDCG@10"]
     assert "| full | BIGRec (OR in every layer) | 0,1 | " in markdown
     assert f"{full['mean']:.4f} ± {full['std']:.4f}" in markdown
-    assert ("within noise" in markdown) == any(test["within_noise"] for test in summary["comparisons"].values())
+    verdicts = [test["within_noise"] for test in summary["comparisons"]["test"].values()]
+    assert ("within noise" in markdown) == any(verdicts)
+    assert "test_cold" not in markdown  # no cold split in this data: no cold columns
 
 
 def test_summarize_only_rebuilds_the_tables_from_finished_runs(finished, capsys):
@@ -223,24 +232,59 @@ def test_table5_variants_for_a_6_layer_model():
 
 def test_the_title_head_configuration_trains_hatllms_schedule_with_the_text_head(tmp_path):
     assert study.table5_modes("hatllm_text", 30) == study.table5_modes("hatllm", 30)
-    assert study.resolve_grid(["cold_start"]) == ["hatllm", "hatllm_text", "most_popular"]
+    assert study.resolve_grid(["cold_start"]) == [
+        "hatllm",
+        "hatllm_text",
+        "most_popular",
+        "most_popular_histories",
+        "random",
+    ]
     budget, modes = study.BUDGETS["cpu"], study.table5_modes("hatllm_text", 3)
     args, _ = study.llm_arguments(budget, "data", tmp_path, modes, 0, "smollm2-135m", study.head_type("hatllm_text"))
     assert args.rec_head_type == "text"
     assert study.head_type("hatllm") == "linear"
 
 
-def test_a_text_head_run_on_cold_start_data_reports_the_cold_split(tiny):
+def test_the_cold_start_grid_reports_and_pairs_the_cold_split(tiny):
     from iamrec.data import ProtocolConfig
 
     data = write_tiny_data(tiny["root"], ProtocolConfig(cold_items_fraction=0.2, cold_items_seed=0))
     output = tiny["root"] / "cold-study"
-    study.run_study(data, output, ["hatllm_text"], [0], "tiny", base_model=tiny["base"], show_progress=False)
-    record = json.loads(study.result_path(output, "hatllm_text", 0).read_text())
-    test_cold = load_prepared(data).splits["test_cold"]
-    assert record["test_cold"]["num_examples"] == min(64, len(test_cold)) == len(record["test_cold"]["ranks"])
-    assert record["test_cold"]["metrics"] == pytest.approx(metrics_from_ranks(record["test_cold"]["ranks"]))
-    assert record["settings"]["iamrec_arguments"]["rec_head_type"] == "text"
+    grid = ["hatllm", "hatllm_text", "most_popular_histories", "random"]
+    study.run_study(data, output, grid, [0, 1], "tiny", base_model=tiny["base"], show_progress=False)
+    records = {(c, s): json.loads(study.result_path(output, c, s).read_text()) for c in grid for s in (0, 1)}
+    prepared = load_prepared(data)
+    test_cold, cold_items = prepared.splits["test_cold"], set(prepared.protocol["cold_items"])
+    for record in records.values():
+        assert record["test_cold"]["num_examples"] == min(64, len(test_cold)) == len(record["test_cold"]["ranks"])
+        assert record["test_cold"]["metrics"] == pytest.approx(metrics_from_ranks(record["test_cold"]["ranks"]))
+    assert records[("hatllm_text", 0)]["settings"]["iamrec_arguments"]["rec_head_type"] == "text"
+    assert records[("random", 0)]["test_ranks"] != records[("random", 1)]["test_ranks"]  # drawn from the run's seed
+    # The popularity fallback counts history mentions, so cold items (never a training target) get a popularity.
+    num_items = len(prepared.titles)
+    popular = MostPopular(num_items, count="targets+histories").fit(prepared.splits["train"])
+    assert all(popular.counts[item] > 0 for item in cold_items)
+    expected = study.rank_split(
+        popular, test_cold.select(range(min(64, len(test_cold)))), num_items, EvaluationPolicy(), 8
+    )
+    assert records[("most_popular_histories", 0)]["test_cold"]["ranks"] == expected[1]
+
+    summary, markdown = study.summarize(output, grid)
+    assert summary["references"] == {"test": "hatllm", "test_cold": "random"}  # no `full` here: the linear head
+    text = summary["comparisons"]["test"]["hatllm_text"]
+    per_example = [
+        np.mean([[1 / np.log2(r + 1) if r <= 10 else 0.0 for r in records[(c, s)][split]] for s in (0, 1)], 0)
+        for c, split in (("hatllm_text", "test_ranks"), ("hatllm", "test_ranks"))
+    ]
+    assert text["mean_difference"] == pytest.approx(float(np.mean(per_example[0] - per_example[1])))
+    cold = summary["comparisons"]["test_cold"]
+    assert set(cold) == {"hatllm", "hatllm_text", "most_popular_histories"}
+    ndcg = {c: [records[(c, s)]["test_cold"]["metrics"]["NDCG@10"] for s in (0, 1)] for c in grid}
+    assert cold["hatllm_text"]["per_seed_differences"] == pytest.approx(
+        np.subtract(ndcg["hatllm_text"], ndcg["random"])
+    )
+    assert summary["configurations"]["random"]["test_cold_NDCG@10"]["mean"] == pytest.approx(np.mean(ndcg["random"]))
+    assert "test_cold NDCG@10" in markdown and "Paired against `random` on test_cold" in markdown
 
 
 def test_the_cpu_budget_is_the_demos_default_budget(tmp_path):

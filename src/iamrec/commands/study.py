@@ -9,7 +9,8 @@ from . import parse_flags
 @dataclass
 class StudyArguments:
     """Trains and evaluates every (configuration, seed) of a grid, one result file per run (a rerun skips the finished
-    ones), and writes summary.md and summary.json: mean ± std over seeds and a paired bootstrap against `full`."""
+    ones), and writes summary.md and summary.json: mean ± std over seeds and paired bootstraps against
+    `full` on test (or `hatllm` where `full` did not run) and against `random` on test_cold."""
 
     data_dir: str | None = field(default=None, metadata={"help": "A folder written by `iamrec prepare`."})
     output_dir: str = field(default="runs/study", metadata={"help": "Where results/, work/ and the summary go."})
@@ -17,8 +18,10 @@ class StudyArguments:
         default_factory=lambda: ["main"],
         metadata={
             "help": "main (full, hatllm, iam, most_popular, sasrec), ablations (full, hatllm and HatLLM's Table-5 "
-            "variants), or configuration names: full hatllm iam wo_in wo_or wo_cr cr_pre in_cr_or or_in_cr or_cr_in "
-            "cr_in_or cr_or_in most_popular sasrec."
+            "variants), cold_start (hatllm, hatllm_text, most_popular, most_popular_histories, random; on data "
+            "prepared with --cold-items-fraction), or configuration names: full hatllm iam wo_in wo_or wo_cr cr_pre "
+            "in_cr_or or_in_cr or_cr_in cr_in_or cr_or_in hatllm_text most_popular most_popular_histories random "
+            "sasrec."
         },
     )
     seeds: list[int] = field(

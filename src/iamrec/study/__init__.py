@@ -5,12 +5,13 @@ per-layer `item_mask_modes`; SASRec through `SASRec.fit`; MostPopular through `.
 examples with the same metric code and the default `EvaluationPolicy()`, and writes `results/<configuration>/seed-<seed>
 .json` atomically as soon as it ends. A rerun skips every run whose result file is complete, so a killed or time-boxed
 study continues where it stopped. `summarize` turns the finished runs into `summary.json` and `summary.md`: mean and
-standard deviation over seeds, and a paired bootstrap of every configuration against `full` on per-example test
-NDCG@10.
+standard deviation over seeds, and a paired bootstrap of every configuration against a reference (`REFERENCES`: `full`
+on test; `random` on `test_cold`) on per-example NDCG@10, with the difference seed by seed.
 
 Configurations (`CONFIGURATIONS`): `full` (plain causal attention in every layer: BIGRec with an embedding head, the
 reference), `hatllm`, `iam`, HatLLM's Table-5 schedule variants (`table5_modes`), `hatllm_text` (hatllm with the title
-head), and the baselines `most_popular` and `sasrec`. Grids (`GRIDS`): `main`, `ablations` and `cold_start` (for data
+head), and the baselines `most_popular`, `most_popular_histories` (history mentions counted too: a popularity for cold
+items), `random` and `sasrec`. Grids (`GRIDS`): `main`, `ablations` and `cold_start` (for data
 prepared with `--cold_items_fraction`: results then hold `test_cold` beside `test`). Budgets (`BUDGETS`): `cpu`, `gpu`
 and `tiny`.
 
@@ -22,6 +23,7 @@ from .grid import (
     BUDGETS,
     GRIDS,
     LLM_CONFIGURATIONS,
+    REFERENCES,
     TABLE5_VARIANTS,
     block_sizes,
     head_type,
@@ -37,6 +39,7 @@ __all__ = [
     "BUDGETS",
     "GRIDS",
     "LLM_CONFIGURATIONS",
+    "REFERENCES",
     "SUMMARY_METRICS",
     "TABLE5_VARIANTS",
     "RunSpec",

@@ -36,6 +36,8 @@ LABELS = {
     "cr_or_in": "CR-OR-IN",
     "hatllm_text": "HatLLM, title head",
     "most_popular": "MostPopular",
+    "most_popular_histories": "MostPopular, histories counted",
+    "random": "Random",
     "sasrec": "SASRec",
 }
 """Each configuration's name in the papers (Table 5's row names for the ablations)."""
@@ -47,15 +49,21 @@ from their titles and so can rank cold items: run them on data prepared with `--
 then report `test_cold` beside `test`. Cold items are in the catalog while training (as in `hatllm`), so they are
 never a target but still take part in the loss as negatives."""
 LLM_CONFIGURATIONS = ("full", "hatllm", "iam", *TABLE5_VARIANTS, *TEXT_HEAD_CONFIGURATIONS)
-BASELINE_CONFIGURATIONS = ("most_popular", "sasrec")
+BASELINE_CONFIGURATIONS = ("most_popular", "most_popular_histories", "random", "sasrec")
+"""`most_popular` counts training targets; `most_popular_histories` also counts history items, so an item that is never
+a training target (a cold item) still has a popularity: the popularity fallback of the cold-start grid. `random` draws
+uniform scores from the run's seed."""
 CONFIGURATIONS = (*LLM_CONFIGURATIONS, *BASELINE_CONFIGURATIONS)
-REFERENCE = "full"
-"""Every configuration is compared with this one (paired, per example)."""
+REFERENCES = {"test": ("full", "hatllm"), "test_cold": ("random",)}
+"""What every configuration is compared with (paired, per example), by split: the first of these that has results.
+On `test` that is `full` (plain attention), or `hatllm` where `full` did not run (the cold-start grid: the title head
+against the linear head); on `test_cold`, `random`."""
 
 GRIDS = {
     "main": ("full", "hatllm", "iam", "most_popular", "sasrec"),
     "ablations": ("full", "hatllm", *TABLE5_VARIANTS),  # Table 5's BIGRec and HatLLM rows, then its variants
-    "cold_start": ("hatllm", "hatllm_text", "most_popular"),  # on data prepared with --cold_items_fraction
+    # on data prepared with --cold_items_fraction
+    "cold_start": ("hatllm", "hatllm_text", "most_popular", "most_popular_histories", "random"),
 }
 
 

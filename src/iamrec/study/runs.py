@@ -22,7 +22,14 @@ from tqdm.auto import tqdm
 from transformers import TrainerCallback
 
 from ..data.cold_start import COLD_SPLIT
-from ..evaluation import EvaluationPolicy, ModelScorer, MostPopular, RankingAccumulator, metrics_from_ranks
+from ..evaluation import (
+    EvaluationPolicy,
+    ModelScorer,
+    MostPopular,
+    Random,
+    RankingAccumulator,
+    metrics_from_ranks,
+)
 from ..evaluation.runner import iter_example_batches
 from ..folders import CONFIG_FILE, STUDY_WORK_DIR, write_json_atomic
 from .grid import BUDGETS, GRIDS, LABELS, head_type, llm_arguments, resolve_grid, sasrec_classes, table5_modes
@@ -118,8 +125,11 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
     }
     training: dict[str, Any] = {"best_step": None, "best_epoch": None, "stopped_early": False, "stop_reason": None}
     modes = None
-    if spec.configuration == "most_popular":
-        scorer = MostPopular(num_items).fit(data.splits["train"])
+    if spec.configuration in ("most_popular", "most_popular_histories"):
+        count = "targets" if spec.configuration == "most_popular" else "targets+histories"
+        scorer = MostPopular(num_items, count=count).fit(data.splits["train"])
+    elif spec.configuration == "random":
+        scorer = Random(num_items, seed=spec.seed)
     elif spec.configuration == "sasrec":
         SASRec, SASRecConfig = sasrec_classes()
         config = SASRecConfig(**budget.sasrec)

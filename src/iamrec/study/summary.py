@@ -1,4 +1,4 @@
-"""The study's summary: mean and std over seeds, and a paired bootstrap against `full` on per-example test NDCG@10."""
+"""The study's summary: mean and std over seeds, and paired bootstraps on per-example NDCG@10 against a reference."""
 
 import os
 from collections.abc import Sequence
@@ -7,8 +7,9 @@ from typing import Any
 
 import numpy as np
 
+from ..data.cold_start import COLD_SPLIT
 from ..folders import STUDY_RESULTS_DIR, STUDY_SUMMARY_JSON, STUDY_SUMMARY_MD, write_json_atomic
-from .grid import CONFIGURATIONS, LABELS, REFERENCE
+from .grid import CONFIGURATIONS, LABELS, REFERENCES
 from .results import read_result
 
 
@@ -54,6 +55,13 @@ def mean_std(values: Sequence[float]) -> dict[str, float | None]:
 
 
 SUMMARY_METRICS = (("test", "HR@10"), ("test", "NDCG@10"), ("test", "MRR"), ("validation", "NDCG@10"))
+COLD_METRICS = ((COLD_SPLIT, "HR@10"), (COLD_SPLIT, "NDCG@10"))
+"""Summarised too when every run of a configuration has them (data prepared with `--cold_items_fraction`)."""
+
+
+def split_ranks(record: dict[str, Any], split: str) -> list[int] | None:
+    """The per-example ranks a result holds for `split` (None if it has none)."""
+    return record.get("test_ranks") if split == "test" else record.get(split, {}).get("ranks")
 
 
 def load_results(output_dir: Path) -> dict[str, dict[int, dict[str, Any]]]:
@@ -79,38 +87,29 @@ def summarize(
     for name in order:
         runs = results[name]
         seeds = sorted(runs)
+        metrics = SUMMARY_METRICS + (COLD_METRICS if all(COLD_SPLIT in runs[seed] for seed in seeds) else ())
         rows[name] = {
             "label": LABELS[name],
             "seeds": seeds,
             "stopped_early": [seed for seed in seeds if runs[seed]["training"].get("stopped_early")],
             **{
                 f"{split}_{metric}": mean_std([runs[seed][split]["metrics"][metric] for seed in seeds])
-                for split, metric in SUMMARY_METRICS
+                for split, metric in metrics
             },
         }
-    comparisons = {}
-    reference = results.get(REFERENCE, {})
-    for name in order:
-        if name == REFERENCE:
-            continue
-        common = sorted(set(results[name]) & set(reference))
-        if not common:
-            continue
-        digests = {results[name][seed]["test"]["targets"] for seed in common} | {
-            reference[seed]["test"]["targets"] for seed in common
-        }
-        if len(digests) != 1:
-            raise ValueError(f"{name} and {REFERENCE} were tested on different examples; they cannot be paired.")
-        ours = np.mean([ndcg_per_example(results[name][seed]["test_ranks"]) for seed in common], axis=0)
-        theirs = np.mean([ndcg_per_example(reference[seed]["test_ranks"]) for seed in common], axis=0)
-        comparisons[name] = {"seeds": common, **paired_bootstrap(ours, theirs, resamples=resamples)}
+    references, comparisons = {}, {}
+    for split, candidates in REFERENCES.items():
+        reference = next((name for name in candidates if name in results), None)
+        if reference is not None:
+            references[split] = reference
+            comparisons[split] = compare_with(results, order, reference, split, resamples)
     budgets = sorted({run["budget"] for runs in results.values() for run in runs.values()})
     threads = sorted({run["torch_threads"] for runs in results.values() for run in runs.values()})
     summary = {
         "budgets": budgets,
         "torch_threads": threads,  # floating-point sums, hence results, depend on it: keep `parallel` fixed
-        "reference": REFERENCE,
-        "metric_of_comparison": "per-example test NDCG@10, averaged over the common seeds",
+        "references": references,
+        "metric_of_comparison": "per-example NDCG@10, averaged over the common seeds",
         "resamples": resamples,
         "configurations": rows,
         "comparisons": comparisons,
@@ -123,40 +122,82 @@ def summarize(
     return summary, markdown
 
 
+def compare_with(
+    results: dict[str, dict[int, dict[str, Any]]], order: Sequence[str], reference: str, split: str, resamples: int
+) -> dict[str, dict[str, Any]]:
+    """A paired bootstrap of every configuration with ranks on `split` against `reference`, over their common seeds."""
+    comparisons = {}
+    for name in order:
+        common = sorted(
+            seed
+            for seed in set(results[name]) & set(results[reference])
+            if split_ranks(results[name][seed], split) is not None
+            and split_ranks(results[reference][seed], split) is not None
+        )
+        if name == reference or not common:
+            continue
+        digests = {runs[seed][split]["targets"] for runs in (results[name], results[reference]) for seed in common}
+        if len(digests) != 1:
+            raise ValueError(
+                f"{name} and {reference} were tested on different {split} examples; they cannot be paired."
+            )
+        ours = np.array([ndcg_per_example(split_ranks(results[name][seed], split)) for seed in common])
+        theirs = np.array([ndcg_per_example(split_ranks(results[reference][seed], split)) for seed in common])
+        comparisons[name] = {
+            "seeds": common,
+            # The bootstrap below resamples examples only; these show whether the sign holds seed by seed.
+            "per_seed_differences": (ours.mean(axis=1) - theirs.mean(axis=1)).tolist(),
+            **paired_bootstrap(ours.mean(axis=0), theirs.mean(axis=0), resamples=resamples),
+        }
+    return comparisons
+
+
 def format_markdown(summary: dict[str, Any]) -> str:
     def cell(value: dict[str, float | None]) -> str:
         return f"{value['mean']:.4f}" + (f" ± {value['std']:.4f}" if value["std"] is not None else "")
 
     if not summary["configurations"]:
         return "No finished runs yet.\n"
+    rows = summary["configurations"]
+    metrics = SUMMARY_METRICS + tuple(
+        metric for metric in COLD_METRICS if any("_".join(metric) in row for row in rows.values())
+    )
+    headers = " | ".join(f"{'val' if split == 'validation' else split} {metric}" for split, metric in metrics)
     lines = [
         f"Budget: {', '.join(summary['budgets'])}; torch threads per run: "
         f"{', '.join(map(str, summary['torch_threads']))}"
         + (" (mixed: results of one seed differ between thread counts)" if len(summary["torch_threads"]) > 1 else "")
         + ". Mean ± sample std over seeds.",
         "",
-        "| configuration | paper | seeds | test HR@10 | test NDCG@10 | test MRR | val NDCG@10 | stopped early |",
-        "|---|---|---|---|---|---|---|---|",
+        f"| configuration | paper | seeds | {headers} | stopped early |",
+        "|---|---|---|" + "---|" * len(metrics) + "---|",
     ]
-    for name, row in summary["configurations"].items():
-        metrics = " | ".join(cell(row[f"{split}_{metric}"]) for split, metric in SUMMARY_METRICS)
+    for name, row in rows.items():
+        cells = " | ".join(
+            cell(row[f"{split}_{metric}"]) if f"{split}_{metric}" in row else "-" for split, metric in metrics
+        )
         seeds = ",".join(map(str, row["seeds"]))
         stopped = ",".join(map(str, row["stopped_early"])) or "-"
-        lines.append(f"| {name} | {row['label']} | {seeds} | {metrics} | {stopped} |")
-    if summary["comparisons"]:
+        lines.append(f"| {name} | {row['label']} | {seeds} | {cells} | {stopped} |")
+    for split, comparisons in summary["comparisons"].items():
+        if not comparisons:
+            continue
         lines += [
             "",
-            f"Paired against `{summary['reference']}` on {summary['metric_of_comparison']}; 95% bootstrap CI over "
-            f"examples ({summary['resamples']:,} resamples, seed 0), two-sided bootstrap p.",
+            f"Paired against `{summary['references'][split]}` on {split} ({summary['metric_of_comparison']}); 95% "
+            f"bootstrap CI over examples ({summary['resamples']:,} resamples, seed 0), two-sided bootstrap p. The "
+            "bootstrap covers example noise, not seed noise: the last column shows the difference seed by seed.",
             "",
-            "| configuration | seeds | examples | mean diff | 95% CI | p | verdict |",
-            "|---|---|---|---|---|---|---|",
+            "| configuration | seeds | examples | mean diff | 95% CI | p | verdict | diff per seed |",
+            "|---|---|---|---|---|---|---|---|",
         ]
-        for name, test in summary["comparisons"].items():
+        for name, test in comparisons.items():
             verdict = "within noise" if test["within_noise"] else ("better" if test["mean_difference"] > 0 else "worse")
             lines.append(
                 f"| {name} | {','.join(map(str, test['seeds']))} | {test['num_examples']} | "
                 f"{test['mean_difference']:+.4f} | [{test['ci_low']:+.4f}, {test['ci_high']:+.4f}] | "
-                f"{test['p_value']:.4f} | {verdict} |"
+                f"{test['p_value']:.4f} | {verdict} | "
+                + ", ".join(f"{difference:+.4f}" for difference in test["per_seed_differences"])
+                + " |"
             )
     return "\n".join(lines) + "\n"
