@@ -163,6 +163,7 @@ def test_the_summary_matches_values_computed_by_hand(finished):
         for s in SEEDS
     ]
     assert comparison["per_seed_differences"] == pytest.approx(per_seed)
+    assert comparison["seed_t_test"] == study.paired_t_test(comparison["per_seed_differences"])
     assert np.mean(per_seed) == pytest.approx(comparison["mean_difference"])
     assert comparison["ci_low"] <= comparison["mean_difference"] <= comparison["ci_high"]
     markdown = (finished["output"] / "summary.md").read_text()
@@ -200,6 +201,18 @@ def test_the_paired_bootstrap_separates_noise_from_a_clear_difference():
     noisy = study.paired_bootstrap(reference + rng.normal(0, 0.05, 500), reference)  # no shift: noise only
     assert noisy["ci_low"] < 0 < noisy["ci_high"] and noisy["p_value"] > 0.05 and noisy["within_noise"]
     assert study.paired_bootstrap(better, reference) == clear  # a fixed bootstrap seed
+
+
+def test_the_seed_t_test_matches_the_closed_forms():
+    # Student's t tails in closed form: df 1 (Cauchy) p = 1 - 2 atan(|t|) / pi; df 2 p = 1 - |t| / sqrt(2 + t^2).
+    one = study.paired_t_test([1.0, 3.0])  # mean 2, sd sqrt(2), t = 2 / (sqrt(2) / sqrt(2)) = 2
+    assert one["t"] == pytest.approx(2.0) and one["df"] == 1
+    assert one["p_value"] == pytest.approx(1 - 2 * np.arctan(2.0) / np.pi, abs=1e-9)
+    two = study.paired_t_test([0.0011, 0.0027, 0.0015])
+    assert two["p_value"] == pytest.approx(1 - two["t"] / np.sqrt(2 + two["t"] ** 2), abs=1e-9)
+    assert study.paired_t_test([-0.0011, -0.0027, -0.0015])["p_value"] == pytest.approx(two["p_value"])
+    assert study.paired_t_test([0.5]) is None  # one seed: no spread to test against
+    assert study.paired_t_test([0.2, 0.2])["p_value"] == 0.0 and study.paired_t_test([0.0, 0.0])["p_value"] == 1.0
 
 
 def test_table5_variants_for_a_6_layer_model():

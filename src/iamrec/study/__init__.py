@@ -6,7 +6,8 @@ examples with the same metric code and the default `EvaluationPolicy()`, and wri
 .json` atomically as soon as it ends. A rerun skips every run whose result file is complete, so a killed or time-boxed
 study continues where it stopped. `summarize` turns the finished runs into `summary.json` and `summary.md`: mean and
 standard deviation over seeds, and a paired bootstrap of every configuration against a reference (`REFERENCES`: `full`
-on test; `random` on `test_cold`) on per-example NDCG@10, with the difference seed by seed.
+on test; `random` on `test_cold`) on per-example NDCG@10, with the difference seed by seed and a paired t-test over
+seeds.
 
 Configurations (`CONFIGURATIONS`): `full` (plain causal attention in every layer: BIGRec with an embedding head, the
 reference), `hatllm`, `iam`, HatLLM's Table-5 schedule variants (`table5_modes`), `hatllm_text` (hatllm with the title
@@ -33,7 +34,7 @@ from .grid import (
 )
 from .results import read_result, result_path
 from .runs import RunSpec, rank_split, run_one, run_study
-from .summary import SUMMARY_METRICS, paired_bootstrap, summarize
+from .summary import SUMMARY_METRICS, paired_bootstrap, paired_t_test, summarize
 
 __all__ = [
     "BUDGETS",
@@ -47,6 +48,7 @@ __all__ = [
     "head_type",
     "llm_arguments",
     "paired_bootstrap",
+    "paired_t_test",
     "rank_split",
     "read_result",
     "resolve_grid",

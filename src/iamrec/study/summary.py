@@ -1,5 +1,6 @@
 """The study's summary: mean and std over seeds, and paired bootstraps on per-example NDCG@10 against a reference."""
 
+import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -46,6 +47,25 @@ def paired_bootstrap(
         "num_examples": n,
         "resamples": resamples,
     }
+
+
+def paired_t_test(differences: Sequence[float]) -> dict[str, float | None] | None:
+    """Student's paired t-test of a zero mean over per-seed differences (None below 2 seeds): it covers seed noise,
+    which the bootstrap over examples does not. The two-sided p is the t tail, integrated as
+    2 * c * int_theta^(pi/2) cos^(df-1) with t = sqrt(df) * tan(theta), which needs no scipy."""
+    differences = np.asarray(differences, dtype=np.float64)
+    df = len(differences) - 1
+    if df < 1:
+        return None
+    spread = differences.std(ddof=1)
+    if spread == 0.0:
+        return {"t": None, "df": df, "p_value": 0.0 if differences.mean() else 1.0}  # identical differences
+    t = float(differences.mean() / (spread / math.sqrt(len(differences))))
+    angles = np.linspace(math.atan(abs(t) / math.sqrt(df)), math.pi / 2, 20_001)
+    constant = math.gamma((df + 1) / 2) / (math.sqrt(math.pi) * math.gamma(df / 2))
+    heights = np.cos(angles) ** (df - 1)
+    p_value = 2 * constant * float((heights[:-1] + heights[1:]).sum() / 2 * (angles[1] - angles[0]))  # trapezoids
+    return {"t": t, "df": df, "p_value": min(1.0, p_value)}
 
 
 def mean_std(values: Sequence[float]) -> dict[str, float | None]:
@@ -147,6 +167,7 @@ def compare_with(
             "seeds": common,
             # The bootstrap below resamples examples only; these show whether the sign holds seed by seed.
             "per_seed_differences": (ours.mean(axis=1) - theirs.mean(axis=1)).tolist(),
+            "seed_t_test": paired_t_test(ours.mean(axis=1) - theirs.mean(axis=1)),
             **paired_bootstrap(ours.mean(axis=0), theirs.mean(axis=0), resamples=resamples),
         }
     return comparisons
@@ -186,10 +207,11 @@ def format_markdown(summary: dict[str, Any]) -> str:
             "",
             f"Paired against `{summary['references'][split]}` on {split} ({summary['metric_of_comparison']}); 95% "
             f"bootstrap CI over examples ({summary['resamples']:,} resamples, seed 0), two-sided bootstrap p. The "
-            "bootstrap covers example noise, not seed noise: the last column shows the difference seed by seed.",
+            "bootstrap covers example noise, not seed noise: the last columns give the difference seed by seed and a "
+            "paired t-test over seeds (two-sided).",
             "",
-            "| configuration | seeds | examples | mean diff | 95% CI | p | verdict | diff per seed |",
-            "|---|---|---|---|---|---|---|---|",
+            "| configuration | seeds | examples | mean diff | 95% CI | p | verdict | diff per seed | seed t-test p |",
+            "|---|---|---|---|---|---|---|---|---|",
         ]
         for name, test in comparisons.items():
             verdict = "within noise" if test["within_noise"] else ("better" if test["mean_difference"] > 0 else "worse")
@@ -198,6 +220,6 @@ def format_markdown(summary: dict[str, Any]) -> str:
                 f"{test['mean_difference']:+.4f} | [{test['ci_low']:+.4f}, {test['ci_high']:+.4f}] | "
                 f"{test['p_value']:.4f} | {verdict} | "
                 + ", ".join(f"{difference:+.4f}" for difference in test["per_seed_differences"])
-                + " |"
+                + f" | {'-' if test['seed_t_test'] is None else format(test['seed_t_test']['p_value'], '.4f')} |"
             )
     return "\n".join(lines) + "\n"
