@@ -254,13 +254,26 @@ class IAMRecTextHead(ItemScoringHead):
             self.item_bias.copy_(bias)
 
     def append_items(self, count: int) -> None:
-        """Rows for `count` new items: a zero correction each, and the mean bias of the items so far (an
-        average-popularity prior: zero could rank a new item above every trained one)."""
+        """Rows for `count` new items, set as `reset_items` sets them."""
+        first = self.item_corrections.shape[0]
         with torch.no_grad():
             corrections = self.item_corrections.new_zeros(count, self.item_corrections.shape[1])
             self.item_corrections = nn.Parameter(torch.cat([self.item_corrections, corrections]))
             if self.item_bias is not None:
-                self.item_bias = nn.Parameter(torch.cat([self.item_bias, self.item_bias.mean().expand(count)]))
+                self.item_bias = nn.Parameter(torch.cat([self.item_bias, self.item_bias.new_zeros(count)]))
+        self.reset_items(range(first, first + count))
+
+    def reset_items(self, item_ids: Sequence[int]) -> None:
+        """Scores these items as new ones: a zero correction (the title alone scores them) and the mean bias of the
+        other items (an average-popularity prior: zero could rank a new item above every trained one). The cold-start
+        study uses it for items that were in the catalog while training, but only ever as negatives."""
+        ids = torch.as_tensor(list(item_ids), dtype=torch.long, device=self.item_corrections.device)
+        with torch.no_grad():
+            self.item_corrections[ids] = 0.0
+            if self.item_bias is not None:
+                others = torch.ones_like(self.item_bias, dtype=torch.bool)
+                others[ids] = False
+                self.item_bias[ids] = self.item_bias[others].mean() if others.any() else 0.0
 
     def item_vectors(self, titles: ItemTitles, token_embeddings: torch.Tensor) -> torch.Tensor:
         """`(num_items, dim)`: each item's projected mean title embedding plus its correction."""

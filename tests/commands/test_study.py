@@ -272,6 +272,8 @@ def test_the_cold_start_grid_reports_and_pairs_the_cold_split(tiny):
         assert record["test_cold"]["num_examples"] == min(64, len(test_cold)) == len(record["test_cold"]["ranks"])
         assert record["test_cold"]["metrics"] == pytest.approx(metrics_from_ranks(record["test_cold"]["ranks"]))
     assert records[("hatllm_text", 0)]["settings"]["iamrec_arguments"]["rec_head_type"] == "text"
+    assert records[("hatllm_text", 0)]["settings"]["cold_items_scored_as_new"] is True  # reset_items before ranking
+    assert "cold_items_scored_as_new" not in records[("hatllm", 0)]["settings"]  # a linear head has no title to use
     assert records[("random", 0)]["test_ranks"] != records[("random", 1)]["test_ranks"]  # drawn from the run's seed
     # The popularity fallback counts history mentions, so cold items (never a training target) get a popularity.
     num_items = len(prepared.titles)

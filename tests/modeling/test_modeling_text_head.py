@@ -89,6 +89,18 @@ def test_new_items_get_finite_scores_and_leave_the_trained_items_alone():
     torch.testing.assert_close(model.rec_head.item_bias[12:], model.rec_head.item_bias[:12].mean().expand(2))
 
 
+def test_reset_items_scores_trained_items_from_their_titles_alone():
+    model, processor = text_model_and_processor()
+    before = scores(model, processor)
+    model.rec_head.reset_items([3, 7])  # what the cold-start study does to items only ever seen as negatives
+    after = scores(model, processor)
+    others = [i for i in range(12) if i not in (3, 7)]
+    torch.testing.assert_close(after[:, others], before[:, others], atol=0, rtol=0)  # the other items are untouched
+    assert not model.rec_head.item_corrections[[3, 7]].any() and model.rec_head.item_corrections[others].all()
+    torch.testing.assert_close(model.rec_head.item_bias[[3, 7]], model.rec_head.item_bias[others].mean().expand(2))
+    assert after.isfinite().all() and not torch.equal(after[:, [3, 7]], before[:, [3, 7]])
+
+
 def test_a_cold_item_reaches_the_top_on_its_title_alone():
     model, processor = text_model_and_processor()
     [new_id] = processor.add_items(["Toy Story 2 (1999)"], model=model)

@@ -168,6 +168,11 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
         else:
             training["stop_reason"] = "early_stopping" if result.global_step < budget.max_steps else "max_steps"
         recommender = Recommender.from_pretrained(result.model_dir, device=device)
+        if COLD_SPLIT in data.splits and head_type(spec.configuration) == "text":
+            # Cold items were in the catalog while training, but only as negatives: score them as the items
+            # `add_items` adds after training would be (a real new item was never a negative).
+            recommender.model.rec_head.reset_items(data.protocol["cold_items"])
+            settings["cold_items_scored_as_new"] = True
         scorer = ModelScorer(recommender.model, recommender.processor.collator(), name=spec.configuration)
     validation_metrics, _ = rank_split(scorer, validation, num_items, policy, budget.eval_batch_size)
     test_metrics, ranks = rank_split(scorer, test, num_items, policy, budget.eval_batch_size)
