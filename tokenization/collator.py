@@ -195,6 +195,12 @@ class IAMRecCollator:
             batch["labels"] = labels
         return batch
 
+    def prompt_lengths(self, histories: Iterable[Sequence[int]]) -> list[int]:
+        """Tokens in each history's prompt before padding: what a length-grouped sampler sorts by."""
+        histories = [[self._item_id(item, row, "history") for item in history] for row, history in enumerate(histories)]
+        self.title_tokens.ensure(item_id for history in histories for item_id in history)
+        return [len(self._encode(history, row)[0]) for row, history in enumerate(histories)]
+
     def _item_ids(self, example: Mapping[str, Any], row: int) -> list[int]:
         """The history of one example as validated integer item ids."""
         if not isinstance(example, Mapping) or "history" not in example:

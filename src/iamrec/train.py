@@ -119,6 +119,10 @@ def train(
     popular = MostPopular(len(data.titles)).fit({"target": target} for target in data.splits["train"]["target"])
     model = build_model(args, base_path, processor, popular)
 
+    train_split = data.splits["train"]
+    if training_args.train_sampling_strategy in ("group_by_length", "batch_rebalance"):  # their samplers read lengths
+        lengths = processor.collator().prompt_lengths(train_split["history"])  # from this column, not `input_ids`
+        train_split = train_split.add_column(training_args.length_column_name, lengths)
     validation = data.splits["validation"]
     if args.max_eval_samples is not None:
         validation = validation.select(range(min(args.max_eval_samples, len(validation))))
@@ -128,7 +132,7 @@ def train(
     trainer = RecommendationTrainer(
         model=model,
         args=training_args,
-        train_dataset=data.splits["train"],
+        train_dataset=train_split,
         eval_dataset=validation,
         data_collator=RankingEvalCollator(processor.collator(), with_histories=policy.exclude_history),
         callbacks=callbacks,

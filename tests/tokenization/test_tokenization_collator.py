@@ -234,3 +234,13 @@ def test_the_collators_boundaries_keep_titles_apart_in_the_model(any_tokenizer, 
     assert torch.equal(index, index_after)  # same layout: only the tokens of slot 1 differ
     unchanged = [torch.allclose(before[index == slot], after[index == slot], atol=1e-6) for slot in range(3)]
     assert unchanged == ([True, False, True] if mode == "intra" else [True, False, False])
+
+
+def test_prompt_lengths_are_the_unpadded_token_counts(any_tokenizer):
+    prompt = make_collator(any_tokenizer)([{"history": []}])["input_ids"].shape[1]
+    collator = make_collator(any_tokenizer, max_length=prompt + 25)  # the longest history is truncated
+    histories = [[0, 11, 5, 12, 13, 1, 2, 3, 4, 6], [14, 2], [], [3]]
+    batch = collator([{"history": history} for history in histories])
+    assert collator.prompt_lengths(histories) == batch["attention_mask"].sum(dim=1).tolist()
+    with pytest.raises(ValueError, match="not in the catalog"):
+        collator.prompt_lengths([[0, len(TITLES)]])

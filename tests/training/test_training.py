@@ -386,3 +386,33 @@ def test_popularity_head_ranks_exactly_like_most_popular_before_training(workspa
         scores.argsort(dim=-1, descending=True, stable=True), expected.argsort(dim=-1, descending=True, stable=True)
     )
     assert len(set(scores[0].tolist())) == len(data.titles)  # no ties left for the pessimistic policy
+
+
+def test_length_grouped_sampling_sorts_by_prompt_tokens(workspace, tmp_path, monkeypatch):
+    """`group_by_length` used to fail: the Trainer looks for `input_ids`, which raw examples do not have."""
+    import transformers.trainer
+
+    data_dir, base = workspace
+    seen = {}
+
+    class RecordingSampler(transformers.trainer.LengthGroupedSampler):
+        def __init__(self, *args, lengths=None, **kwargs):
+            seen["lengths"] = lengths
+            super().__init__(*args, lengths=lengths, **kwargs)
+
+    monkeypatch.setattr(transformers.trainer, "LengthGroupedSampler", RecordingSampler)
+    args, training_args = tiny_arguments(
+        data_dir,
+        base,
+        tmp_path / "grouped",
+        max_steps=2,
+        eval_strategy="no",
+        save_strategy="no",
+        load_best_model_at_end=False,
+        train_sampling_strategy="group_by_length",
+    )
+    train(args, training_args)
+    train_split = load_prepared(data_dir).splits["train"]
+    processor = IAMRecProcessor(AutoTokenizer.from_pretrained(base), load_prepared(data_dir).titles, max_length=256)
+    batch = processor.collator()([train_split[row] for row in range(len(train_split))])
+    assert list(seen["lengths"]) == batch["attention_mask"].sum(dim=1).tolist()
