@@ -27,7 +27,10 @@ def test_a_spent_budget_still_leaves_one_file_per_stage(tmp_path):
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
-    stages = ("environment", "agreement", "step_throughput", "train_throughput", "evaluation", "long_context")
+    variants = ("batch_32", "batch_256", "fused_adamw_workers", "group_by_length", "batch_512")
+    stages = ["environment", "step_throughput", *(f"train_{name}" for name in variants), "evaluation", "agreement"]
+    stages += ["long_context", "train_torch_compile"]  # compiling can take minutes: last
+    assert sorted(path.stem for path in (tmp_path / "out").iterdir()) == sorted(stages)
     for stage in stages:
         result = json.loads((tmp_path / "out" / f"{stage}.json").read_text())
         assert result == {"skipped": "the 0.0-minute budget ran out before this stage"}, stage
