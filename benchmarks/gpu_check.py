@@ -13,6 +13,7 @@ spent only on a script known to work:
 
 import argparse
 import functools
+import gc
 import json
 import platform
 import statistics
@@ -267,6 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-test", type=int, default=None, help="evaluate only the first N test examples")
     parser.add_argument("--long-lengths", type=int, nargs="+", default=[4096, 16384], help="long_context's lengths")
     parser.add_argument("--long-layers", type=int, default=4, help="intra layers in the long_context stage")
+    parser.add_argument("--only", nargs="+", metavar="STAGE", help="run these stages alone (a rerun of some)")
     args = parser.parse_args(argv)
     output, deadline = Path(args.output), time.monotonic() + 60 * args.budget_minutes
     output.mkdir(parents=True, exist_ok=True)
@@ -284,6 +286,11 @@ def main(argv: list[str] | None = None) -> int:
     runners["agreement"] = lambda: agreement(args)
     runners["long_context"] = lambda: long_context(args)
     runners.update(compiled)
+    if args.only:
+        unknown = sorted(set(args.only) - set(runners))
+        if unknown:
+            parser.error(f"unknown stages {unknown}; the stages are {list(runners)}")
+        runners = {stage: runner for stage, runner in runners.items() if stage in args.only}
     for stage, runner in runners.items():
         if time.monotonic() > deadline:
             result = {"skipped": f"the {args.budget_minutes}-minute budget ran out before this stage"}
@@ -293,10 +300,17 @@ def main(argv: list[str] | None = None) -> int:
                 result = {**runner(), "stage_seconds": time.perf_counter() - started}
             except Exception as error:  # the next stages still run, and this one's failure is on disk
                 result = {"error": f"{type(error).__name__}: {error}"[:1000]}
+            release_memory()  # what a failed stage held (an out-of-memory one: all of it) must not fail the next
         state[stage] = result
         (output / f"{stage}.json").write_text(json.dumps(result, indent=2, default=str) + "\n")
         print(f"{stage}: {'error' if 'error' in result else 'skipped' if 'skipped' in result else 'done'}", flush=True)
     return 0 if all("error" not in result for result in state.values()) else 1
+
+
+def release_memory() -> None:
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
 
 
 def last_model_dir(state: dict) -> str | None:
