@@ -112,6 +112,10 @@ class IAMRecConfig(LlamaConfig):
             `"text"`: an item's vector is a learned projection of the mean input embedding of its title's tokens,
             plus a learned per-item correction (zero for items added later), so `add_items` can extend the catalog
             of a trained model without retraining (see `IAMRecTextHead`).
+        rec_head_item_corrections (`bool`, *optional*, defaults to `True`):
+            The text head only: whether each item has a learned correction beside its title's vector. Without them,
+            every item, trained or new, is scored from its title (and bias) alone, so what the head learns about
+            trained items must go through the title projection, which is what scores new ones.
         num_title_tokens (`int`, *optional*):
             The text head only: how many title tokens the whole catalog has (the size of its title-token buffer).
             `from_llama`, `set_item_titles` and `add_items` set it.
@@ -134,6 +138,7 @@ class IAMRecConfig(LlamaConfig):
     rec_head_bias: bool = True
     rec_head_norm: str = "none"
     rec_head_type: str = "linear"
+    rec_head_item_corrections: bool = True
     num_title_tokens: int | None = None
     use_cache: bool = False  # a scorer reads one position; a KV cache only when asked for (e.g. incremental input)
 
@@ -170,6 +175,8 @@ class IAMRecConfig(LlamaConfig):
             raise ValueError(f"rec_head_type must be one of {list(REC_HEAD_TYPES)}, got {self.rec_head_type!r}.")
         if self.rec_head_type == "linear" and self.num_title_tokens is not None:
             raise ValueError("num_title_tokens sizes the text head's titles; rec_head_type='linear' takes none.")
+        if self.rec_head_type == "linear" and not self.rec_head_item_corrections:
+            raise ValueError("rec_head_item_corrections=False shapes the text head; rec_head_type='linear' has none.")
         if self.rec_head_type == "text" and self.num_items is not None:
             if self.num_title_tokens is None or self.num_title_tokens < self.num_items:
                 raise ValueError(
@@ -201,6 +208,7 @@ class IAMRecConfig(LlamaConfig):
             "rec_head_bias",
             "rec_head_norm",
             "rec_head_type",
+            "rec_head_item_corrections",
             "num_title_tokens",
         ):
             values.pop(key, None)

@@ -238,7 +238,8 @@ class IAMRecTextHead(ItemScoringHead):
         super().__init__(config)
         dim = config.hidden_size if config.rec_head_dim is None else config.rec_head_dim
         self.title_proj = nn.Linear(config.hidden_size, dim, bias=False)
-        self.item_corrections = nn.Parameter(torch.zeros(config.num_items, dim))
+        corrections = config.rec_head_item_corrections
+        self.item_corrections = nn.Parameter(torch.zeros(config.num_items, dim)) if corrections else None
         self.item_bias = nn.Parameter(torch.zeros(config.num_items)) if config.rec_head_bias else None
 
     @property
@@ -254,11 +255,15 @@ class IAMRecTextHead(ItemScoringHead):
             self.item_bias.copy_(bias)
 
     def append_items(self, count: int) -> None:
-        """Rows for `count` new items, set as `reset_items` sets them."""
-        first = self.item_corrections.shape[0]
+        """Rows for `count` new items, set as `reset_items` sets them (a head without per-item rows needs none)."""
+        rows = [row for row in (self.item_corrections, self.item_bias) if row is not None]
+        if not rows:
+            return
+        first = rows[0].shape[0]
         with torch.no_grad():
-            corrections = self.item_corrections.new_zeros(count, self.item_corrections.shape[1])
-            self.item_corrections = nn.Parameter(torch.cat([self.item_corrections, corrections]))
+            if self.item_corrections is not None:
+                corrections = self.item_corrections.new_zeros(count, self.item_corrections.shape[1])
+                self.item_corrections = nn.Parameter(torch.cat([self.item_corrections, corrections]))
             if self.item_bias is not None:
                 self.item_bias = nn.Parameter(torch.cat([self.item_bias, self.item_bias.new_zeros(count)]))
         self.reset_items(range(first, first + count))
@@ -267,9 +272,10 @@ class IAMRecTextHead(ItemScoringHead):
         """Scores these items as new ones: a zero correction (the title alone scores them) and the mean bias of the
         other items (an average-popularity prior: zero could rank a new item above every trained one). The cold-start
         study uses it for items that were in the catalog while training, but only ever as negatives."""
-        ids = torch.as_tensor(list(item_ids), dtype=torch.long, device=self.item_corrections.device)
+        ids = torch.as_tensor(list(item_ids), dtype=torch.long, device=self.title_proj.weight.device)
         with torch.no_grad():
-            self.item_corrections[ids] = 0.0
+            if self.item_corrections is not None:
+                self.item_corrections[ids] = 0.0
             if self.item_bias is not None:
                 others = torch.ones_like(self.item_bias, dtype=torch.bool)
                 others[ids] = False
@@ -278,7 +284,8 @@ class IAMRecTextHead(ItemScoringHead):
     def item_vectors(self, titles: ItemTitles, token_embeddings: torch.Tensor) -> torch.Tensor:
         """`(num_items, dim)`: each item's projected mean title embedding plus its correction."""
         projected = [self.title_proj(means.to(self.dtype)) for means in titles.mean_embeddings(token_embeddings)]
-        return torch.cat(projected) + self.item_corrections
+        vectors = torch.cat(projected)
+        return vectors if self.item_corrections is None else vectors + self.item_corrections
 
     def forward(self, hidden_states: torch.Tensor, titles: ItemTitles, token_embeddings: torch.Tensor) -> torch.Tensor:
         logits = self.project(hidden_states) @ self.item_vectors(titles, token_embeddings).T
@@ -314,7 +321,8 @@ class IAMRecForSequentialRecommendation(LlamaModel):
         `init`, which leaves loaded weights alone)."""
         super()._init_weights(module)
         if isinstance(module, IAMRecTextHead):
-            init.zeros_(module.item_corrections)
+            if module.item_corrections is not None:
+                init.zeros_(module.item_corrections)
             if module.item_bias is not None:
                 init.zeros_(module.item_bias)
 

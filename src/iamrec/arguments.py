@@ -56,6 +56,13 @@ class IAMRecArguments:
             "so `processor.add_items` can add items to the trained model."
         },
     )
+    rec_head_item_corrections: bool = field(
+        default=True,
+        metadata={
+            "help": "text head only: a learned correction per item beside its title's vector; without, every item "
+            "is scored from its title and bias alone."
+        },
+    )
     max_length: int = field(default=512, metadata={"help": "Prompt tokens at most; the oldest whole items go first."})
     max_eval_samples: int | None = field(
         default=None, metadata={"help": "Validate on the first N validation examples only (the split is time-ordered)."}
@@ -66,6 +73,8 @@ class IAMRecArguments:
             raise ValueError(f"Unknown schedule {self.schedule!r}; choose one of {list(SCHEDULES)}.")
         if self.rec_head_type not in REC_HEAD_TYPES:
             raise ValueError(f"rec_head_type must be one of {list(REC_HEAD_TYPES)}, got {self.rec_head_type!r}.")
+        if self.rec_head_type == "linear" and not self.rec_head_item_corrections:
+            raise ValueError("rec_head_item_corrections=False shapes the text head; rec_head_type='linear' has none.")
         if self.head_init not in ("popularity", "random"):
             raise ValueError(f"head_init must be 'popularity' or 'random', got {self.head_init!r}.")
 

@@ -60,6 +60,7 @@ def build_model(args: IAMRecArguments, base_path: str, processor: IAMRecProcesso
             "num_inter_last": args.num_inter_last,
             "rec_head_norm": args.rec_head_norm,
             "rec_head_type": args.rec_head_type,
+            "rec_head_item_corrections": args.rec_head_item_corrections,
         },
         item_title_token_ids=processor.title_tokens.all_token_ids() if text_head else None,
         attn_implementation="sdpa",

@@ -231,6 +231,7 @@ def test_table5_variants_for_a_6_layer_model():
         "cr_in_or": ["inter_last", "intra", "intra", "intra", "intra", "full"],
         "cr_or_in": ["inter_last", "full", "full", "full", "full", "intra"],
         "hatllm_text": ["intra", "full", "full", "full", "full", "inter_last"],  # hatllm's, with the title head
+        "hatllm_title_only": ["intra", "full", "full", "full", "full", "inter_last"],
     }
     assert {name: study.table5_modes(name, 6) for name in study.LLM_CONFIGURATIONS} == expected
     # Scaled to depth: the library's HatLLM default at 30 layers, the demo's 1-1-1 at 3.
@@ -248,14 +249,17 @@ def test_the_title_head_configuration_trains_hatllms_schedule_with_the_text_head
     assert study.resolve_grid(["cold_start"]) == [
         "hatllm",
         "hatllm_text",
+        "hatllm_title_only",
         "most_popular",
         "most_popular_histories",
         "random",
     ]
     budget, modes = study.BUDGETS["cpu"], study.table5_modes("hatllm_text", 3)
-    args, _ = study.llm_arguments(budget, "data", tmp_path, modes, 0, "smollm2-135m", study.head_type("hatllm_text"))
-    assert args.rec_head_type == "text"
-    assert study.head_type("hatllm") == "linear"
+    head = study.head_arguments("hatllm_text")
+    args, _ = study.llm_arguments(budget, "data", tmp_path, modes, 0, "smollm2-135m", head)
+    assert (args.rec_head_type, args.rec_head_item_corrections) == ("text", True)
+    assert study.head_arguments("hatllm_title_only") == {"rec_head_type": "text", "rec_head_item_corrections": False}
+    assert study.head_arguments("hatllm") == {"rec_head_type": "linear"}
 
 
 def test_the_cold_start_grid_reports_and_pairs_the_cold_split(tiny):

@@ -16,7 +16,9 @@ CATALOG = TITLES[:12]  # unique titles
 NEW_TITLES = ["Heat (1995)", "Casino (1995)"]
 
 
-def text_model_and_processor(seed: int = 0) -> tuple[IAMRecForSequentialRecommendation, IAMRecProcessor]:
+def text_model_and_processor(
+    seed: int = 0, corrections: bool = True
+) -> tuple[IAMRecForSequentialRecommendation, IAMRecProcessor]:
     """A tiny text-head model on the tiny tokenizer, with trained-looking (random) corrections and biases."""
     tokenizer = tiny_tokenizer(add_bos=True)
     processor = IAMRecProcessor(tokenizer, CATALOG)
@@ -27,12 +29,15 @@ def text_model_and_processor(seed: int = 0) -> tuple[IAMRecForSequentialRecommen
         vocab_size=len(tokenizer),
         num_items=len(CATALOG),
         rec_head_type="text",
+        rec_head_item_corrections=corrections,
         num_title_tokens=sum(map(len, titles)),
     )
     model = IAMRecForSequentialRecommendation(config)
     model.set_item_titles(titles)
     with torch.no_grad():
-        model.rec_head.item_corrections.normal_(std=0.02)
+        if corrections:
+            model.rec_head.item_corrections.normal_(std=0.02)
+        model.rec_head.title_proj.weight.normal_(std=0.1)
         model.rec_head.item_bias.normal_()
     model.set_attn_implementation("eager")
     return model.eval(), processor
@@ -58,6 +63,7 @@ def test_the_linear_head_stays_the_default_with_its_weight_names():
         ({"rec_head_type": "text"}, "num_title_tokens must count"),
         ({"rec_head_type": "text", "num_title_tokens": 3}, "num_title_tokens must count"),
         ({"num_title_tokens": 30}, "rec_head_type='linear' takes none"),
+        ({"rec_head_item_corrections": False}, "rec_head_type='linear' has none"),
     ],
 )
 def test_the_config_refuses_an_inconsistent_head(overrides, message):
@@ -74,6 +80,28 @@ def test_scores_come_from_titles_corrections_and_bias():
     expected = hidden @ (means @ head.title_proj.weight.T + head.item_corrections).T + head.item_bias
     with torch.no_grad():
         torch.testing.assert_close(head(hidden, model.item_titles, model.embed_tokens.weight), expected)
+
+
+def test_without_corrections_every_item_is_scored_from_its_title_and_bias(tmp_path):
+    model, processor = text_model_and_processor(corrections=False)
+    assert model.rec_head.item_corrections is None
+    assert not any("item_corrections" in name for name in model.state_dict())
+    hidden = torch.randn(2, model.config.hidden_size)
+    means = torch.stack([model.embed_tokens.weight[ids].mean(0) for ids in processor.title_tokens.all_token_ids()])
+    head = model.rec_head
+    expected = hidden @ (means @ head.title_proj.weight.T).T + head.item_bias
+    with torch.no_grad():
+        torch.testing.assert_close(head(hidden, model.item_titles, model.embed_tokens.weight), expected)
+    processor.add_items(NEW_TITLES, model=model)  # new items need only a bias row: the mean of the others
+    torch.testing.assert_close(model.rec_head.item_bias[12:], model.rec_head.item_bias[:12].mean().expand(2))
+    expected = scores(model, processor, [[0, 12], [13, 5, 1]])
+    model.save_pretrained(tmp_path)
+    processor.save_pretrained(tmp_path)
+    reloaded = AutoModel.from_pretrained(tmp_path, attn_implementation="eager").eval()
+    assert reloaded.config.rec_head_item_corrections is False and reloaded.rec_head.item_corrections is None
+    torch.testing.assert_close(
+        scores(reloaded, AutoProcessor.from_pretrained(tmp_path), [[0, 12], [13, 5, 1]]), expected
+    )
 
 
 def test_new_items_get_finite_scores_and_leave_the_trained_items_alone():

@@ -35,6 +35,7 @@ LABELS = {
     "cr_in_or": "CR-IN-OR",
     "cr_or_in": "CR-OR-IN",
     "hatllm_text": "HatLLM, title head",
+    "hatllm_title_only": "HatLLM, title head without per-item corrections",
     "most_popular": "MostPopular",
     "most_popular_histories": "MostPopular, histories counted",
     "random": "Random",
@@ -43,11 +44,13 @@ LABELS = {
 """Each configuration's name in the papers (Table 5's row names for the ablations)."""
 
 TABLE5_VARIANTS = ("wo_in", "wo_or", "wo_cr", "cr_pre", "in_cr_or", "or_in_cr", "or_cr_in", "cr_in_or", "cr_or_in")
-TEXT_HEAD_CONFIGURATIONS = {"hatllm_text": "hatllm"}
+TEXT_HEAD_CONFIGURATIONS = {"hatllm_text": "hatllm", "hatllm_title_only": "hatllm"}
 """Configurations that train another one's schedule with the title head (`rec_head_type="text"`), which scores items
 from their titles and so can rank cold items: run them on data prepared with `--cold_items_fraction`, whose results
 then report `test_cold` beside `test`. Cold items are in the catalog while training (as in `hatllm`), so they are
-never a target but still take part in the loss as negatives."""
+never a target but still take part in the loss as negatives. `hatllm_title_only` has no per-item corrections
+(`rec_head_item_corrections=False`): every item is scored from its title and bias, so what the head learns about
+trained items has to go through the title projection that scores cold ones."""
 LLM_CONFIGURATIONS = ("full", "hatllm", "iam", *TABLE5_VARIANTS, *TEXT_HEAD_CONFIGURATIONS)
 BASELINE_CONFIGURATIONS = ("most_popular", "most_popular_histories", "random", "sasrec")
 """`most_popular` counts training targets; `most_popular_histories` also counts history items, so an item that is never
@@ -63,7 +66,7 @@ GRIDS = {
     "main": ("full", "hatllm", "iam", "most_popular", "sasrec"),
     "ablations": ("full", "hatllm", *TABLE5_VARIANTS),  # Table 5's BIGRec and HatLLM rows, then its variants
     # on data prepared with --cold_items_fraction
-    "cold_start": ("hatllm", "hatllm_text", "most_popular", "most_popular_histories", "random"),
+    "cold_start": ("hatllm", "hatllm_text", "hatllm_title_only", "most_popular", "most_popular_histories", "random"),
 }
 
 
@@ -128,9 +131,11 @@ def table5_modes(configuration: str, num_layers: int) -> list[str]:
     return [MODE_OF[module] for module, count in layout for _ in range(count)]
 
 
-def head_type(configuration: str) -> str:
-    """The `rec_head_type` an LLM configuration trains."""
-    return "text" if configuration in TEXT_HEAD_CONFIGURATIONS else "linear"
+def head_arguments(configuration: str) -> dict[str, Any]:
+    """The head an LLM configuration trains, as `IAMRecArguments` fields."""
+    if configuration not in TEXT_HEAD_CONFIGURATIONS:
+        return {"rec_head_type": "linear"}
+    return {"rec_head_type": "text", "rec_head_item_corrections": configuration != "hatllm_title_only"}
 
 
 def resolve_grid(names: Sequence[str]) -> list[str]:
@@ -237,11 +242,12 @@ def llm_arguments(
     modes: list[str],
     seed: int,
     base_model: str,
-    rec_head_type: str = "linear",
+    head: dict[str, Any] | None = None,
 ) -> tuple[IAMRecArguments, RecTrainingArguments]:
-    """The `train` arguments of one LLM run: the budget's, with the configuration's per-layer modes and head type."""
+    """The `train` arguments of one LLM run: the budget's, with the configuration's per-layer modes and head
+    (`head_arguments`)."""
     args = IAMRecArguments(
-        rec_head_type=rec_head_type,
+        **(head or {}),
         data_dir=str(data_dir),
         base_model=base_model,
         base_model_layers=budget.base_model_layers,

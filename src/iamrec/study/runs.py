@@ -32,7 +32,7 @@ from ..evaluation import (
 )
 from ..evaluation.runner import iter_example_batches
 from ..folders import CONFIG_FILE, STUDY_WORK_DIR, write_json_atomic
-from .grid import BUDGETS, GRIDS, LABELS, head_type, llm_arguments, resolve_grid, sasrec_classes, table5_modes
+from .grid import BUDGETS, GRIDS, LABELS, head_arguments, llm_arguments, resolve_grid, sasrec_classes, table5_modes
 from .results import RESULT_FORMAT, read_result, result_path
 from .summary import summarize
 
@@ -150,7 +150,7 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
     else:
         modes = table5_modes(spec.configuration, num_base_layers(spec.base_model, budget.base_model_layers))
         args, training_args = llm_arguments(
-            budget, spec.data_dir, work_dir, modes, spec.seed, spec.base_model, head_type(spec.configuration)
+            budget, spec.data_dir, work_dir, modes, spec.seed, spec.base_model, head_arguments(spec.configuration)
         )
         settings.update(iamrec_arguments=asdict(args), training_arguments=training_args.to_dict())
         deadline = DeadlineCallback(spec.deadline)
@@ -168,7 +168,7 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
         else:
             training["stop_reason"] = "early_stopping" if result.global_step < budget.max_steps else "max_steps"
         recommender = Recommender.from_pretrained(result.model_dir, device=device)
-        if COLD_SPLIT in data.splits and head_type(spec.configuration) == "text":
+        if COLD_SPLIT in data.splits and args.rec_head_type == "text":
             # Cold items were in the catalog while training, but only as negatives: score them as the items
             # `add_items` adds after training would be (a real new item was never a negative).
             recommender.model.rec_head.reset_items(data.protocol["cold_items"])
