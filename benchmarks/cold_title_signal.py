@@ -16,6 +16,7 @@ import torch
 
 from iamrec.data import load_prepared
 from iamrec.evaluation import metrics_from_ranks, target_ranks
+from iamrec.evaluation.runner import iter_example_batches
 from iamrec.inference import Recommender
 from iamrec.study import paired_bootstrap
 
@@ -37,8 +38,7 @@ def main(argv: list[str] | None = None) -> None:
     examples = data.splits["test_cold"]
     cold_ranks, all_ranks, title_spread = [], [], []
     with torch.no_grad():
-        for start in range(0, len(examples), args.batch_size):
-            batch_examples = [examples[row] for row in range(start, min(start + args.batch_size, len(examples)))]
+        for batch_examples in iter_example_batches(examples, args.batch_size):
             scores = model(**collator([{"history": example["history"]} for example in batch_examples])).logits
             targets = [example["target"] for example in batch_examples]
             all_ranks += target_ranks(scores, targets).tolist()

@@ -44,15 +44,19 @@ def top_level_calls(step) -> collections.Counter:
     )
 
 
-def iamrec_step(args: argparse.Namespace, lora_dropout: float, work: Path):
+def random_base_model(layers: int, work: Path) -> Path:
+    """SmolLM2-135M's config (with `layers` layers) and tokenizer, random weights: counts do not depend on them."""
+    source = resolve_base_model("smollm2-135m", 1)
+    shape = AutoConfig.from_pretrained(source)
+    shape.num_hidden_layers = layers
+    torch.manual_seed(0)
+    AutoModelForCausalLM.from_config(shape).save_pretrained(work / "base")
+    AutoTokenizer.from_pretrained(source).save_pretrained(work / "base")
+    return work / "base"
+
+
+def iamrec_step(args: argparse.Namespace, base: Path, lora_dropout: float):
     """One `iamrec train` step (model, LoRA and head as `train()` builds them) on the first examples of the data."""
-    shape = AutoConfig.from_pretrained(resolve_base_model("smollm2-135m", 1))
-    shape.num_hidden_layers = args.layers
-    base = work / "base"
-    if not base.exists():
-        torch.manual_seed(0)
-        AutoModelForCausalLM.from_config(shape).save_pretrained(base)
-        AutoTokenizer.from_pretrained(resolve_base_model("smollm2-135m", 1)).save_pretrained(base)
     data = load_prepared(args.data_dir)
     processor = IAMRecProcessor(AutoTokenizer.from_pretrained(base), data.titles, max_length=512)
     popular = MostPopular(len(data.titles)).fit({"target": target} for target in data.splits["train"]["target"])
@@ -99,8 +103,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     results = {"layers": args.layers, "batch_size": args.batch_size, "top_level_aten_calls": {}, "most_common": {}}
     with tempfile.TemporaryDirectory() as work:
+        base = random_base_model(args.layers, Path(work))
         for name, lora_dropout in (("iamrec_train", 0.05), ("iamrec_train_lora_dropout_0", 0.0)):
-            step, length, trainable = iamrec_step(args, lora_dropout, Path(work))
+            step, length, trainable = iamrec_step(args, base, lora_dropout)
             calls = top_level_calls(step)
             results["top_level_aten_calls"][name] = sum(calls.values())
             results["most_common"][name] = dict(calls.most_common(8))
