@@ -254,10 +254,11 @@ class IAMRecTextHead(ItemScoringHead):
             self.title_proj.weight.zero_()
             self.item_bias.copy_(bias)
 
-    def append_items(self, count: int) -> None:
+    def append_items(self, count: int, bias: float | Sequence[float] | None = None) -> None:
         """Rows for `count` new items, set as `reset_items` sets them (a head without per-item rows needs none)."""
         rows = [row for row in (self.item_corrections, self.item_bias) if row is not None]
         if not rows:
+            self.check_new_bias(bias, count)
             return
         first = rows[0].shape[0]
         with torch.no_grad():
@@ -266,20 +267,42 @@ class IAMRecTextHead(ItemScoringHead):
                 self.item_corrections = nn.Parameter(torch.cat([self.item_corrections, corrections]))
             if self.item_bias is not None:
                 self.item_bias = nn.Parameter(torch.cat([self.item_bias, self.item_bias.new_zeros(count)]))
-        self.reset_items(range(first, first + count))
+        self.reset_items(range(first, first + count), bias)
 
-    def reset_items(self, item_ids: Sequence[int]) -> None:
-        """Scores these items as new ones: a zero correction (the title alone scores them) and the mean bias of the
-        other items (an average-popularity prior: zero could rank a new item above every trained one). The cold-start
-        study uses it for items that were in the catalog while training, but only ever as negatives."""
+    def reset_items(self, item_ids: Sequence[int], bias: float | Sequence[float] | None = None) -> None:
+        """Scores these items as new ones: a zero correction (the title alone scores them) and a bias.
+
+        The bias defaults to the mean bias of the other items (an average-popularity prior: zero could rank a new
+        item above every trained one). Give `bias` (one value, or one per item) to place new items elsewhere: a
+        trained item's bias is its log-popularity plus what training learned, so a high value promotes new items
+        over popular trained ones, at a cost to the trained items' ranks. The cold-start study uses it for items that
+        were in the catalog while training, but only ever as negatives.
+        """
         ids = torch.as_tensor(list(item_ids), dtype=torch.long, device=self.title_proj.weight.device)
+        new_bias = self.check_new_bias(bias, len(ids))
         with torch.no_grad():
             if self.item_corrections is not None:
                 self.item_corrections[ids] = 0.0
-            if self.item_bias is not None:
+            if self.item_bias is None:
+                return
+            if new_bias is None:
                 others = torch.ones_like(self.item_bias, dtype=torch.bool)
                 others[ids] = False
-                self.item_bias[ids] = self.item_bias[others].mean() if others.any() else 0.0
+                new_bias = self.item_bias[others].mean() if others.any() else torch.tensor(0.0)
+            self.item_bias[ids] = new_bias.to(self.item_bias)
+
+    def check_new_bias(self, bias: float | Sequence[float] | None, count: int) -> torch.Tensor | None:
+        """`bias` as a tensor that broadcasts over `count` new items (None stays None); raises on a bad one."""
+        if bias is None:
+            return None
+        if self.item_bias is None:
+            raise ValueError("A new-item bias needs a head with item biases (rec_head_bias=True); this one has none.")
+        values = torch.as_tensor(bias, dtype=torch.float32)
+        if values.dim() > 1 or (values.dim() == 1 and len(values) != count):
+            raise ValueError(f"bias must be one number or one per new item ({count}); got shape {tuple(values.shape)}.")
+        if not values.isfinite().all():
+            raise ValueError(f"bias must be finite; got {values.tolist()}.")
+        return values
 
     def item_vectors(self, titles: ItemTitles, token_embeddings: torch.Tensor) -> torch.Tensor:
         """`(num_items, dim)`: each item's projected mean title embedding plus its correction."""
@@ -591,19 +614,23 @@ class IAMRecForSequentialRecommendation(LlamaModel):
         self.item_titles.replace(*pack_titles(title_token_ids, self.config.vocab_size))
         self.config.num_title_tokens = len(self.item_titles.token_ids)
 
-    def add_items(self, title_token_ids: Sequence[Sequence[int]]) -> list[int]:
+    def add_items(
+        self, title_token_ids: Sequence[Sequence[int]], bias: float | Sequence[float] | None = None
+    ) -> list[int]:
         """Extends the catalog with items given by their titles' token ids; returns their item ids.
 
-        A new item has a zero correction (it is scored from its title alone) and the mean item bias. `num_items` and
+        A new item has a zero correction (it is scored from its title alone) and, unless `bias` (one value, or one
+        per item) says otherwise, the mean item bias: see [`IAMRecTextHead.reset_items`]. `num_items` and
         `num_title_tokens` in the config follow, so `save_pretrained` and loading keep the new items. Use
         `IAMRecProcessor.add_items`, which tokenizes the titles and extends the processor's catalog too.
         """
         self._require_text_head("add_items")
         if not title_token_ids:
             raise ValueError("No item to add: give at least one title.")
+        self.rec_head.check_new_bias(bias, len(title_token_ids))  # before anything changes
         first = self.config.num_items
         self.item_titles.append(*pack_titles(title_token_ids, self.config.vocab_size))
-        self.rec_head.append_items(len(title_token_ids))
+        self.rec_head.append_items(len(title_token_ids), bias)
         self.config.num_items = first + len(title_token_ids)
         self.config.num_title_tokens = len(self.item_titles.token_ids)
         return list(range(first, self.config.num_items))

@@ -1,63 +1,203 @@
-"""Do titles carry signal for cold items? Ranks each cold test target among the cold items only, where the item bias
-is the same for all of them (`reset_items` gives each the mean), so only the title term orders them, against a
-uniform random order of the same items. Also compares the spread of the title term with that of the bias over the
-whole catalog: a cold item at the mean bias reaches a top 10 only if its title term makes up the bias gap.
+"""Do titles carry signal for cold items, and what does promoting new items cost the trained ones?
 
-    iamrec study --data-dir D --output-dir O --grid hatllm_title_only --seeds 0 --budget cpu --keep_models
-    python benchmarks/cold_title_signal.py --data-dir D --model-dir O/work/hatllm_title_only/seed-0/model
+Each model (one trained title-head model per seed) scores the cold items as new ones (`reset_items`: zero
+correction), so only its title term orders them. A cold item's bias then decides where it stands against the trained
+items; `add_items(..., bias=...)` sets it. For each bias (`BIAS_LEVELS`): the default (the mean trained-item bias),
+one predicted per item from its title or from its history mentions, quantiles of the trained items' biases, and
+"first" (above every trained item, i.e. ranking among the cold items alone), this reports:
+- test_cold NDCG@10 with the cold items ordered by their titles, and with their title terms shuffled per example
+  (the same exposure without the title information), paired per example (bootstrap, averaged over seeds) and per
+  seed (t-test): the title's own contribution;
+- test NDCG@10 (warm targets): what promoting every cold item costs.
+Random's test_cold NDCG@10 is in the study summary; any bias that puts cold items above the trained ones beats it on
+test_cold alone, which is why the shuffled order at equal bias is the reference here.
+
+    iamrec study --data-dir D --output-dir O --grid hatllm_title_only --seeds 0 1 2 --budget cpu --keep_models
+    python benchmarks/cold_title_signal.py --data-dir D --model-dirs O/work/hatllm_title_only/seed-*/model
 """
 
 import argparse
 import json
-import math
 from pathlib import Path
 
+import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from iamrec.data import load_prepared
-from iamrec.evaluation import metrics_from_ranks, target_ranks
+from iamrec.evaluation import target_ranks
 from iamrec.evaluation.runner import iter_example_batches
 from iamrec.inference import Recommender
-from iamrec.study import paired_bootstrap
+from iamrec.study.summary import mean_std, paired_bootstrap, paired_t_test
+
+BIAS_LEVELS = ("mean", "from_title", "from_mentions", 0.5, 0.9, 0.99, 1.0, "first")
+"""Cold-item biases: the default (mean trained-item bias); one per cold item predicted by a ridge regression fitted
+on the trained items, from the mean title embedding ("from_title") or from log(1 + mentions in training histories)
+("from_mentions", a popularity fallback calibrated to the bias); quantiles of the trained items' biases (1.0: the most
+popular trained item's); and "first" (above every trained score, so cold items are ranked among themselves)."""
+
+RIDGE_PENALTIES = (0.1, 1.0, 10.0, 100.0, 1000.0)
+"""Ridge penalties tried; the one with the best 5-fold cross-validated correlation on the trained items is used."""
+
+
+def ndcg_at_10(ranks: torch.Tensor) -> np.ndarray:
+    """Per-example NDCG@10 of 1-based ranks (binary relevance, one target)."""
+    ranks = ranks.double()
+    return torch.where(ranks <= 10, 1 / torch.log2(ranks + 1), torch.zeros_like(ranks)).numpy()
+
+
+def split_scores(model, collator, examples, batch_size: int) -> tuple[torch.Tensor, list[int]]:
+    """Every catalog item's score for each example, and the targets."""
+    scores, targets = [], []
+    with torch.no_grad():
+        for batch in iter_example_batches(examples, batch_size):
+            scores.append(model(**collator([{"history": example["history"]} for example in batch])).logits.float())
+            targets += [example["target"] for example in batch]
+    return torch.cat(scores), targets
+
+
+def ridge_bias(features: torch.Tensor, bias: torch.Tensor, warm: torch.Tensor, seed: int) -> tuple[torch.Tensor, dict]:
+    """Every item's bias predicted from `features` by ridge regression on the trained (warm) items, with the penalty
+    of best 5-fold cross-validated correlation; returns the predictions and that correlation."""
+    x = features.double()
+    x = (x - x[warm].mean(0)) / (x[warm].std(0) + 1e-8)
+    y = bias.double()
+
+    def fit(rows: torch.Tensor, penalty: float) -> torch.Tensor:
+        a = x[rows]
+        weights = torch.linalg.solve(
+            a.T @ a + penalty * torch.eye(a.shape[1], dtype=a.dtype), a.T @ (y[rows] - y[rows].mean())
+        )
+        return x @ weights + y[rows].mean()
+
+    warm_rows = warm.nonzero().flatten()
+    folds = warm_rows[torch.randperm(len(warm_rows), generator=torch.Generator().manual_seed(seed))].chunk(5)
+    correlations = {}
+    for penalty in RIDGE_PENALTIES:
+        predicted = torch.empty_like(y)
+        for fold in folds:
+            rows = warm_rows[~torch.isin(warm_rows, fold)]
+            predicted[fold] = fit(rows, penalty)[fold]
+        correlations[penalty] = torch.corrcoef(torch.stack([predicted[warm_rows], y[warm_rows]]))[0, 1].item()
+    penalty = max(correlations, key=correlations.get)
+    return fit(warm_rows, penalty).float(), {"penalty": penalty, "cross_validated_correlation": correlations[penalty]}
+
+
+def cold_bias(level: str | float, warm_bias: torch.Tensor, scores: list[torch.Tensor], warm: torch.Tensor) -> float:
+    """The bias a cold item gets at `level` (a quantile, "mean" or "first"), given every split's scores with cold
+    biases at 0."""
+    if level == "mean":
+        return warm_bias.mean().item()
+    if level == "first":
+        return max(split[:, warm].max().item() - split[:, ~warm].min().item() for split in scores) + 1.0
+    return torch.quantile(warm_bias, level).item()
+
+
+def model_gains(model_dir: str, data, cold: list[int], batch_size: int, seed: int) -> dict:
+    """Per-example NDCG@10 at each bias level: on test, and on test_cold with titles and with shuffled title terms
+    (shuffling cold items among themselves cannot move a warm target's rank, so test needs no shuffled twin)."""
+    recommender = Recommender.from_pretrained(model_dir, device="cpu")
+    model, collator = recommender.model, recommender.processor.collator()
+    head = model.rec_head
+    head.reset_items(cold, bias=0.0)  # cold scores are then their title terms alone
+    warm = torch.ones(len(head.item_bias), dtype=torch.bool)
+    warm[cold] = False
+    warm_bias = head.item_bias.detach()[warm]
+    with torch.no_grad():
+        title_embeddings = torch.cat(list(model.item_titles.mean_embeddings(model.embed_tokens.weight)))
+    mentions = torch.bincount(
+        torch.tensor([item for history in data.splits["train"]["history"] for item in history]),
+        minlength=len(warm),
+    )
+    fitted = {
+        "from_title": ridge_bias(title_embeddings, head.item_bias.detach(), warm, seed),
+        "from_mentions": ridge_bias(torch.log1p(mentions.double())[:, None], head.item_bias.detach(), warm, seed),
+    }
+    test_scores, test_targets = split_scores(model, collator, data.splits["test"], batch_size)
+    cold_scores, cold_targets = split_scores(model, collator, data.splits["test_cold"], batch_size)
+    generator = torch.Generator().manual_seed(seed)
+    shuffled_columns = torch.stack([torch.randperm(len(cold), generator=generator) for _ in cold_targets])
+    cold_columns = torch.tensor(cold)
+    gains = {}
+    for level in BIAS_LEVELS:
+        if level in fitted:
+            bias = fitted[level][0][cold_columns]
+        else:
+            bias = cold_bias(level, warm_bias, [test_scores, cold_scores], warm)
+        test, titled = test_scores.clone(), cold_scores.clone()
+        test[:, cold_columns] += bias
+        titled[:, cold_columns] += bias
+        shuffled = titled.clone()
+        shuffled[:, cold_columns] = torch.gather(titled[:, cold_columns], 1, shuffled_columns)
+        gains[str(level)] = {
+            "bias": float(torch.as_tensor(bias).mean()),
+            "test": ndcg_at_10(target_ranks(test, test_targets)),
+            "test_cold": {
+                "titles": ndcg_at_10(target_ranks(titled, cold_targets)),
+                "shuffled": ndcg_at_10(target_ranks(shuffled, cold_targets)),
+            },
+        }
+    title_terms = cold_scores[:, cold_columns]
+    spread = {
+        "title_term_std_over_cold_items": title_terms.std(dim=1).mean().item(),
+        "bias_std_over_trained_items": warm_bias.std().item(),
+        "bias_range_over_trained_items": (warm_bias.max() - warm_bias.min()).item(),
+    }
+    spread |= {f"{name}_fit": fit for name, (_, fit) in fitted.items()}
+    return {"gains": gains, "spread": spread}
+
+
+def summarize(per_model: list[dict]) -> dict:
+    """Mean ± std over models of each NDCG@10, and the title order against the shuffled one on test_cold."""
+    levels = {}
+    for level in map(str, BIAS_LEVELS):
+        entries = [model["gains"][level] for model in per_model]
+        row = {"bias": mean_std([entry["bias"] for entry in entries])}
+        row["test_NDCG@10"] = mean_std([entry["test"].mean() for entry in entries])
+        for order in ("titles", "shuffled"):
+            row[f"test_cold_NDCG@10_{order}"] = mean_std([entry["test_cold"][order].mean() for entry in entries])
+        titles = np.mean([entry["test_cold"]["titles"] for entry in entries], axis=0)
+        shuffled = np.mean([entry["test_cold"]["shuffled"] for entry in entries], axis=0)
+        row["test_cold_titles_vs_shuffled"] = paired_bootstrap(titles, shuffled)
+        row["test_cold_titles_vs_shuffled_per_seed"] = [
+            float(entry["test_cold"]["titles"].mean() - entry["test_cold"]["shuffled"].mean()) for entry in entries
+        ]
+        row["test_cold_titles_vs_shuffled_seed_t_test"] = paired_t_test(row["test_cold_titles_vs_shuffled_per_seed"])
+        levels[level] = row
+    spreads = {
+        name: [model["spread"][name] for model in per_model]
+        if name.endswith("_fit")
+        else mean_std([model["spread"][name] for model in per_model])
+        for name in per_model[0]["spread"]
+    }
+    return {"levels": levels, "spread": spreads}
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", required=True, help="prepared with --cold_items_fraction")
-    parser.add_argument("--model-dir", required=True, help="a trained title-head model (rec_head_type text)")
-    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--model-dirs", nargs="+", required=True, help="trained title-head models, one per seed")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--shuffle-seed", type=int, default=0, help="seeds the shuffled title terms")
+    parser.add_argument("--max-examples", type=int, default=None, help="the first N of each split (a quick check)")
     parser.add_argument("--output", default="benchmarks/results/cold_title_signal.json")
     args = parser.parse_args(argv)
     data = load_prepared(args.data_dir)
+    if args.max_examples is not None:
+        data.splits = {
+            name: split.select(range(min(args.max_examples, len(split)))) for name, split in data.splits.items()
+        }
     cold = sorted(data.protocol["cold_items"])
-    recommender = Recommender.from_pretrained(args.model_dir, device="cpu")
-    model, collator = recommender.model, recommender.processor.collator()
-    head = model.rec_head
-    head.reset_items(cold)  # what the study does: cold items scored as new ones
-    position = {item: slot for slot, item in enumerate(cold)}
-    examples = data.splits["test_cold"]
-    cold_ranks, all_ranks, title_spread = [], [], []
-    with torch.no_grad():
-        for batch_examples in iter_example_batches(examples, args.batch_size):
-            scores = model(**collator([{"history": example["history"]} for example in batch_examples])).logits
-            targets = [example["target"] for example in batch_examples]
-            all_ranks += target_ranks(scores, targets).tolist()
-            cold_ranks += target_ranks(scores[:, cold], [position[target] for target in targets]).tolist()
-            title_spread += (scores - head.item_bias).std(dim=1).tolist()  # the title term, per example
-    random_ndcg = sum(1 / math.log2(rank + 1) for rank in range(1, 11)) / len(cold)
-    gains = [1 / math.log2(rank + 1) if rank <= 10 else 0.0 for rank in cold_ranks]
+    per_model = [
+        model_gains(model_dir, data, cold, args.batch_size, args.shuffle_seed)
+        for model_dir in tqdm(args.model_dirs, desc="models")
+    ]
     result = {
-        "model": Path(args.model_dir).name,
+        "models": args.model_dirs,
         "cold_items": len(cold),
-        "test_cold_examples": len(examples),
-        "among_cold_items": metrics_from_ranks(cold_ranks),
-        "among_cold_items_random_expected": {"HR@10": 10 / len(cold), "NDCG@10": random_ndcg},
-        "among_cold_items_NDCG@10_vs_random": paired_bootstrap(gains, [random_ndcg] * len(gains)),
-        "among_all_items": metrics_from_ranks(all_ranks),
-        "median_rank_among_all": sorted(all_ranks)[len(all_ranks) // 2],
-        "title_term_std_over_items_mean": sum(title_spread) / len(title_spread),
-        "bias_std_over_items": head.item_bias.std().item(),
-        "bias_range_over_items": (head.item_bias.max() - head.item_bias.min()).item(),
+        "examples": {split: len(data.splits[split]) for split in ("test", "test_cold")},
+        "bias_levels": list(BIAS_LEVELS),
+        **summarize(per_model),
     }
     Path(args.output).write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))

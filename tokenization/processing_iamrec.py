@@ -90,11 +90,12 @@ class IAMRecProcessor(ProcessorMixin):
             example["target"] = self.to_item_ids([target])[0]
         return BatchEncoding(self._collator_for_call()(examples))
 
-    def add_items(self, titles: Sequence[str], *, model: Any) -> list[int]:
+    def add_items(self, titles: Sequence[str], *, model: Any, bias: float | Sequence[float] | None = None) -> list[int]:
         """Adds new items to this processor's catalog and to `model`'s, without retraining; returns their item ids.
 
         `model` must have the title head (`rec_head_type="text"`): it stores each new title's token ids and scores
-        the item from its title alone (a zero per-item correction, the mean item bias). A linear-head model is
+        the item from its title alone (a zero per-item correction) plus a bias: by default the mean item bias, or
+        `bias` (one value, or one per title; higher promotes new items over trained ones). A linear-head model is
         refused, as it has one learned row per trained item and none for new ones. Titles must be non-blank and new
         (not already in the catalog, not repeated in `titles`). `model.save_pretrained` and
         `processor.save_pretrained` then keep the new items, as does loading them from the Hub.
@@ -119,7 +120,7 @@ class IAMRecProcessor(ProcessorMixin):
                 "add items to a model and the processor saved with it."
             )
         token_ids = self.title_tokens.tokenize(titles)
-        model.add_items(token_ids)  # first: it refuses a linear head or an empty tokenization before anything changes
+        model.add_items(token_ids, bias)  # first: it refuses a linear head or a bad title or bias before any change
         new_ids = self.title_tokens.extend(titles, token_ids)
         self.title_to_id, self._shared_titles = _index_titles(self.title_tokens.titles)
         return new_ids

@@ -129,6 +129,48 @@ def test_reset_items_scores_trained_items_from_their_titles_alone():
     assert after.isfinite().all() and not torch.equal(after[:, [3, 7]], before[:, [3, 7]])
 
 
+def test_a_new_item_bias_moves_new_items_by_exactly_its_gap_to_the_mean(tmp_path):
+    model, processor = text_model_and_processor()
+    by_mean, _ = text_model_and_processor()
+    mean = model.rec_head.item_bias.mean().item()
+    assert processor.add_items(NEW_TITLES, model=model, bias=[3.0, -1.5]) == [12, 13]
+    IAMRecProcessor(tiny_tokenizer(add_bos=True), CATALOG).add_items(NEW_TITLES, model=by_mean)
+    assert model.rec_head.item_bias[12:].tolist() == [3.0, -1.5]
+    histories = [[0, 12], [13, 5, 1]]
+    moved = scores(model, processor, histories) - scores(by_mean, processor, histories)
+    torch.testing.assert_close(moved[:, :12], torch.zeros(2, 12), atol=0, rtol=0)  # trained items untouched
+    torch.testing.assert_close(moved[:, 12:], torch.tensor([3.0 - mean, -1.5 - mean]).expand(2, 2))
+    model.rec_head.reset_items([0, 13], bias=7.0)  # one value for every reset item
+    assert model.rec_head.item_bias[[0, 13]].tolist() == [7.0, 7.0]
+    model.save_pretrained(tmp_path)
+    assert AutoModel.from_pretrained(tmp_path).rec_head.item_bias[[0, 12, 13]].tolist() == [7.0, 3.0, 7.0]
+
+
+@pytest.mark.parametrize(
+    ("bias", "message"),
+    [
+        ([1.0, 2.0, 3.0], r"one number or one per new item \(2\); got shape \(3,\)"),
+        ([[1.0], [2.0]], r"one number or one per new item \(2\); got shape \(2, 1\)"),
+        (float("nan"), r"bias must be finite; got nan"),
+        ([0.0, float("inf")], r"bias must be finite"),
+    ],
+)
+def test_a_bad_new_item_bias_is_refused_and_changes_nothing(bias, message):
+    model, processor = text_model_and_processor()
+    with pytest.raises(ValueError, match=message):
+        processor.add_items(NEW_TITLES, model=model, bias=bias)
+    assert processor.num_items == model.config.num_items == 12 and len(model.item_titles) == 12
+    assert len(model.rec_head.item_bias) == 12
+
+
+def test_a_new_item_bias_needs_a_head_with_biases():
+    model, processor = text_model_and_processor(corrections=False)
+    model.rec_head.item_bias = None  # as rec_head_bias=False builds it
+    with pytest.raises(ValueError, match="needs a head with item biases"):
+        processor.add_items(NEW_TITLES, model=model, bias=1.0)
+    assert processor.num_items == model.config.num_items == 12
+
+
 def test_a_cold_item_reaches_the_top_on_its_title_alone():
     model, processor = text_model_and_processor()
     [new_id] = processor.add_items(["Toy Story 2 (1999)"], model=model)
