@@ -18,6 +18,7 @@ test_cold alone, which is why the shuffled order at equal bias is the reference 
 
 import argparse
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -49,8 +50,9 @@ def ndcg_at_10(ranks: torch.Tensor) -> np.ndarray:
 def split_scores(model, collator, examples, batch_size: int) -> tuple[torch.Tensor, list[int]]:
     """Every catalog item's score for each example, and the targets."""
     scores, targets = [], []
+    batches = tqdm(iter_example_batches(examples, batch_size), total=math.ceil(len(examples) / batch_size), leave=False)
     with torch.no_grad():
-        for batch in iter_example_batches(examples, batch_size):
+        for batch in batches:
             scores.append(model(**collator([{"history": example["history"]} for example in batch])).logits.float())
             targets += [example["target"] for example in batch]
     return torch.cat(scores), targets
@@ -81,6 +83,17 @@ def ridge_bias(features: torch.Tensor, bias: torch.Tensor, warm: torch.Tensor, s
         correlations[penalty] = torch.corrcoef(torch.stack([predicted[warm_rows], y[warm_rows]]))[0, 1].item()
     penalty = max(correlations, key=correlations.get)
     return fit(warm_rows, penalty).float(), {"penalty": penalty, "cross_validated_correlation": correlations[penalty]}
+
+
+def content_similarity_gains(title_embeddings: torch.Tensor, examples, cold: list[int]) -> np.ndarray:
+    """Per-example NDCG@10 of each cold target among the cold items, ordered by a non-learned content score: the
+    cosine between the item's centred mean title embedding and the mean of its history items' (a title kNN). It shows
+    whether the titles hold signal that the trained title term does not use."""
+    embeddings = torch.nn.functional.normalize(title_embeddings.float() - title_embeddings.float().mean(0), dim=1)
+    queries = torch.stack([embeddings[example["history"]].mean(0) for example in examples])
+    position = {item: slot for slot, item in enumerate(cold)}
+    targets = [position[example["target"]] for example in examples]
+    return ndcg_at_10(target_ranks(queries @ embeddings[cold].T, targets))
 
 
 def cold_bias(level: str | float, warm_bias: torch.Tensor, scores: list[torch.Tensor], warm: torch.Tensor) -> float:
@@ -144,11 +157,13 @@ def model_gains(model_dir: str, data, cold: list[int], batch_size: int, seed: in
         "bias_range_over_trained_items": (warm_bias.max() - warm_bias.min()).item(),
     }
     spread |= {f"{name}_fit": fit for name, (_, fit) in fitted.items()}
-    return {"gains": gains, "spread": spread}
+    content = content_similarity_gains(title_embeddings, data.splits["test_cold"], cold)
+    return {"gains": gains, "spread": spread, "content_similarity": content}
 
 
-def summarize(per_model: list[dict]) -> dict:
-    """Mean ± std over models of each NDCG@10, and the title order against the shuffled one on test_cold."""
+def summarize(per_model: list[dict], num_cold_items: int) -> dict:
+    """Mean ± std over models of each NDCG@10, the title order against the shuffled one on test_cold, and the
+    content-similarity order among the cold items against a random order's expected NDCG@10."""
     levels = {}
     for level in map(str, BIAS_LEVELS):
         entries = [model["gains"][level] for model in per_model]
@@ -170,7 +185,14 @@ def summarize(per_model: list[dict]) -> dict:
         else mean_std([model["spread"][name] for model in per_model])
         for name in per_model[0]["spread"]
     }
-    return {"levels": levels, "spread": spreads}
+    content = np.mean([model["content_similarity"] for model in per_model], axis=0)
+    random_order = sum(1 / math.log2(rank + 1) for rank in range(1, 11)) / num_cold_items  # expected NDCG@10
+    among_cold = {
+        "NDCG@10": mean_std([model["content_similarity"].mean() for model in per_model]),
+        "random_order_NDCG@10": random_order,
+        "vs_random_order": paired_bootstrap(content, np.full(len(content), random_order)),
+    }
+    return {"levels": levels, "spread": spreads, "content_similarity_among_cold_items": among_cold}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -197,7 +219,7 @@ def main(argv: list[str] | None = None) -> None:
         "cold_items": len(cold),
         "examples": {split: len(data.splits[split]) for split in ("test", "test_cold")},
         "bias_levels": list(BIAS_LEVELS),
-        **summarize(per_model),
+        **summarize(per_model, len(cold)),
     }
     Path(args.output).write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))

@@ -1,8 +1,10 @@
 """The cold-start benchmark's fitted biases: a cold item's bias predicted from the trained items only."""
 
 import importlib.util
+import math
 from pathlib import Path
 
+import pytest
 import torch
 
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "cold_title_signal.py"
@@ -38,3 +40,11 @@ def test_the_first_level_puts_every_cold_item_above_every_trained_one():
     for split in scores:
         assert (split[:, ~warm] + bias).min() > split[:, warm].max()
     assert cold_title_signal.cold_bias(1.0, torch.tensor([5.0, 2.0]), scores, warm) == 5.0
+
+
+def test_content_similarity_ranks_the_cold_item_whose_title_matches_the_history_first():
+    embeddings = torch.tensor([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.2], [0.9, 0.1], [-0.2, -1.0]])
+    examples = [{"history": [0], "target": 3}, {"history": [1], "target": 3}]
+    gains = cold_title_signal.content_similarity_gains(embeddings, examples, cold=[2, 3, 4])
+    # centred, item 3 points like item 0 (rank 1 of the cold items 2-4) and is second closest to item 1, after item 2
+    assert gains.tolist() == [1.0, pytest.approx(1 / math.log2(3))]
