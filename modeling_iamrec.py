@@ -297,7 +297,10 @@ class IAMRecTextHead(ItemScoringHead):
             return None
         if self.item_bias is None:
             raise ValueError("A new-item bias needs a head with item biases (rec_head_bias=True); this one has none.")
-        values = torch.as_tensor(bias, dtype=torch.float32)
+        try:
+            values = torch.as_tensor(bias, dtype=torch.float32)
+        except (TypeError, ValueError, RuntimeError):
+            raise ValueError(f"bias must be a number or a list of numbers; got {bias!r}.") from None
         if values.dim() > 1 or (values.dim() == 1 and len(values) != count):
             raise ValueError(f"bias must be one number or one per new item ({count}); got shape {tuple(values.shape)}.")
         if not values.isfinite().all():

@@ -153,6 +153,7 @@ def test_a_new_item_bias_moves_new_items_by_exactly_its_gap_to_the_mean(tmp_path
         ([[1.0], [2.0]], r"one number or one per new item \(2\); got shape \(2, 1\)"),
         (float("nan"), r"bias must be finite; got nan"),
         ([0.0, float("inf")], r"bias must be finite"),
+        ("high", r"bias must be a number or a list of numbers; got 'high'"),
     ],
 )
 def test_a_bad_new_item_bias_is_refused_and_changes_nothing(bias, message):
