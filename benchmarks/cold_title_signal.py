@@ -29,7 +29,7 @@ from iamrec.data import load_prepared
 from iamrec.evaluation import target_ranks
 from iamrec.evaluation.runner import iter_example_batches
 from iamrec.inference import Recommender
-from iamrec.study.summary import mean_std, paired_bootstrap, paired_t_test
+from iamrec.study.summary import mean_std, ndcg_per_example, paired_bootstrap, paired_t_test
 
 BIAS_LEVELS = ("mean", "from_title", "from_mentions", 0.5, 0.9, 0.99, 1.0, "first")
 """Cold-item biases: the default (mean trained-item bias); one per cold item predicted by a ridge regression fitted
@@ -39,12 +39,6 @@ popular trained item's); and "first" (above every trained score, so cold items a
 
 RIDGE_PENALTIES = (0.1, 1.0, 10.0, 100.0, 1000.0)
 """Ridge penalties tried; the one with the best 5-fold cross-validated correlation on the trained items is used."""
-
-
-def ndcg_at_10(ranks: torch.Tensor) -> np.ndarray:
-    """Per-example NDCG@10 of 1-based ranks (binary relevance, one target)."""
-    ranks = ranks.double()
-    return torch.where(ranks <= 10, 1 / torch.log2(ranks + 1), torch.zeros_like(ranks)).numpy()
 
 
 def split_scores(model, collator, examples, batch_size: int) -> tuple[torch.Tensor, list[int]]:
@@ -93,7 +87,7 @@ def content_similarity_gains(title_embeddings: torch.Tensor, examples, cold: lis
     queries = torch.stack([embeddings[example["history"]].mean(0) for example in examples])
     position = {item: slot for slot, item in enumerate(cold)}
     targets = [position[example["target"]] for example in examples]
-    return ndcg_at_10(target_ranks(queries @ embeddings[cold].T, targets))
+    return ndcg_per_example(target_ranks(queries @ embeddings[cold].T, targets))
 
 
 def cold_bias(level: str | float, warm_bias: torch.Tensor, scores: list[torch.Tensor], warm: torch.Tensor) -> float:
@@ -106,9 +100,10 @@ def cold_bias(level: str | float, warm_bias: torch.Tensor, scores: list[torch.Te
     return torch.quantile(warm_bias, level).item()
 
 
-def model_gains(model_dir: str, data, cold: list[int], batch_size: int, seed: int) -> dict:
+def model_gains(model_dir: str, data, cold: list[int], mentions: torch.Tensor, batch_size: int, seed: int) -> dict:
     """Per-example NDCG@10 at each bias level: on test, and on test_cold with titles and with shuffled title terms
-    (shuffling cold items among themselves cannot move a warm target's rank, so test needs no shuffled twin)."""
+    (shuffling cold items among themselves cannot move a warm target's rank, so test needs no shuffled twin).
+    `mentions` counts each item in the training histories."""
     recommender = Recommender.from_pretrained(model_dir, device="cpu")
     model, collator = recommender.model, recommender.processor.collator()
     head = model.rec_head
@@ -118,10 +113,6 @@ def model_gains(model_dir: str, data, cold: list[int], batch_size: int, seed: in
     warm_bias = head.item_bias.detach()[warm]
     with torch.no_grad():
         title_embeddings = torch.cat(list(model.item_titles.mean_embeddings(model.embed_tokens.weight)))
-    mentions = torch.bincount(
-        torch.tensor([item for history in data.splits["train"]["history"] for item in history]),
-        minlength=len(warm),
-    )
     fitted = {
         "from_title": ridge_bias(title_embeddings, head.item_bias.detach(), warm, seed),
         "from_mentions": ridge_bias(torch.log1p(mentions.double())[:, None], head.item_bias.detach(), warm, seed),
@@ -144,10 +135,10 @@ def model_gains(model_dir: str, data, cold: list[int], batch_size: int, seed: in
         shuffled[:, cold_columns] = torch.gather(titled[:, cold_columns], 1, shuffled_columns)
         gains[str(level)] = {
             "bias": float(torch.as_tensor(bias).mean()),
-            "test": ndcg_at_10(target_ranks(test, test_targets)),
+            "test": ndcg_per_example(target_ranks(test, test_targets)),
             "test_cold": {
-                "titles": ndcg_at_10(target_ranks(titled, cold_targets)),
-                "shuffled": ndcg_at_10(target_ranks(shuffled, cold_targets)),
+                "titles": ndcg_per_example(target_ranks(titled, cold_targets)),
+                "shuffled": ndcg_per_example(target_ranks(shuffled, cold_targets)),
             },
         }
     title_terms = cold_scores[:, cold_columns]
@@ -210,8 +201,12 @@ def main(argv: list[str] | None = None) -> None:
             name: split.select(range(min(args.max_examples, len(split)))) for name, split in data.splits.items()
         }
     cold = sorted(data.protocol["cold_items"])
+    histories = data.splits["train"]["history"]
+    mentions = torch.bincount(
+        torch.tensor([item for history in histories for item in history]), minlength=len(data.titles)
+    )
     per_model = [
-        model_gains(model_dir, data, cold, args.batch_size, args.shuffle_seed)
+        model_gains(model_dir, data, cold, mentions, args.batch_size, args.shuffle_seed)
         for model_dir in tqdm(args.model_dirs, desc="models")
     ]
     result = {
