@@ -26,7 +26,7 @@ import torch
 from tqdm.auto import tqdm
 
 from iamrec.data import load_prepared
-from iamrec.evaluation import target_ranks
+from iamrec.evaluation import ModelScorer, target_ranks
 from iamrec.evaluation.runner import iter_example_batches
 from iamrec.inference import Recommender
 from iamrec.study.summary import mean_std, ndcg_per_example, paired_bootstrap, paired_t_test
@@ -41,14 +41,13 @@ RIDGE_PENALTIES = (0.1, 1.0, 10.0, 100.0, 1000.0)
 """Ridge penalties tried; the one with the best 5-fold cross-validated correlation on the trained items is used."""
 
 
-def split_scores(model, collator, examples, batch_size: int) -> tuple[torch.Tensor, list[int]]:
+def split_scores(scorer: ModelScorer, examples, batch_size: int) -> tuple[torch.Tensor, list[int]]:
     """Every catalog item's score for each example, and the targets."""
     scores, targets = [], []
     batches = tqdm(iter_example_batches(examples, batch_size), total=math.ceil(len(examples) / batch_size), leave=False)
-    with torch.no_grad():
-        for batch in batches:
-            scores.append(model(**collator([{"history": example["history"]} for example in batch])).logits.float())
-            targets += [example["target"] for example in batch]
+    for batch in batches:
+        scores.append(scorer(batch).float())
+        targets += [example["target"] for example in batch]
     return torch.cat(scores), targets
 
 
@@ -105,7 +104,8 @@ def model_gains(model_dir: str, data, cold: list[int], mentions: torch.Tensor, b
     (shuffling cold items among themselves cannot move a warm target's rank, so test needs no shuffled twin).
     `mentions` counts each item in the training histories."""
     recommender = Recommender.from_pretrained(model_dir, device="cpu")
-    model, collator = recommender.model, recommender.processor.collator()
+    model = recommender.model
+    scorer = ModelScorer(model, recommender.processor.collator())
     head = model.rec_head
     head.reset_items(cold, bias=0.0)  # cold scores are then their title terms alone
     warm = torch.ones(len(head.item_bias), dtype=torch.bool)
@@ -117,8 +117,8 @@ def model_gains(model_dir: str, data, cold: list[int], mentions: torch.Tensor, b
         "from_title": ridge_bias(title_embeddings, head.item_bias.detach(), warm, seed),
         "from_mentions": ridge_bias(torch.log1p(mentions.double())[:, None], head.item_bias.detach(), warm, seed),
     }
-    test_scores, test_targets = split_scores(model, collator, data.splits["test"], batch_size)
-    cold_scores, cold_targets = split_scores(model, collator, data.splits["test_cold"], batch_size)
+    test_scores, test_targets = split_scores(scorer, data.splits["test"], batch_size)
+    cold_scores, cold_targets = split_scores(scorer, data.splits["test_cold"], batch_size)
     generator = torch.Generator().manual_seed(seed)
     shuffled_columns = torch.stack([torch.randperm(len(cold), generator=generator) for _ in cold_targets])
     cold_columns = torch.tensor(cold)
