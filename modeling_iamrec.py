@@ -318,6 +318,20 @@ class IAMRecTextHead(ItemScoringHead):
         return logits if self.item_bias is None else logits + self.item_bias
 
 
+def catalog_cross_entropy(
+    logits: torch.Tensor, labels: torch.LongTensor, num_items_in_batch: torch.Tensor | int | None = None
+) -> torch.Tensor:
+    """The full-catalog cross-entropy of the target items (`labels`, -100 ignores a row), in fp32.
+
+    Summed, then divided by the rows that count: the Trainer's count over all gradient-accumulation micro-batches when
+    it passes `num_items_in_batch`, else this batch's (a batch whose rows are all -100 has loss 0, not NaN).
+    """
+    labels = labels.to(logits.device)
+    loss = nn.functional.cross_entropy(logits.float(), labels, ignore_index=-100, reduction="sum")
+    counted = num_items_in_batch if num_items_in_batch is not None else (labels != -100).sum().clamp(min=1)
+    return loss / counted
+
+
 class IAMRecForSequentialRecommendation(LlamaModel):
     """A Llama decoder with per-layer item-aware attention masks and a head that scores every catalog item.
 
@@ -514,14 +528,7 @@ class IAMRecForSequentialRecommendation(LlamaModel):
         final_position = self._final_positions(attention_mask[:, past_length:])
         final_hidden = hidden_states[torch.arange(batch_size, device=hidden_states.device), final_position]
         logits = self._score_items(final_hidden.to(self.rec_head.dtype))
-        loss = None
-        if labels is not None:
-            labels = labels.to(logits.device)
-            # Summed, then divided by the rows that count: the Trainer's count over all gradient-accumulation
-            # micro-batches when it passes one, else this batch's (a batch whose rows are all -100 has loss 0, not NaN).
-            loss = nn.functional.cross_entropy(logits.float(), labels, ignore_index=-100, reduction="sum")
-            counted = num_items_in_batch if num_items_in_batch is not None else (labels != -100).sum().clamp(min=1)
-            loss = loss / counted
+        loss = None if labels is None else catalog_cross_entropy(logits, labels, num_items_in_batch)
         output = IAMRecOutput(
             loss=loss,
             logits=logits,
@@ -692,4 +699,11 @@ class IAMRecForSequentialRecommendation(LlamaModel):
         return mask
 
 
-__all__ = ["IAMRecForSequentialRecommendation", "IAMRecHead", "IAMRecOutput", "Recommendations", "item_mask_function"]
+__all__ = [
+    "IAMRecForSequentialRecommendation",
+    "IAMRecHead",
+    "IAMRecOutput",
+    "Recommendations",
+    "catalog_cross_entropy",
+    "item_mask_function",
+]

@@ -81,6 +81,18 @@ def build_model(args: IAMRecArguments, base_path: str, processor: IAMRecProcesso
     return get_peft_model(model, lora)
 
 
+def held_out_items(data) -> list[int]:
+    """The cold items of data prepared with `--cold_items_fraction`, which training keeps out of the catalog: a new
+    item is never a negative before it exists. Empty for other data; raises if one is a training or validation target.
+    """
+    cold = list(data.protocol.get("cold_items") or [])
+    for name in ("train", "validation"):
+        targets = set(data.splits[name]["target"]) & set(cold)
+        if targets:
+            raise ValueError(f"The {name} split has cold items {sorted(targets)[:5]} as targets; prepare the data again.")
+    return cold
+
+
 def check_output_dir(output_dir: Path, overwrite: bool, resume_from_checkpoint: str | None) -> None:
     """Refuses to replace a trained model (and the checkpoints beside it) unless told to, or resuming that run."""
     if (output_dir / MODEL_DIR).exists() and not overwrite and resume_from_checkpoint is None:
@@ -127,6 +139,7 @@ def train(
     validation = data.splits["validation"]
     if args.max_eval_samples is not None:
         validation = validation.select(range(min(args.max_eval_samples, len(validation))))
+    held_out = held_out_items(data)
     callbacks = list(callbacks or [])
     if training_args.early_stopping_patience > 0 and training_args.eval_strategy != "no":
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=training_args.early_stopping_patience))
@@ -139,6 +152,7 @@ def train(
         callbacks=callbacks,
         policy=policy,
         head_learning_rate=training_args.head_learning_rate,
+        held_out_items=held_out,
     )
     trainer.train(resume_from_checkpoint=resume)
 

@@ -1,6 +1,6 @@
 """A HF Trainer that validates by full-catalog ranking while keeping one rank per example, not the logits."""
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -8,6 +8,7 @@ import torch
 from transformers import EvalPrediction, Trainer
 
 from .evaluation.ranking import DEFAULT_KS, EvaluationPolicy, metrics_from_ranks, target_ranks
+from .modeling_iamrec import catalog_cross_entropy
 
 HISTORY_KEY = "history_items"
 HEAD_NAME = "rec_head"
@@ -39,6 +40,10 @@ class RecommendationTrainer(Trainer):
 
     The stock evaluation loop would gather every logit (O(examples x items) memory); here `prediction_step` returns
     only the ranks, which the loop gathers across processes as usual, and `compute_metrics` averages them.
+
+    `held_out_items` are kept out of the catalog while training: their logits are -inf in the loss and in validation
+    ranking, so they are never a negative (the cold-start protocol's cold items, which then enter the catalog as new
+    items do). Without them, the loss is the model's own.
     """
 
     def __init__(
@@ -47,12 +52,25 @@ class RecommendationTrainer(Trainer):
         policy: EvaluationPolicy = EvaluationPolicy(),
         ks=DEFAULT_KS,
         head_learning_rate: float | None = None,
+        held_out_items: Sequence[int] | None = None,
         **kwargs,
     ):
         kwargs.setdefault("compute_metrics", self.metrics_from_predictions)
+        self.held_out_items = None if not held_out_items else torch.as_tensor(list(held_out_items), dtype=torch.long)
+        if self.held_out_items is not None:
+            kwargs["compute_loss_func"] = self.held_out_loss
         super().__init__(*args, **kwargs)
         self.policy, self.ks, self.head_learning_rate = policy, ks, head_learning_rate
         self.label_names = ["labels"]
+
+    def training_catalog_logits(self, logits: torch.Tensor) -> torch.Tensor:
+        """`logits` in fp32 with the held-out items at -inf."""
+        if self.held_out_items is None:
+            return logits.float()
+        return logits.float().index_fill(1, self.held_out_items.to(logits.device), float("-inf"))
+
+    def held_out_loss(self, outputs, labels: torch.Tensor, num_items_in_batch=None) -> torch.Tensor:
+        return catalog_cross_entropy(self.training_catalog_logits(outputs.logits), labels, num_items_in_batch)
 
     def create_optimizer(self, model: torch.nn.Module | None = None):
         """The configured optimizer, with the recommendation head in a parameter group of its own learning rate."""
@@ -85,13 +103,13 @@ class RecommendationTrainer(Trainer):
     ) -> tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor | None]:
         inputs = self._prepare_inputs(inputs)
         histories = inputs.pop(HISTORY_KEY, None)
-        labels = inputs["labels"]
+        labels = inputs.pop("labels")
         with torch.no_grad():
-            outputs = model(**inputs)
-        loss = outputs.loss.detach()
+            logits = self.training_catalog_logits(model(**inputs).logits.detach())
+        loss = catalog_cross_entropy(logits, labels)
         if prediction_loss_only:
             return loss, None, None
-        ranks = target_ranks(outputs.logits.detach().float(), labels, self.policy, histories)
+        ranks = target_ranks(logits, labels, self.policy, histories)
         return loss, ranks.to(labels.device, torch.float32)[:, None], labels
 
     def metrics_from_predictions(self, prediction: EvalPrediction) -> dict[str, float]:

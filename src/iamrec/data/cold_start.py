@@ -4,6 +4,8 @@ whose target is one of them form their own split, `test_cold`, to measure recomm
 import numpy as np
 
 COLD_SPLIT = "test_cold"
+COLD_AMONG_COLD = "test_cold_among_cold"
+"""`test_cold` ranked among the cold items only (the study reports both rankings)."""
 
 
 def pick_cold_items(targets: np.ndarray, fraction: float, seed: int) -> np.ndarray:

@@ -5,10 +5,11 @@ from .baselines import MostPopular, Random
 from .metric import RankingMetric, ranking_metric
 from .ranking import DEFAULT_KS, EvaluationPolicy, RankingAccumulator, metrics_from_ranks, target_ranks
 from .runner import BASELINES, evaluate_all, evaluate_scorer
-from .scorers import ModelScorer, Scorer
+from .scorers import CandidateScorer, ModelScorer, Scorer
 
 __all__ = [
     "BASELINES",
+    "CandidateScorer",
     "DEFAULT_KS",
     "EvaluationPolicy",
     "ModelScorer",

@@ -1,10 +1,10 @@
 """What a scorer is, and the scorer of a trained model: examples in, one score per catalog item out.
 
 A scorer is any callable taking a list of example dicts (columns `history`, `target`, ...) and returning a
-`(batch, num_items)` score tensor; `ModelScorer` and the baselines all qualify.
+`(batch, num_items)` score tensor; `ModelScorer` and the baselines all qualify. `CandidateScorer` ranks a subset.
 """
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import torch
@@ -45,3 +45,20 @@ class ModelScorer:
             return self.model(**batch).logits
 
     __call__ = score
+
+
+class CandidateScorer:
+    """Wraps a scorer so that only `candidates` can be ranked: every other item scores -inf.
+
+    Ranking the cold-start test examples among the cold items is the usual cold-start protocol (new items get a slot
+    of their own); a ranking over the whole catalog, led by popular trained items, hides how they are ordered.
+    """
+
+    def __init__(self, scorer: Scorer, candidates: Sequence[int], num_items: int):
+        self.scorer = scorer
+        self.excluded = torch.ones(num_items, dtype=torch.bool)
+        self.excluded[torch.as_tensor(list(candidates), dtype=torch.long)] = False
+
+    def __call__(self, examples: list[dict]) -> torch.Tensor:
+        scores = self.scorer(examples).float()
+        return scores.masked_fill(self.excluded.to(scores.device), float("-inf"))

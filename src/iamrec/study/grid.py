@@ -47,8 +47,9 @@ TABLE5_VARIANTS = ("wo_in", "wo_or", "wo_cr", "cr_pre", "in_cr_or", "or_in_cr", 
 TEXT_HEAD_CONFIGURATIONS = {"hatllm_text": "hatllm", "hatllm_title_only": "hatllm"}
 """Configurations that train another one's schedule with the title head (`rec_head_type="text"`), which scores items
 from their titles and so can rank cold items: run them on data prepared with `--cold_items_fraction`, whose results
-then report `test_cold` beside `test`. Cold items are in the catalog while training (as in `hatllm`), so they are
-never a target but still take part in the loss as negatives. `hatllm_title_only` has no per-item corrections
+then report `test_cold` beside `test`. Training keeps cold items out of the catalog (never a target, never a
+negative), for every configuration of the grid, as a catalog would not hold an item before it exists; evaluation then
+scores them as new items. `hatllm_title_only` has no per-item corrections
 (`rec_head_item_corrections=False`): every item is scored from its title and bias, so what the head learns about
 trained items has to go through the title projection that scores cold ones."""
 LLM_CONFIGURATIONS = ("full", "hatllm", "iam", *TABLE5_VARIANTS, *TEXT_HEAD_CONFIGURATIONS)
@@ -57,10 +58,10 @@ BASELINE_CONFIGURATIONS = ("most_popular", "most_popular_histories", "random", "
 a training target (a cold item) still has a popularity: the popularity fallback of the cold-start grid. `random` draws
 uniform scores from the run's seed."""
 CONFIGURATIONS = (*LLM_CONFIGURATIONS, *BASELINE_CONFIGURATIONS)
-REFERENCES = {"test": ("full", "hatllm"), "test_cold": ("random",)}
+REFERENCES = {"test": ("full", "hatllm"), "test_cold": ("random",), "test_cold_among_cold": ("random",)}
 """What every configuration is compared with (paired, per example), by split: the first of these that has results.
 On `test` that is `full` (plain attention), or `hatllm` where `full` did not run (the cold-start grid: the title head
-against the linear head); on `test_cold`, `random`."""
+against the linear head); on `test_cold`, ranked over the whole catalog or among the cold items only, `random`."""
 
 GRIDS = {
     "main": ("full", "hatllm", "iam", "most_popular", "sasrec"),

@@ -21,9 +21,10 @@ import transformers
 from tqdm.auto import tqdm
 from transformers import TrainerCallback
 
-from ..data.cold_start import COLD_SPLIT
+from ..data.cold_start import COLD_AMONG_COLD, COLD_SPLIT
 from ..evaluation import (
     EvaluationPolicy,
+    CandidateScorer,
     ModelScorer,
     MostPopular,
     Random,
@@ -169,8 +170,8 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
             training["stop_reason"] = "early_stopping" if result.global_step < budget.max_steps else "max_steps"
         recommender = Recommender.from_pretrained(result.model_dir, device=device)
         if COLD_SPLIT in data.splits and args.rec_head_type == "text":
-            # Cold items were in the catalog while training, but only as negatives: score them as the items
-            # `add_items` adds after training would be (a real new item was never a negative).
+            # Training kept cold items out of the catalog; their rows still hold the initial bias (the lowest
+            # popularity): score them as the items `add_items` adds after training would be.
             recommender.model.rec_head.reset_items(data.protocol["cold_items"])
             settings["cold_items_scored_as_new"] = True
         scorer = ModelScorer(recommender.model, recommender.processor.collator(), name=spec.configuration)
@@ -179,13 +180,15 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
     cold = {}
     if COLD_SPLIT in data.splits:  # data prepared with --cold_items_fraction: the cold-target test examples too
         test_cold = first(data.splits[COLD_SPLIT], budget.max_test_samples)
-        cold_metrics, cold_ranks = rank_split(scorer, test_cold, num_items, policy, budget.eval_batch_size)
-        cold[COLD_SPLIT] = {
-            "metrics": cold_metrics,
-            "num_examples": len(test_cold),
-            "targets": targets_digest(test_cold),
-            "ranks": cold_ranks,
-        }
+        among_cold = CandidateScorer(scorer, data.protocol["cold_items"], num_items)
+        for split, split_scorer in ((COLD_SPLIT, scorer), (COLD_AMONG_COLD, among_cold)):
+            metrics, ranks = rank_split(split_scorer, test_cold, num_items, policy, budget.eval_batch_size)
+            cold[split] = {
+                "metrics": metrics,
+                "num_examples": len(test_cold),
+                "targets": targets_digest(test_cold),
+                "ranks": ranks,
+            }
     record = {
         "format": RESULT_FORMAT,
         "complete": True,

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ..data.cold_start import COLD_SPLIT
+from ..data.cold_start import COLD_AMONG_COLD, COLD_SPLIT
 from ..folders import STUDY_RESULTS_DIR, STUDY_SUMMARY_JSON, STUDY_SUMMARY_MD, write_json_atomic
 from .grid import CONFIGURATIONS, LABELS, REFERENCES
 from .results import read_result
@@ -75,8 +75,9 @@ def mean_std(values: Sequence[float]) -> dict[str, float | None]:
 
 
 SUMMARY_METRICS = (("test", "HR@10"), ("test", "NDCG@10"), ("test", "MRR"), ("validation", "NDCG@10"))
-COLD_METRICS = ((COLD_SPLIT, "HR@10"), (COLD_SPLIT, "NDCG@10"))
-"""Summarised too when every run of a configuration has them (data prepared with `--cold_items_fraction`)."""
+COLD_METRICS = tuple((split, metric) for split in (COLD_SPLIT, COLD_AMONG_COLD) for metric in ("HR@10", "NDCG@10"))
+"""Summarised too, split by split, when every run of a configuration has them (data prepared with
+`--cold_items_fraction`)."""
 
 
 def split_ranks(record: dict[str, Any], split: str) -> list[int] | None:
@@ -107,7 +108,8 @@ def summarize(
     for name in order:
         runs = results[name]
         seeds = sorted(runs)
-        metrics = SUMMARY_METRICS + (COLD_METRICS if all(COLD_SPLIT in runs[seed] for seed in seeds) else ())
+        cold = tuple((split, metric) for split, metric in COLD_METRICS if all(split in runs[seed] for seed in seeds))
+        metrics = SUMMARY_METRICS + cold
         rows[name] = {
             "label": LABELS[name],
             "seeds": seeds,
