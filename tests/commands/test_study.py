@@ -14,7 +14,7 @@ from iamrec.configuration_iamrec import hatllm_schedule
 from iamrec.data import load_prepared
 from iamrec.demo import BUDGETS as DEMO_BUDGETS
 from iamrec.demo import demo_arguments
-from iamrec.evaluation import EvaluationPolicy, MostPopular, evaluate_scorer, metrics_from_ranks
+from iamrec.evaluation import CandidateScorer, EvaluationPolicy, MostPopular, evaluate_scorer, metrics_from_ranks
 from training_fixtures import write_tiny_base_model, write_tiny_data
 
 GRID, SEEDS = ["full", "hatllm", "most_popular"], [0, 1]
@@ -287,9 +287,24 @@ def test_the_cold_start_grid_reports_and_pairs_the_cold_split(tiny):
         popular, test_cold.select(range(min(64, len(test_cold)))), num_items, EvaluationPolicy(), 8
     )
     assert records[("most_popular_histories", 0)]["test_cold"]["ranks"] == expected[1]
+    # Ranked among the cold items only: the same order of the cold items, with no trained item above the target.
+    among_cold = study.rank_split(
+        CandidateScorer(popular, sorted(cold_items), num_items),
+        test_cold.select(range(min(64, len(test_cold)))),
+        num_items,
+        EvaluationPolicy(),
+        8,
+    )
+    assert records[("most_popular_histories", 0)]["test_cold_among_cold"]["ranks"] == among_cold[1]
+    for record in records.values():
+        ranks = record["test_cold_among_cold"]["ranks"]
+        assert all(1 <= rank <= len(cold_items) for rank in ranks)
+        assert all(ours <= whole for ours, whole in zip(ranks, record["test_cold"]["ranks"]))
+        assert record["test_cold_among_cold"]["targets"] == record["test_cold"]["targets"]
 
     summary, markdown = study.summarize(output, grid)
-    assert summary["references"] == {"test": "hatllm", "test_cold": "random"}  # no `full` here: the linear head
+    # no `full` here: the linear head is the reference on test
+    assert summary["references"] == {"test": "hatllm", "test_cold": "random", "test_cold_among_cold": "random"}
     text = summary["comparisons"]["test"]["hatllm_text"]
     per_example = [
         np.mean([[1 / np.log2(r + 1) if r <= 10 else 0.0 for r in records[(c, s)][split]] for s in (0, 1)], 0)
@@ -304,6 +319,8 @@ def test_the_cold_start_grid_reports_and_pairs_the_cold_split(tiny):
     )
     assert summary["configurations"]["random"]["test_cold_NDCG@10"]["mean"] == pytest.approx(np.mean(ndcg["random"]))
     assert "test_cold NDCG@10" in markdown and "Paired against `random` on test_cold" in markdown
+    assert set(summary["comparisons"]["test_cold_among_cold"]) == set(cold)
+    assert "test_cold_among_cold NDCG@10" in markdown
 
 
 def test_the_cpu_budget_is_the_demos_default_budget(tmp_path):

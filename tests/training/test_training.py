@@ -416,3 +416,52 @@ def test_length_grouped_sampling_sorts_by_prompt_tokens(workspace, tmp_path, mon
     processor = IAMRecProcessor(AutoTokenizer.from_pretrained(base), load_prepared(data_dir).titles, max_length=256)
     batch = processor.collator()([train_split[row] for row in range(len(train_split))])
     assert list(seen["lengths"]) == batch["attention_mask"].sum(dim=1).tolist()
+
+
+def test_held_out_items_are_never_a_negative_in_the_loss_or_in_validation(tmp_path):
+    import random
+
+    from iamrec.arguments import RecTrainingArguments
+    from iamrec.evaluation import target_ranks
+    from iamrec.trainer import RecommendationTrainer
+    from model_fixtures import NUM_ITEMS, batch_from_layouts, random_layout, tiny_model
+
+    model = tiny_model(["intra", "inter_last"]).train()
+    rng = random.Random(0)
+    batch = batch_from_layouts([random_layout(rng, rng.randint(1, 4)) for _ in range(5)], "left")
+    labels = torch.tensor([0, 3, 5, 12, 3])
+    held_out = [1, 4, 7]
+    args = RecTrainingArguments(output_dir=str(tmp_path), eval_strategy="no", load_best_model_at_end=False)
+    trainer = RecommendationTrainer(model=model, args=args, held_out_items=held_out)
+
+    loss = trainer.compute_loss(model, {**batch, "labels": labels})
+    kept = [item for item in range(NUM_ITEMS) if item not in held_out]
+    logits = model(**batch).logits.detach()[:, kept]  # the catalog without the held-out items, by hand
+    positions = torch.tensor([kept.index(int(label)) for label in labels])
+    expected = torch.nn.functional.cross_entropy(logits, positions)
+    torch.testing.assert_close(loss.detach(), expected)
+    loss.backward()
+    gradients = model.rec_head.items.weight.grad
+    assert (gradients[held_out] == 0).all() and (gradients[kept].abs().sum(1) > 0).all()
+
+    eval_loss, ranks, _ = trainer.prediction_step(model.eval(), {**batch, "labels": labels}, False)
+    assert ranks.flatten().tolist() == target_ranks(logits, positions).tolist()  # ranked among the kept items
+    torch.testing.assert_close(eval_loss, expected, atol=1e-5, rtol=1e-5)  # eval mode: no dropout in the tiny model
+
+    plain = RecommendationTrainer(model=model, args=args)  # without held-out items, the model's own loss
+    torch.testing.assert_close(plain.compute_loss(model, {**batch, "labels": labels}), model(**batch, labels=labels).loss)
+
+
+def test_training_holds_out_the_cold_items_and_refuses_data_where_one_is_a_target():
+    from types import SimpleNamespace
+
+    from iamrec.train import held_out_items
+
+    def data(cold, train_targets):
+        splits = {"train": {"target": train_targets}, "validation": {"target": [2]}}
+        return SimpleNamespace(protocol={"cold_items": cold} if cold is not None else {}, splits=splits)
+
+    assert held_out_items(data([5, 9], [1, 2, 3])) == [5, 9]
+    assert held_out_items(data(None, [1, 2, 3])) == []
+    with pytest.raises(ValueError, match=r"The train split has cold items \[9\] as targets"):
+        held_out_items(data([5, 9], [1, 9]))

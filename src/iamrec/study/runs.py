@@ -182,12 +182,12 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
         test_cold = first(data.splits[COLD_SPLIT], budget.max_test_samples)
         among_cold = CandidateScorer(scorer, data.protocol["cold_items"], num_items)
         for split, split_scorer in ((COLD_SPLIT, scorer), (COLD_AMONG_COLD, among_cold)):
-            metrics, ranks = rank_split(split_scorer, test_cold, num_items, policy, budget.eval_batch_size)
+            cold_metrics, cold_ranks = rank_split(split_scorer, test_cold, num_items, policy, budget.eval_batch_size)
             cold[split] = {
-                "metrics": metrics,
+                "metrics": cold_metrics,
                 "num_examples": len(test_cold),
                 "targets": targets_digest(test_cold),
-                "ranks": ranks,
+                "ranks": cold_ranks,
             }
     record = {
         "format": RESULT_FORMAT,
