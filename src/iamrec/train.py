@@ -89,7 +89,9 @@ def held_out_items(data) -> list[int]:
     for name in ("train", "validation"):
         targets = set(data.splits[name]["target"]) & set(cold)
         if targets:
-            raise ValueError(f"The {name} split has cold items {sorted(targets)[:5]} as targets; prepare the data again.")
+            raise ValueError(
+                f"The {name} split has cold items {sorted(targets)[:5]} as targets; prepare the data again."
+            )
     return cold
 
 

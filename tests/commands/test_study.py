@@ -278,6 +278,7 @@ def test_the_cold_start_grid_reports_and_pairs_the_cold_split(tiny):
     assert records[("hatllm_text", 0)]["settings"]["iamrec_arguments"]["rec_head_type"] == "text"
     assert records[("hatllm_text", 0)]["settings"]["cold_items_scored_as_new"] is True  # reset_items before ranking
     assert "cold_items_scored_as_new" not in records[("hatllm", 0)]["settings"]  # a linear head has no title to use
+    assert all(records[(c, 0)]["settings"]["cold_items_held_out_in_training"] for c in ("hatllm", "hatllm_text"))
     assert records[("random", 0)]["test_ranks"] != records[("random", 1)]["test_ranks"]  # drawn from the run's seed
     # The popularity fallback counts history mentions, so cold items (never a training target) get a popularity.
     num_items = len(prepared.titles)

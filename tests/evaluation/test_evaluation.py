@@ -224,3 +224,15 @@ def test_evaluate_scorer_with_model_matches_direct_logits(tiny_model, tiny_split
     assert result["metrics"] == pytest.approx(expected)
     assert result["scorer"] == "IAMRecForSequentialRecommendation"
     assert result["split"] == "validation"
+
+
+def test_a_candidate_scorer_ranks_the_target_among_the_candidates_only():
+    from iamrec.evaluation import CandidateScorer
+
+    scores = torch.tensor([[0.9, 0.1, 0.5, 0.3, 0.8], [0.2, 0.7, 0.6, 0.1, 0.0]])
+    among = CandidateScorer(lambda examples: scores, candidates=[1, 3, 4], num_items=5)
+    restricted = among([{}, {}])
+    assert restricted[:, [0, 2]].isneginf().all() and torch.equal(restricted[:, [1, 3, 4]], scores[:, [1, 3, 4]])
+    # Item 3 is 4th of 5 in row 0 but 2nd of the candidates (after item 4); item 1 is 1st of them in row 1.
+    assert target_ranks(scores, [3, 1]).tolist() == [4, 1]
+    assert target_ranks(restricted, [3, 1]).tolist() == [2, 1]

@@ -449,7 +449,8 @@ def test_held_out_items_are_never_a_negative_in_the_loss_or_in_validation(tmp_pa
     torch.testing.assert_close(eval_loss, expected, atol=1e-5, rtol=1e-5)  # eval mode: no dropout in the tiny model
 
     plain = RecommendationTrainer(model=model, args=args)  # without held-out items, the model's own loss
-    torch.testing.assert_close(plain.compute_loss(model, {**batch, "labels": labels}), model(**batch, labels=labels).loss)
+    own_loss = model(**batch, labels=labels).loss
+    torch.testing.assert_close(plain.compute_loss(model, {**batch, "labels": labels}), own_loss)
 
 
 def test_training_holds_out_the_cold_items_and_refuses_data_where_one_is_a_target():

@@ -23,8 +23,8 @@ from transformers import TrainerCallback
 
 from ..data.cold_start import COLD_AMONG_COLD, COLD_SPLIT
 from ..evaluation import (
-    EvaluationPolicy,
     CandidateScorer,
+    EvaluationPolicy,
     ModelScorer,
     MostPopular,
     Random,
@@ -169,6 +169,8 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
         else:
             training["stop_reason"] = "early_stopping" if result.global_step < budget.max_steps else "max_steps"
         recommender = Recommender.from_pretrained(result.model_dir, device=device)
+        if COLD_SPLIT in data.splits:
+            settings["cold_items_held_out_in_training"] = True  # `train` keeps them out of the catalog
         if COLD_SPLIT in data.splits and args.rec_head_type == "text":
             # Training kept cold items out of the catalog; their rows still hold the initial bias (the lowest
             # popularity): score them as the items `add_items` adds after training would be.
