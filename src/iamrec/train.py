@@ -161,6 +161,10 @@ def train(
     model_dir = None
     if trainer.is_world_process_zero():
         final = trainer.model.merge_and_unload() if hasattr(trainer.model, "merge_and_unload") else trainer.model
+        if held_out and final.config.rec_head_type == "text":
+            # Their rows never trained (they still hold the initial bias, the lowest popularity): saved as the new
+            # items `add_items` gives, so `iamrec evaluate --split test_cold` scores them from their titles.
+            final.rec_head.reset_items(held_out)
         model_dir = Path(training_args.output_dir) / MODEL_DIR
         summary = {  # shared on the Hub: paths are reduced to names (what prepare recorded is already name-only)
             "iamrec_arguments": {

@@ -466,3 +466,18 @@ def test_training_holds_out_the_cold_items_and_refuses_data_where_one_is_a_targe
     assert held_out_items(data(None, [1, 2, 3])) == []
     with pytest.raises(ValueError, match=r"The train split has cold items \[9\] as targets"):
         held_out_items(data([5, 9], [1, 9]))
+
+
+def test_a_title_head_trained_on_cold_start_data_saves_the_cold_items_as_new_items(tmp_path):
+    from iamrec.data import ProtocolConfig
+
+    data_dir = write_tiny_data(tmp_path, ProtocolConfig(cold_items_fraction=0.2, cold_items_seed=0))
+    args, training_args = tiny_arguments(data_dir, write_tiny_base_model(tmp_path), tmp_path / "run", max_steps=2)
+    args.rec_head_type = "text"
+    result = train(args, training_args)
+    cold = load_prepared(data_dir).protocol["cold_items"]
+    head = Recommender.from_pretrained(result.model_dir).model.rec_head
+    warm = torch.ones(len(head.item_bias), dtype=torch.bool)
+    warm[cold] = False
+    assert (head.item_corrections[cold] == 0).all() and head.item_corrections[warm].abs().sum() > 0
+    torch.testing.assert_close(head.item_bias[cold], head.item_bias[warm].mean().expand(len(cold)))

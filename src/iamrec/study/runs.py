@@ -170,12 +170,10 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
             training["stop_reason"] = "early_stopping" if result.global_step < budget.max_steps else "max_steps"
         recommender = Recommender.from_pretrained(result.model_dir, device=device)
         if COLD_SPLIT in data.splits:
-            settings["cold_items_held_out_in_training"] = True  # `train` keeps them out of the catalog
-        if COLD_SPLIT in data.splits and args.rec_head_type == "text":
-            # Training kept cold items out of the catalog; their rows still hold the initial bias (the lowest
-            # popularity): score them as the items `add_items` adds after training would be.
-            recommender.model.rec_head.reset_items(data.protocol["cold_items"])
-            settings["cold_items_scored_as_new"] = True
+            # `train` keeps cold items out of the catalog, and a title head saves them as new items (`reset_items`)
+            settings["cold_items_held_out_in_training"] = True
+            if args.rec_head_type == "text":
+                settings["cold_items_scored_as_new"] = True
         scorer = ModelScorer(recommender.model, recommender.processor.collator(), name=spec.configuration)
     validation_metrics, _ = rank_split(scorer, validation, num_items, policy, budget.eval_batch_size)
     test_metrics, ranks = rank_split(scorer, test, num_items, policy, budget.eval_batch_size)
