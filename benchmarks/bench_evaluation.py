@@ -14,7 +14,6 @@ Writes benchmarks/results/evaluation_cpu.json and prints a summary.
 
 import argparse
 import json
-import platform
 import resource
 import subprocess
 import sys
@@ -23,6 +22,7 @@ import time
 from pathlib import Path
 
 import torch
+from environment import command_line, environment, write_result
 
 import iamrec
 from iamrec.data import prepare_dataset
@@ -132,18 +132,13 @@ def main() -> None:
             f"({run['num_examples']} examples, {run['seconds']} s)"
         )
     report = {
+        "environment": environment(),
+        "command": command_line(),
         "device": "cpu",
-        "machine": platform.platform(),
-        "torch": torch.__version__,
-        "threads": torch.get_num_threads(),
         "streaming": streaming,
         "ml100k_baselines": baselines,
     }
-    RESULTS.mkdir(exist_ok=True)
-    output = RESULTS / "evaluation_cpu.json"
-    temporary = output.with_suffix(".json.tmp")
-    temporary.write_text(json.dumps(report, indent=2) + "\n")
-    temporary.replace(output)
+    output = write_result(report, RESULTS / "evaluation_cpu.json")
     print(f"wrote {output}")
 
 

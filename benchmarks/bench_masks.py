@@ -1,10 +1,10 @@
-"""Mask-build time and peak memory of the item-aware masks at long sequences: mask functions (now) against the dense
-rule tensors they replaced, for the sdpa (dense boolean mask) and flex_attention (BlockMask) backends.
+"""Mask-build time and peak memory of the item-aware masks at long sequences: the mask functions against a dense rule
+tensor, for the sdpa (dense boolean mask) and flex_attention (BlockMask) backends.
 
-Until commit baa9838 every mode first built a dense (batch x queries x keys) boolean rule tensor, which the mask
-function then looked up (`dense_rule` below, kept here verbatim as the baseline). Today each mode is a function of
-`item_index[b, q]` and `item_index[b, kv]` (`iamrec.modeling_iamrec.item_mask_function`), so flex attention can build
-its BlockMask without any T x T tensor. Both run through transformers' `create_causal_mask`, as the model calls it.
+The baseline (`dense_rule` below) builds a dense (batch x queries x keys) boolean rule tensor per mode, which the mask
+function then looks up. The model's masks are functions of `item_index[b, q]` and `item_index[b, kv]`
+(`iamrec.modeling_iamrec.item_mask_function`), so flex attention can build its BlockMask without any T x T tensor.
+Both run through transformers' `create_causal_mask`, as the model calls it.
 
 Times are medians of interleaved repeats after a warm-up build (flex compiles its block-mask kernel then), all in one
 process; peak memory is the growth of the peak resident set (CPU) or of the allocator's peak (CUDA) during one build.
@@ -18,7 +18,6 @@ import argparse
 import ctypes
 import gc
 import json
-import platform
 import statistics
 import sys
 import time
@@ -30,6 +29,7 @@ from transformers.masking_utils import create_causal_mask
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_attention import rss_mb  # noqa: E402
+from environment import command_line, environment, write_result  # noqa: E402
 
 from iamrec import IAMRecConfig  # noqa: E402
 from iamrec.modeling_iamrec import MASK_CACHE_KEYWORD, item_mask_function, last_item_tokens  # noqa: E402
@@ -159,19 +159,16 @@ def main() -> None:
         row["time_ratio"] = round(row["build_s"] / base["build_s"], 3)
         row["memory_ratio"] = round(row["peak_mb"] / base["peak_mb"], 3) if base["peak_mb"] > 0 else None
 
-    device_name = torch.cuda.get_device_name() if args.device == "cuda" else platform.processor() or platform.machine()
     report = {
-        "device": device_name,
+        "environment": environment(args.device),
+        "command": command_line(),
+        "device": args.device,
         "threads": args.threads,
-        "torch": torch.__version__,
-        "command": "python " + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
         "batch_size": 1,
         "repeats": args.repeats,
         "rows": rows,
     }
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"masks_{args.device}.json"
-    out.write_text(json.dumps(report, indent=2) + "\n")
+    out = write_result(report, RESULTS / f"masks_{args.device}.json")
     print("\n| T | backend | mode | approach | build (s) | vs dense rule | peak MiB | vs dense rule |")
     print("|---|---|---|---|---|---|---|---|")
     for row in rows:

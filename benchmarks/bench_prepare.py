@@ -1,4 +1,4 @@
-"""Preparation throughput and peak memory on a generated Amazon-2018-format dump (issue 3, "Preparation").
+"""Preparation throughput and peak memory on a generated Amazon-2018-format dump.
 
 Generates `--reviews` review lines (gzip JSON lines with the real keys, review texts included) and a meta file in
 a temporary directory, then runs `iamrec.data.prepare_dataset` in a child process and reports wall time,
@@ -10,8 +10,6 @@ interactions/s (input reviews per second) and the child's peak RSS. Writes bench
 import argparse
 import gzip
 import json
-import os
-import platform
 import resource
 import subprocess
 import sys
@@ -20,6 +18,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from environment import environment, write_result
 
 RESULTS = Path(__file__).parent / "results" / "prepare.json"
 CHILD = """
@@ -98,6 +97,7 @@ def main() -> None:
         peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # KiB on Linux
         inside = json.loads(child.stdout.strip().splitlines()[-1])
         result = {
+            "environment": environment(),
             "benchmark": "prepare amazon2018 (generated), default protocol (5-core, 10 history, 8:1:1)",
             "command": f"python benchmarks/bench_prepare.py --reviews {args.reviews}",
             "reviews": args.reviews,
@@ -111,11 +111,8 @@ def main() -> None:
             "peak_rss_mib": round(peak_kib / 1024),
             "rss_after_import_mib": round(inside["import_rss_kib"] / 1024),  # torch + transformers via `import iamrec`
             "kept": {k: inside["statistics"][k] for k in ("users", "items", "interactions", "density", "samples")},
-            "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
-            "goal": ">= 100k interactions/s on 2 cores, peak memory < 2 GB",
         }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    write_result(result, RESULTS)
     print(json.dumps(result, indent=2))
 
 

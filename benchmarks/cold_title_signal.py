@@ -19,11 +19,15 @@ test_cold alone, which is why the shuffled order at equal bias is the reference 
 import argparse
 import json
 import math
+import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
+
+sys.path.insert(0, str(Path(__file__).parent))
+from environment import command_line, environment, public_path, write_result  # noqa: E402
 
 from iamrec.data import load_prepared
 from iamrec.evaluation import ModelScorer, target_ranks
@@ -210,13 +214,15 @@ def main(argv: list[str] | None = None) -> None:
         for model_dir in tqdm(args.model_dirs, desc="models")
     ]
     result = {
-        "models": args.model_dirs,
+        "environment": environment(),
+        "command": command_line(),
+        "models": [public_path(model_dir) for model_dir in args.model_dirs],
         "cold_items": len(cold),
         "examples": {split: len(data.splits[split]) for split in ("test", "test_cold")},
         "bias_levels": list(BIAS_LEVELS),
         **summarize(per_model, len(cold)),
     }
-    Path(args.output).write_text(json.dumps(result, indent=2) + "\n")
+    write_result(result, args.output)
     print(json.dumps(result, indent=2))
 
 

@@ -22,6 +22,7 @@ from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
 sys.path.insert(0, str(Path(__file__).parent))
 import bench_attention  # noqa: E402  (the synthetic plain Llama and its batches)
+from environment import command_line, environment, write_result  # noqa: E402
 
 from iamrec.arguments import IAMRecArguments  # noqa: E402
 from iamrec.data import load_prepared  # noqa: E402
@@ -101,7 +102,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch-size", type=int, default=4, help="the count does not depend on it")
     parser.add_argument("--output", default="benchmarks/results/step_ops_cpu.json")
     args = parser.parse_args(argv)
-    results = {"layers": args.layers, "batch_size": args.batch_size, "top_level_aten_calls": {}, "most_common": {}}
+    results = {
+        "environment": environment(),
+        "command": command_line(),
+        "layers": args.layers,
+        "batch_size": args.batch_size,
+        "top_level_aten_calls": {},
+        "most_common": {},
+    }
     with tempfile.TemporaryDirectory() as work:
         base = random_base_model(args.layers, Path(work))
         for name, lora_dropout in (("iamrec_train", 0.05), ("iamrec_train_lora_dropout_0", 0.0)):
@@ -113,7 +121,7 @@ def main(argv: list[str] | None = None) -> None:
     calls = top_level_calls(llama_step(args, results["length"]))
     results["top_level_aten_calls"]["synthetic_llama"] = sum(calls.values())
     results["most_common"]["synthetic_llama"] = dict(calls.most_common(8))
-    Path(args.output).write_text(json.dumps(results, indent=2) + "\n")
+    write_result(results, args.output)
     print(json.dumps(results["top_level_aten_calls"], indent=2))
 
 

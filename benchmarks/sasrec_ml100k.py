@@ -4,15 +4,15 @@ Each seed trains with early stopping on validation NDCG@10 (`SASRec.fit`), then 
 catalog on validation and test under the default `EvaluationPolicy` (history kept, pessimistic ties). The JSON is
 rewritten after every seed, so a killed run keeps the seeds it finished.
 
-    iamrec prepare --dataset ml-100k --output-dir /tmp/sasrec-data/ml-100k --no-progress
-    python benchmarks/sasrec_ml100k.py --data-dir /tmp/sasrec-data/ml-100k --seeds 0 1 2
+    iamrec prepare --dataset ml-100k --output-dir runs/ml-100k --no-progress
+    python benchmarks/sasrec_ml100k.py --data-dir runs/ml-100k --seeds 0 1 2 --supervision last_position \\
+        --output benchmarks/results/sasrec_ml100k_last_position.json
 """
 
 import argparse
 import json
 import multiprocessing
 import os
-import platform
 import statistics
 import time
 from collections.abc import Iterator
@@ -21,7 +21,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 import torch
-import transformers
+from environment import environment, public_path
 
 from iamrec.data import load_prepared
 from iamrec.evaluation import EvaluationPolicy, evaluate_scorer
@@ -29,16 +29,6 @@ from iamrec.evaluation.sasrec import SUPERVISIONS, SASRec, SASRecConfig
 
 SPLITS = ("validation", "test")
 SUMMARY_METRICS = ("NDCG@10", "HR@10", "NDCG@5", "HR@5", "MRR")
-
-
-def cpu_name() -> str:
-    """The CPU model from /proc/cpuinfo (Linux), else what `platform` knows."""
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
 
 
 def run_seed(data_dir: Path, config: SASRecConfig, seed: int, device: str, threads: int) -> dict:
@@ -115,7 +105,7 @@ def write_json(path: Path, record: dict) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-dir", type=Path, default=Path("/tmp/sasrec-data/ml-100k"))
+    parser.add_argument("--data-dir", type=Path, default=Path("runs/ml-100k"))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--output", type=Path, default=Path("benchmarks/results/sasrec_ml100k.json"))
     parser.add_argument("--max-epochs", type=int, default=SASRecConfig.max_epochs)
@@ -142,17 +132,13 @@ def main() -> None:
         "config": asdict(config),
         "policy": EvaluationPolicy().to_dict(),
         "early_stopping": "validation NDCG@10, best epoch's weights kept",
+        "environment": environment(args.device),
         "device": args.device,
-        "cpu": cpu_name(),
-        "cpu_count": os.cpu_count(),
         "threads": args.threads,
         "parallel_seeds": args.jobs,
         "load_average_at_start": os.getloadavg(),
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
-        "python": platform.python_version(),
-        "command": f"python benchmarks/sasrec_ml100k.py --data-dir {args.data_dir} --seeds "
-        f"{' '.join(map(str, args.seeds))} --output {args.output} --max-epochs {args.max_epochs} "
+        "command": f"python benchmarks/sasrec_ml100k.py --data-dir {public_path(args.data_dir)} --seeds "
+        f"{' '.join(map(str, args.seeds))} --output {public_path(args.output)} --max-epochs {args.max_epochs} "
         f"--patience {args.patience} --supervision {args.supervision} --dropout {args.dropout} "
         f"--threads {args.threads} --device {args.device} --jobs {args.jobs}",
         "seeds": [],
