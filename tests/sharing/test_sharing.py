@@ -229,8 +229,8 @@ def test_the_hub_folder_alone_serves_recommendations_without_iamrec(trained, tmp
     } <= names
     assert not any(name.endswith((".bin", ".pt", ".pth")) for name in names)
     card = (folder / "README.md").read_text()
-    assert card.startswith("---\nlibrary_name: transformers")
-    assert "| 0 | `intra` |" in card and "| 1 | `inter_last` |" in card and '"k_core": 5' in card
+    assert card.startswith("---\n") and "library_name: transformers" in card
+    assert "| 0 | `intra` |" in card and "| 1 | `inter_last` |" in card and "| k-core | 5 |" in card
     assert "| MostPopular(count=targets) |" in card and "NDCG@10" in card
 
     expected = Recommender.from_pretrained(model_dir).recommend([[0, 1, 2]], k=5)[0]
