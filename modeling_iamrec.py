@@ -15,7 +15,7 @@ from torch import nn
 from transformers import LlamaModel
 from transformers import initialization as init
 from transformers.cache_utils import Cache, DynamicCache
-from transformers.masking_utils import create_causal_mask, or_masks
+from transformers.masking_utils import and_masks, create_causal_mask, or_masks
 from transformers.modeling_outputs import ModelOutput
 from transformers.models.llama.modeling_llama import LlamaDecoderLayer
 
@@ -44,7 +44,8 @@ class IAMRecOutput(ModelOutput):
         loss (`torch.FloatTensor` of shape `()`, *optional*, returned when `labels` are given):
             Cross-entropy of the target items over the full catalog.
         logits (`torch.FloatTensor` of shape `(batch_size, num_items)`):
-            A score for every catalog item, from the hidden state at each sequence's final real token.
+            A score for every catalog item, from the hidden state at each sequence's final real token (with
+            `readout_index`: at each readout's last token, shape `(num_readouts, num_items)`).
         last_hidden_state (`torch.FloatTensor` of shape `(batch_size, sequence_length, hidden_size)`):
             The normalised output of the last decoder layer.
         cache (`Cache`, *optional*):
@@ -114,6 +115,37 @@ def item_mask_function(mode: str, item_index: torch.LongTensor) -> Callable:
 
         return or_masks(either_is_prompt, both_last, itself)
     raise ValueError(f"No item attention rule for mode {mode!r}.")
+
+
+def readout_mask_function(readout_index: torch.LongTensor) -> Callable:
+    """The mask function that hides each readout's tokens from every token outside that readout.
+
+    A readout is a copy of the prompt's closing text placed after an item of a longer training sequence (see
+    `readout_index` in [`IAMRecForSequentialRecommendation.forward`]): it reads the sequence before it like the end of
+    a prompt, and no later token reads it, so several targets train in one sequence without leaking into each other.
+    """
+
+    def outside_other_readouts(batch_idx, head_idx, q_idx, kv_idx):
+        kv_readout = readout_index[batch_idx, kv_idx]
+        return (kv_readout < 0) | (kv_readout == readout_index[batch_idx, q_idx])
+
+    return outside_other_readouts
+
+
+def readout_positions(attention_mask: torch.Tensor, readout_index: torch.LongTensor) -> torch.LongTensor:
+    """Position ids of a sequence with readouts: the shared tokens count on from 0 (padding skipped), and each
+    readout's tokens continue from the token before it, as the end of a prompt would, without moving later tokens."""
+    in_readout = readout_index >= 0
+    shared = (attention_mask != 0) & ~in_readout
+    readout_tokens = in_readout.long().cumsum(-1)
+    before_readout = torch.where(shared, readout_tokens, 0).cummax(-1).values
+    return (shared.long().cumsum(-1) - 1 + readout_tokens - before_readout).clamp(min=0)
+
+
+def last_readout_tokens(readout_index: torch.LongTensor) -> torch.BoolTensor:
+    """Marks the last token of each readout (where its prediction is read)."""
+    next_index = torch.nn.functional.pad(readout_index[:, 1:], (0, 1), value=-1)
+    return (readout_index >= 0) & (next_index != readout_index)
 
 
 TITLE_CHUNK_ITEMS = 8192
@@ -422,16 +454,21 @@ class IAMRecForSequentialRecommendation(LlamaModel):
         item_index: torch.LongTensor,
         cache: Cache | None,
         position_ids: torch.LongTensor,
+        readout_index: torch.LongTensor | None = None,
     ) -> dict[str, object]:
-        """One attention mask per distinct mode in the schedule, in the format of the attention implementation."""
+        """One attention mask per distinct mode in the schedule, in the format of the attention implementation; with
+        `readout_index`, each also hides every readout from the tokens outside it."""
         masks = {}
         for mode in dict.fromkeys(self.config.item_mask_modes):
+            rules = [] if mode == "full" else [item_mask_function(mode, item_index)]
+            if readout_index is not None:
+                rules.append(readout_mask_function(readout_index))
             masks[mode] = create_causal_mask(
                 config=self.config,
                 inputs_embeds=inputs_embeds,
                 attention_mask=attention_mask,
                 position_ids=position_ids,
-                and_mask_function=None if mode == "full" else item_mask_function(mode, item_index),
+                and_mask_function=and_masks(*rules) if rules else None,
                 **{MASK_CACHE_KEYWORD: cache},
             )
         return masks
@@ -450,6 +487,7 @@ class IAMRecForSequentialRecommendation(LlamaModel):
         output_hidden_states: bool | None = None,
         return_dict: bool | None = None,
         past_key_values: Cache | None = None,
+        readout_index: torch.LongTensor | None = None,
         **kwargs,
     ) -> IAMRecOutput | tuple:
         r"""
@@ -457,12 +495,19 @@ class IAMRecForSequentialRecommendation(LlamaModel):
             History slot of the item each token belongs to, -1 for prompt and padding tokens. With a cache it covers
             the cached tokens and the new ones, like `attention_mask`. Omitted, every token counts as a prompt token
             and all modes reduce to causal attention.
-        labels (`torch.LongTensor` of shape `(batch_size,)`, *optional*):
+        labels (`torch.LongTensor` of shape `(batch_size,)`, or `(num_readouts,)` with `readout_index`, *optional*):
             Target item ids in `[0, num_items)` (or -100 to ignore a row); gives a full-catalog cross-entropy loss,
             averaged over the rows, or summed and divided by `num_items_in_batch` when the Trainer passes it (so that
             gradient accumulation averages over all accumulated rows).
         cache (`Cache`, *optional*):
             Key/value cache of earlier tokens; `past_key_values` is accepted as its older name.
+        readout_index (`torch.LongTensor` of shape `(batch_size, sequence_length)`, *optional*):
+            For training on every item of a sequence in one forward (the collator's `next_items` examples): the readout
+            (0, 1, ... per sequence) each token belongs to, -1 for the shared sequence. A readout is a copy of the
+            prompt's closing text after one item; it sees the sequence up to that item and no other token sees it, so
+            its last token holds exactly what the final token of a prompt ending at that item would. The logits then
+            hold one row per readout, in sequence order (`(num_readouts, num_items)`), and position ids are derived
+            from it when not given. Not used with a cache.
         """
         if (input_ids is None) ^ (inputs_embeds is not None):
             raise ValueError("You must specify exactly one of input_ids or inputs_embeds")
@@ -510,14 +555,19 @@ class IAMRecForSequentialRecommendation(LlamaModel):
                 "nothing to recommend from."
             )
         item_index = item_index.masked_fill(attention_mask == 0, -1)
+        if readout_index is not None:
+            readout_index = self._checked_readouts(readout_index, attention_mask, past_length)
         if labels is not None:
-            self._check_labels(labels, batch_size)
+            rows = batch_size if readout_index is None else int(last_readout_tokens(readout_index).sum())
+            self._check_labels(labels, rows, "readout" if readout_index is not None else "sequence")
 
-        if position_ids is None:
+        if position_ids is None and readout_index is not None:
+            position_ids = readout_positions(attention_mask, readout_index)
+        elif position_ids is None:
             # Positions count real tokens only, so left padding does not shift them.
             position_ids = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)[:, past_length:]
 
-        masks = self.item_aware_masks(inputs_embeds, attention_mask, item_index, cache, position_ids)
+        masks = self.item_aware_masks(inputs_embeds, attention_mask, item_index, cache, position_ids, readout_index)
         hidden_states, all_hidden_states, attentions = self._run_decoder_layers(
             inputs_embeds, masks, position_ids, cache, use_cache, output_attentions, output_hidden_states, **kwargs
         )
@@ -525,8 +575,11 @@ class IAMRecForSequentialRecommendation(LlamaModel):
         if output_hidden_states:  # as in transformers: each layer's input, then the normalised output
             all_hidden_states = (*all_hidden_states, hidden_states)
 
-        final_position = self._final_positions(attention_mask[:, past_length:])
-        final_hidden = hidden_states[torch.arange(batch_size, device=hidden_states.device), final_position]
+        if readout_index is None:
+            final_position = self._final_positions(attention_mask[:, past_length:])
+            final_hidden = hidden_states[torch.arange(batch_size, device=hidden_states.device), final_position]
+        else:
+            final_hidden = hidden_states[last_readout_tokens(readout_index)]
         logits = self._score_items(final_hidden.to(self.rec_head.dtype))
         loss = None if labels is None else catalog_cross_entropy(logits, labels, num_items_in_batch)
         output = IAMRecOutput(
@@ -663,12 +716,25 @@ class IAMRecForSequentialRecommendation(LlamaModel):
             )
         return self.rec_head(final_hidden, self.item_titles, self.embed_tokens.weight)
 
-    def _check_labels(self, labels: torch.LongTensor, batch_size: int) -> None:
+    def _checked_readouts(
+        self, readout_index: torch.LongTensor, attention_mask: torch.Tensor, past_length: int
+    ) -> torch.LongTensor:
+        """`readout_index` with padding at -1; raises when its shape is wrong or a cache is in use."""
+        if past_length:
+            raise ValueError("readout_index trains on whole sequences; it cannot be used with cached tokens.")
+        if readout_index.shape != attention_mask.shape:
+            raise ValueError(
+                f"readout_index has shape {tuple(readout_index.shape)} but must match the tokens it describes, "
+                f"{tuple(attention_mask.shape)}."
+            )
+        return readout_index.masked_fill(attention_mask == 0, -1)
+
+    def _check_labels(self, labels: torch.LongTensor, rows: int, row_name: str = "sequence") -> None:
         if labels.is_floating_point() or labels.is_complex() or labels.dtype == torch.bool:
             raise ValueError(f"labels must be integer item ids (torch.long), got dtype {labels.dtype}.")
-        if labels.shape != (batch_size,):
+        if labels.shape != (rows,):
             raise ValueError(
-                f"labels must hold one target item id per sequence, shape {(batch_size,)}; got {tuple(labels.shape)}."
+                f"labels must hold one target item id per {row_name}, shape {(rows,)}; got {tuple(labels.shape)}."
             )
         outside = (labels != -100) & ((labels < 0) | (labels >= self.config.num_items))
         if outside.any():
@@ -706,4 +772,5 @@ __all__ = [
     "Recommendations",
     "catalog_cross_entropy",
     "item_mask_function",
+    "readout_mask_function",
 ]

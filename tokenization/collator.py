@@ -11,6 +11,10 @@ from transformers.utils import logging
 
 from .templates import PromptTemplate
 
+NEXT_ITEMS = "next_items"
+"""The key of a training sequence's targets: for each history item, the item that follows it, or `IGNORED`."""
+IGNORED = -100
+
 
 class TitleTokenCache:
     """Token ids of every catalog title, each tokenized on its own (no special tokens) the first time it is needed.
@@ -111,6 +115,11 @@ class IAMRecCollator:
     `item_index` is the history slot (0, 1, ... in prompt order) of each title token and -1 for every other token
     (BOS, instruction, quotes, separators, padding). Other keys of an example (`user`, `timestamp`, ...) are ignored.
     With `max_length`, the most recent whole items that fit are kept (never part of a title), oldest dropped first.
+    Training sequences `{"history": [item ids], "next_items": [...]}` (one entry per history item: the item that
+    follows it, or -100) train on every item at once: each item with a next item gets a readout, a copy of the
+    prompt's closing text that only its own tokens see, and `labels` holds one next item per readout (see
+    `readout_index` in the model's forward). A readout reads exactly what the final token of `_encode`'s prompt for the
+    history up to that item would, so a model trained this way is evaluated on ordinary prompts.
     As a Trainer `data_collator`, set `remove_unused_columns=False` so that `history` and `target` reach it.
     Build it with `IAMRecProcessor.collator(...)`, which shares the processor's title cache, or from a
     [`TitleTokenCache`] directly.
@@ -161,45 +170,86 @@ class IAMRecCollator:
     def __call__(self, examples: Sequence[Mapping[str, Any]]) -> dict[str, torch.Tensor]:
         if not examples:
             raise ValueError("Cannot collate an empty list of examples.")
+        sequences = [isinstance(example, Mapping) and NEXT_ITEMS in example for example in examples]
+        if any(sequences):
+            if not all(sequences):
+                raise ValueError(f"Some examples have '{NEXT_ITEMS}' and others not: a batch holds one kind.")
+            return self._collate_sequences(examples)
         histories = [self._item_ids(example, row) for row, example in enumerate(examples)]
         self.title_tokens.ensure(item_id for history in histories for item_id in history)
-        rows = [self._encode(history, row) for row, history in enumerate(histories)]
+        batch = self._pad([self._encode(history, row) for row, history in enumerate(histories)])
+        labels = self._labels(examples)
+        if labels is not None:
+            batch["labels"] = labels
+        return batch
 
-        length = max(len(ids) for ids, _ in rows)
+    def _pad(self, rows: list[dict[str, list[int]]]) -> dict[str, torch.Tensor]:
+        """Pads each row's token columns (`input_ids` with the pad token, index columns with -1) into tensors, with
+        the `attention_mask`."""
+        length = max(len(row["input_ids"]) for row in rows)
         if self.pad_to_multiple_of is not None:
             length = -(-length // self.pad_to_multiple_of) * self.pad_to_multiple_of
-        input_ids: list[int] = []
-        item_index: list[int] = []
-        for ids, index in rows:
-            padding = length - len(ids)
-            if self.padding_side == "left":
-                input_ids += [self.pad_token_id] * padding + ids
-                item_index += [-1] * padding + index
-            else:
-                input_ids += ids + [self.pad_token_id] * padding
-                item_index += index + [-1] * padding
+        columns: dict[str, list[int]] = {name: [] for name in rows[0]}
+        for row in rows:
+            padding = length - len(row["input_ids"])
+            for name, values in row.items():
+                pad = [self.pad_token_id if name == "input_ids" else -1] * padding
+                columns[name] += pad + values if self.padding_side == "left" else values + pad
 
-        lengths = torch.tensor([len(ids) for ids, _ in rows])
+        lengths = torch.tensor([len(row["input_ids"]) for row in rows])
         positions = torch.arange(length)
         if self.padding_side == "left":
             attention_mask = positions >= (length - lengths)[:, None]
         else:
             attention_mask = positions < lengths[:, None]
         batch = {
-            "input_ids": torch.tensor(input_ids, dtype=torch.long).view(len(rows), length),
-            "attention_mask": attention_mask.long(),
-            "item_index": torch.tensor(item_index, dtype=torch.long).view(len(rows), length),
+            name: torch.tensor(values, dtype=torch.long).view(len(rows), length) for name, values in columns.items()
         }
-        labels = self._labels(examples)
-        if labels is not None:
-            batch["labels"] = labels
+        batch["attention_mask"] = attention_mask.long()
         return batch
 
-    def prompt_lengths(self, histories: Iterable[Sequence[int]]) -> list[int]:
-        """Tokens in each history's prompt before padding: what a length-grouped sampler sorts by."""
+    def _collate_sequences(self, examples: Sequence[Mapping[str, Any]]) -> dict[str, torch.Tensor]:
+        """Training sequences `{"history": [item ids], "next_items": [item id or -100 per history item]}`: one
+        sequence of titles each, with a readout (a copy of the prompt's closing text, `readout_index`) after every
+        item whose next item is given. `labels` holds those next items, one per readout, in order."""
+        encoded, labels = [], []
+        for row, example in enumerate(examples):
+            history = self._item_ids(example, row)
+            next_items = example[NEXT_ITEMS]
+            if len(next_items) != len(history):
+                raise ValueError(
+                    f"Example {row}: '{NEXT_ITEMS}' has {len(next_items)} entries for {len(history)} history items "
+                    "(one per item: the item that follows it, or -100)."
+                )
+            targets = [None if item == IGNORED else self._item_id(item, row, NEXT_ITEMS) for item in next_items]
+            encoded.append((history, targets))
+            labels += [target for target in targets if target is not None]
+        if not labels:
+            raise ValueError(f"No example of the batch has a next item to predict (every '{NEXT_ITEMS}' is -100).")
+        self.title_tokens.ensure(item_id for history, _ in encoded for item_id in history)
+        batch = self._pad(
+            [self._encode_sequence(history, targets, row) for row, (history, targets) in enumerate(encoded)]
+        )
+        batch["labels"] = torch.tensor(labels, dtype=torch.long)
+        return batch
+
+    def prompt_lengths(
+        self, histories: Iterable[Sequence[int]], next_items: Iterable[Sequence[int]] | None = None
+    ) -> list[int]:
+        """Tokens in each history's prompt (or, with `next_items`, each training sequence) before padding: what a
+        length-grouped sampler sorts by."""
         histories = [[self._item_id(item, row, "history") for item in history] for row, history in enumerate(histories)]
         self.title_tokens.ensure(item_id for history in histories for item_id in history)
-        return [len(self._encode(history, row)[0]) for row, history in enumerate(histories)]
+        if next_items is None:
+            return [len(self._encode(history, row)["input_ids"]) for row, history in enumerate(histories)]
+        return [
+            len(
+                self._encode_sequence(history, [None if item == IGNORED else item for item in targets], row)[
+                    "input_ids"
+                ]
+            )
+            for row, (history, targets) in enumerate(zip(histories, next_items))
+        ]
 
     def _item_ids(self, example: Mapping[str, Any], row: int) -> list[int]:
         """The history of one example as validated integer item ids."""
@@ -225,10 +275,10 @@ class IAMRecCollator:
             )
         return item_id
 
-    def _encode(self, history: list[int], row: int) -> tuple[list[int], list[int]]:
+    def _encode(self, history: list[int], row: int) -> dict[str, list[int]]:
         """Token ids and item index of one prompt, keeping the most recent whole items that fit in max_length."""
         if not history:
-            return list(self._empty), [-1] * len(self._empty)
+            return {"input_ids": list(self._empty), "item_index": [-1] * len(self._empty)}
         titles = [self.title_tokens[item_id] for item_id in history]
         if self.max_length is not None:
             budget = self.max_length - len(self._head) - len(self._tail)
@@ -245,18 +295,47 @@ class IAMRecCollator:
                     break
                 kept, used = kept + 1, used + cost
             titles = titles[-kept:]
+        row_tokens = self._titles_row(titles)
+        self._append(row_tokens, self._tail)
+        return row_tokens
 
-        ids = list(self._head)
-        index = [-1] * len(ids)
+    def _encode_sequence(self, history: list[int], targets: list[int | None], row: int) -> dict[str, list[int]]:
+        """Token ids, item index and readout index of one training sequence: the prompt's head and titles, and after
+        each item with a target the prompt's closing text as a readout, so that each readout ends exactly the prompt
+        `_encode` would build for the history up to that item."""
+        if not history:
+            raise ValueError(f"Example {row}: a training sequence needs at least one history item.")
+        row_tokens = self._titles_row([self.title_tokens[item_id] for item_id in history], targets)
+        if self.max_length is not None and len(row_tokens["input_ids"]) > self.max_length:
+            raise ValueError(
+                f"Example {row}: the training sequence of {len(history)} items takes {len(row_tokens['input_ids'])} "
+                f"tokens, more than max_length={self.max_length}: use fewer items per sequence or raise max_length."
+            )
+        return row_tokens
+
+    def _titles_row(self, titles: list[array], targets: list[int | None] | None = None) -> dict[str, list[int]]:
+        """The head and the titles joined by the separator text; with `targets`, a readout after each item whose
+        target is not None (and a `readout_index` column)."""
+        row_tokens = {"input_ids": [], "item_index": []}
+        if targets is not None:
+            row_tokens["readout_index"] = []
+        self._append(row_tokens, self._head)
+        readouts = 0
         for slot, tokens in enumerate(titles):
             if slot:
-                ids += self._between
-                index += [-1] * len(self._between)
-            ids += tokens
-            index += [slot] * len(tokens)
-        ids += self._tail
-        index += [-1] * len(self._tail)
-        return ids, index
+                self._append(row_tokens, self._between)
+            self._append(row_tokens, tokens, item=slot)
+            if targets is not None and targets[slot] is not None:
+                self._append(row_tokens, self._tail, readout=readouts)
+                readouts += 1
+        return row_tokens
+
+    @staticmethod
+    def _append(row_tokens: dict[str, list[int]], tokens: Sequence[int], item: int = -1, readout: int = -1) -> None:
+        row_tokens["input_ids"] += tokens
+        row_tokens["item_index"] += [item] * len(tokens)
+        if "readout_index" in row_tokens:
+            row_tokens["readout_index"] += [readout] * len(tokens)
 
     def _labels(self, examples: Sequence[Mapping[str, Any]]) -> torch.Tensor | None:
         targets = [example.get("target") for example in examples]

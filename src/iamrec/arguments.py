@@ -5,6 +5,9 @@ from dataclasses import dataclass, field
 from transformers import TrainingArguments
 
 from .configuration_iamrec import REC_HEAD_TYPES, SCHEDULES
+from .data.sequences import ChunkSpec
+
+SUPERVISIONS = ("last", "every_item")
 
 
 @dataclass
@@ -63,6 +66,22 @@ class IAMRecArguments:
             "is scored from its title and bias alone."
         },
     )
+    supervision: str = field(
+        default="last",
+        metadata={
+            "help": "last: one prompt per training target, as in HatLLM; every_item: each user's training "
+            "interactions as sequences of --chunk_items items, with the next item predicted after every item in one "
+            "forward (about 10x fewer tokens per target). Validation and test rank ordinary prompts either way."
+        },
+    )
+    chunk_items: int = field(default=20, metadata={"help": "every_item: history items per training sequence."})
+    context_items: int = field(
+        default=10,
+        metadata={
+            "help": "every_item: leading items of each later sequence of a user that are context only (sequences "
+            "overlap by this many, so their first prediction reads this many earlier items)."
+        },
+    )
     max_length: int = field(default=512, metadata={"help": "Prompt tokens at most; the oldest whole items go first."})
     max_eval_samples: int | None = field(
         default=None, metadata={"help": "Validate on the first N validation examples only (the split is time-ordered)."}
@@ -77,6 +96,9 @@ class IAMRecArguments:
             raise ValueError("rec_head_item_corrections=False shapes the text head; rec_head_type='linear' has none.")
         if self.head_init not in ("popularity", "random"):
             raise ValueError(f"head_init must be 'popularity' or 'random', got {self.head_init!r}.")
+        if self.supervision not in SUPERVISIONS:
+            raise ValueError(f"supervision must be one of {list(SUPERVISIONS)}, got {self.supervision!r}.")
+        ChunkSpec(self.chunk_items, self.context_items)  # raises on a bad combination
 
 
 @dataclass

@@ -10,17 +10,20 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from datasets import Dataset
 from transformers import AutoTokenizer, EarlyStoppingCallback, TrainerCallback, set_seed
 
 from . import auto_classes  # noqa: F401  (saved models must carry auto_map and the Hub files)
 from .arguments import IAMRecArguments, RecTrainingArguments
 from .data import load_prepared
+from .data.sequences import ChunkSpec, every_item_sequences
 from .evaluation import EvaluationPolicy, MostPopular
 from .folders import MODEL_DIR, RUN_FILE, last_complete_checkpoint, staged_dir
 from .hub import push
 from .modeling_iamrec import IAMRecForSequentialRecommendation
 from .pretrained import public_base_model, resolve_base_model
 from .tokenization import IAMRecProcessor
+from .tokenization.collator import NEXT_ITEMS
 from .trainer import RankingEvalCollator, RecommendationTrainer
 
 logger = logging.getLogger(__name__)
@@ -95,6 +98,14 @@ def held_out_items(data) -> list[int]:
     return cold
 
 
+def training_examples(train_split: Dataset, args: IAMRecArguments, held_out: list[int]) -> Dataset:
+    """What the Trainer trains on: the prompts of the split (`last`), or every user's training interactions cut into
+    sequences that supervise every item (`every_item`). Validation always ranks ordinary prompts."""
+    if args.supervision == "last":
+        return train_split
+    return every_item_sequences(train_split, ChunkSpec(args.chunk_items, args.context_items), held_out)
+
+
 def check_output_dir(output_dir: Path, overwrite: bool, resume_from_checkpoint: str | None) -> None:
     """Refuses to replace a trained model (and the checkpoints beside it) unless told to, or resuming that run."""
     if (output_dir / MODEL_DIR).exists() and not overwrite and resume_from_checkpoint is None:
@@ -134,14 +145,16 @@ def train(
     popular = MostPopular(len(data.titles)).fit({"target": target} for target in data.splits["train"]["target"])
     model = build_model(args, base_path, processor, popular)
 
-    train_split = data.splits["train"]
-    if training_args.train_sampling_strategy in ("group_by_length", "batch_rebalance"):  # their samplers read lengths
-        lengths = processor.collator().prompt_lengths(train_split["history"])  # from this column, not `input_ids`
+    held_out = held_out_items(data)
+    train_split = training_examples(data.splits["train"], args, held_out)
+    next_items = train_split[NEXT_ITEMS] if NEXT_ITEMS in train_split.column_names else None
+    if next_items is not None or training_args.train_sampling_strategy in ("group_by_length", "batch_rebalance"):
+        # Length-grouped samplers read these (not `input_ids`); for sequences it also finds one too long before step 1.
+        lengths = processor.collator().prompt_lengths(train_split["history"], next_items)
         train_split = train_split.add_column(training_args.length_column_name, lengths)
     validation = data.splits["validation"]
     if args.max_eval_samples is not None:
         validation = validation.select(range(min(args.max_eval_samples, len(validation))))
-    held_out = held_out_items(data)
     callbacks = list(callbacks or [])
     if training_args.early_stopping_patience > 0 and training_args.eval_strategy != "no":
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=training_args.early_stopping_patience))

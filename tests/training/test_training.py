@@ -276,6 +276,7 @@ args, training_args = tiny_arguments({data!r}, {base!r}, {out!r}, max_steps=3, p
                                      eval_strategy="no", save_strategy="no", load_best_model_at_end=False,
                                      ddp_backend={backend!r}, use_cpu=True, optim="sgd", max_grad_norm=0.0)
 args.lora_dropout = 0.0  # dropout masks would differ between the processes and the single run
+args.supervision, args.chunk_items, args.context_items = {supervision!r}, 4, 1
 # Plain SGD, unclipped: a gradient scaled wrongly across processes changes the weights (Adam would hide it).
 train(args, training_args, callbacks=[record])
 with open(os.path.join({out!r}, f"batches-{{os.environ.get('RANK', '0')}}.json"), "w") as handle:
@@ -283,11 +284,14 @@ with open(os.path.join({out!r}, f"batches-{{os.environ.get('RANK', '0')}}.json")
 """
 
 
-def test_data_parallel_training_equals_one_process_on_the_same_global_batch(workspace, tmp_path):
+@pytest.mark.parametrize("supervision", ["last", "every_item"])
+def test_data_parallel_training_equals_one_process_on_the_same_global_batch(workspace, tmp_path, supervision):
+    """With every_item the ranks hold different numbers of targets: the loss must still average over all of them."""
     data_dir, base = workspace
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    port = {"last": "29519", "every_item": "29521"}[supervision]
     runs = {
-        "ddp": (["-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29519"], 2, "gloo"),
+        "ddp": (["-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", port], 2, "gloo"),
         "single": ([], 4, None),
     }
     for name, (launcher, batch, backend) in runs.items():
@@ -300,6 +304,7 @@ def test_data_parallel_training_equals_one_process_on_the_same_global_batch(work
                 out=str(tmp_path / name),
                 batch=batch,
                 backend=backend,
+                supervision=supervision,
             )
         )
         run = subprocess.run(
