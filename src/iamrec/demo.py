@@ -26,13 +26,22 @@ class Budget:
     """How much of the journey to run: `default` fits 15 minutes on 2 CPU cores, `tiny` is a smoke run for CI."""
 
     base_model_layers: int
-    max_steps: int
+    max_steps: int  # `last` supervision
     eval_steps: int
+    every_item_max_steps: int  # `every_item` supervision: its steps are longer, so fewer fit the same time
+    every_item_eval_steps: int
+    supervision: str  # what the demo trains with
     max_eval_samples: int
     max_test_samples: int | None  # None: the whole test split
     batch_size: int
     learning_rate: float
     must_beat_most_popular: bool  # the run fails unless the model's test NDCG@10 beats MostPopular's
+
+    def steps(self, supervision: str | None = None) -> tuple[int, int]:
+        """(max_steps, eval_steps) under `supervision` (default: the demo's own)."""
+        if (supervision or self.supervision) == "every_item":
+            return self.every_item_max_steps, self.every_item_eval_steps
+        return self.max_steps, self.eval_steps
 
 
 BUDGETS = {
@@ -40,6 +49,9 @@ BUDGETS = {
         base_model_layers=3,
         max_steps=300,
         eval_steps=100,
+        every_item_max_steps=140,
+        every_item_eval_steps=35,
+        supervision="every_item",
         max_eval_samples=1000,
         max_test_samples=None,
         batch_size=16,
@@ -50,6 +62,9 @@ BUDGETS = {
         base_model_layers=2,
         max_steps=4,
         eval_steps=2,
+        every_item_max_steps=4,
+        every_item_eval_steps=2,
+        supervision="every_item",
         max_eval_samples=16,
         max_test_samples=64,
         batch_size=4,
@@ -73,7 +88,9 @@ print(json.dumps({"module": type(model).__module__, "item_ids": top.item_ids[0].
 
 def demo_arguments(output_dir: Path, budget: Budget, seed: int = 42) -> tuple[IAMRecArguments, RecTrainingArguments]:
     """The training arguments of the demo (and of the quickstart notebook) for a budget."""
+    max_steps, eval_steps = budget.steps()
     args = IAMRecArguments(
+        supervision=budget.supervision,
         data_dir=str(output_dir / DEMO_DATA_DIR),
         base_model="smollm2-135m",
         base_model_layers=budget.base_model_layers,
@@ -85,10 +102,10 @@ def demo_arguments(output_dir: Path, budget: Budget, seed: int = 42) -> tuple[IA
     )
     training_args = RecTrainingArguments(
         output_dir=str(output_dir / DEMO_TRAIN_DIR),
-        max_steps=budget.max_steps,
-        eval_steps=budget.eval_steps,
-        save_steps=budget.eval_steps,
-        logging_steps=max(1, budget.eval_steps // 5),
+        max_steps=max_steps,
+        eval_steps=eval_steps,
+        save_steps=eval_steps,
+        logging_steps=max(1, eval_steps // 5),
         seed=seed,
         per_device_train_batch_size=budget.batch_size,
         learning_rate=budget.learning_rate,

@@ -1,6 +1,7 @@
 """`iamrec study`: the grid of configurations x seeds on the tiny fixtures (`budget="tiny"`), its result files, reruns,
 time box, summary and paired bootstrap, and HatLLM's Table-5 variants as per-layer modes."""
 
+import dataclasses
 import json
 import statistics
 import time
@@ -324,17 +325,41 @@ def test_the_cold_start_grid_reports_and_pairs_the_cold_split(tiny):
     assert "test_cold_among_cold NDCG@10" in markdown
 
 
-def test_the_cpu_budget_is_the_demos_default_budget(tmp_path):
-    demo_args, demo_training = demo_arguments(tmp_path, DEMO_BUDGETS["default"], seed=3)
+@pytest.mark.parametrize("supervision", ["last", "every_item"])
+def test_the_cpu_budget_is_the_demos_default_budget(tmp_path, supervision):
+    demo_budget = dataclasses.replace(DEMO_BUDGETS["default"], supervision=supervision)
+    demo_args, demo_training = demo_arguments(tmp_path, demo_budget, seed=3)
     modes = ["intra", "full", "inter_last"]
-    args, training = study.llm_arguments(study.BUDGETS["cpu"], "data", tmp_path / "run", modes, 3, "smollm2-135m")
-    for name in ("base_model", "base_model_layers", "max_eval_samples", "rec_head_norm", "lora_r", "head_init"):
+    args, training = study.llm_arguments(
+        study.BUDGETS["cpu"], "data", tmp_path / "run", modes, 3, "smollm2-135m", supervision=supervision
+    )
+    assert (args.supervision, training.max_steps) == (supervision, demo_budget.steps()[0])
+    names = ("base_model", "base_model_layers", "max_eval_samples", "rec_head_norm", "lora_r", "head_init")
+    for name in (*names, "supervision", "chunk_items", "context_items"):
         assert getattr(args, name) == getattr(demo_args, name), name
     for name in ("max_steps", "eval_steps", "save_steps", "logging_steps", "per_device_train_batch_size", "seed"):
         assert getattr(training, name) == getattr(demo_training, name), name
     for name in ("learning_rate", "early_stopping_patience", "per_device_eval_batch_size", "metric_for_best_model"):
         assert getattr(training, name) == getattr(demo_training, name), name
     assert args.item_mask_modes == modes == study.table5_modes("hatllm", 3)  # the demo's schedule, made explicit
+
+
+def test_every_item_runs_record_their_supervision_and_a_mixed_folder_is_refused(tiny):
+    output = tiny["root"] / "every-item"
+    study.run_study(
+        tiny["data"],
+        output,
+        ["hatllm"],
+        [0],
+        "tiny",
+        base_model=tiny["base"],
+        show_progress=False,
+        supervision="every_item",
+    )
+    record = json.loads(study.result_path(output, "hatllm", 0).read_text())
+    assert record["supervision"] == "every_item" and record["training"]["global_step"] == 4
+    with pytest.raises(ValueError, match="trained with 'every_item' supervision, not 'last'"):
+        study.run_study(tiny["data"], output, ["hatllm"], [0], "tiny", base_model=tiny["base"], show_progress=False)
 
 
 def test_same_seeds_give_identical_results(finished):

@@ -27,11 +27,19 @@ class StudyArguments:
     seeds: list[int] = field(
         default_factory=lambda: [0, 1, 2], metadata={"help": "One run per seed and configuration."}
     )
-    budget: Literal["cpu", "gpu", "tiny"] = field(
+    budget: Literal["cpu", "converge", "gpu", "tiny"] = field(
         default="cpu",
         metadata={
-            "help": "cpu: the demo's budget (SmolLM2-135M, 3 layers, 300 steps); gpu: all 30 layers, batch 32, to "
+            "help": "cpu: the demo's budget (SmolLM2-135M, 3 layers, 300 steps; every_item: 140); converge: the same "
+            "model to early stopping (validation every 250 steps, patience 4); gpu: all 30 layers, batch 32, to "
             "early stopping (HatLLM 5.1.4); tiny: a smoke run (needs --base-model)."
+        },
+    )
+    supervision: Literal["last", "every_item"] = field(
+        default="last",
+        metadata={
+            "help": "How LLM runs train: last (one prompt per target, the papers' format) or every_item (every item "
+            "of a user's sequence in one forward, for the same wall-clock time as last on the cpu budget)."
         },
     )
     budget_minutes: float | None = field(
@@ -86,6 +94,7 @@ def run(args: StudyArguments) -> int:
         args.base_model,
         args.keep_models,
         show_progress=not args.no_progress,
+        supervision=args.supervision,
     )
     print(report.markdown)
     print(report.message)

@@ -173,6 +173,15 @@ class StudyBudget:
     learning_rate: float
     rec_head_norm: str
     sasrec: dict[str, Any] = field(default_factory=dict)  # SASRecConfig fields; empty: its HatLLM-like defaults
+    # (max_steps, eval_steps) of `every_item` supervision, which trains on sequences of --chunk_items items per row:
+    # chosen to take the wall-clock time of `last`'s steps on the budget's machine. None: the same steps as `last`.
+    every_item_steps: tuple[int, int] | None = None
+
+    def steps(self, supervision: str) -> tuple[int, int]:
+        """(max_steps, eval_steps) of a run under `supervision` (`last` or `every_item`)."""
+        if supervision == "every_item" and self.every_item_steps is not None:
+            return self.every_item_steps
+        return self.max_steps, self.eval_steps
 
 
 _DEMO = DEMO_BUDGETS["default"]
@@ -183,11 +192,27 @@ BUDGETS = {
         "split; SASRec with its defaults",
         base_model="smollm2-135m",
         base_model_layers=_DEMO.base_model_layers,
-        max_steps=_DEMO.max_steps,
-        eval_steps=_DEMO.eval_steps,
+        max_steps=_DEMO.steps("last")[0],
+        eval_steps=_DEMO.steps("last")[1],
         early_stopping_patience=RecTrainingArguments.early_stopping_patience,
         max_eval_samples=_DEMO.max_eval_samples,
         max_test_samples=_DEMO.max_test_samples,
+        batch_size=_DEMO.batch_size,
+        eval_batch_size=RecTrainingArguments.per_device_eval_batch_size,
+        learning_rate=_DEMO.learning_rate,
+        rec_head_norm="batch",
+        every_item_steps=_DEMO.steps("every_item"),
+    ),
+    "converge": StudyBudget(
+        description="the cpu budget's model, batch and learning rate trained until validation NDCG@10 (every 250 "
+        "steps, first 1,000 validation examples) has not improved for 4 validations, at most 25,000 steps",
+        base_model="smollm2-135m",
+        base_model_layers=_DEMO.base_model_layers,
+        max_steps=25_000,
+        eval_steps=250,
+        early_stopping_patience=4,
+        max_eval_samples=_DEMO.max_eval_samples,
+        max_test_samples=None,
         batch_size=_DEMO.batch_size,
         eval_batch_size=RecTrainingArguments.per_device_eval_batch_size,
         learning_rate=_DEMO.learning_rate,
@@ -244,11 +269,14 @@ def llm_arguments(
     seed: int,
     base_model: str,
     head: dict[str, Any] | None = None,
+    supervision: str = "last",
 ) -> tuple[IAMRecArguments, RecTrainingArguments]:
     """The `train` arguments of one LLM run: the budget's, with the configuration's per-layer modes and head
-    (`head_arguments`)."""
+    (`head_arguments`), trained under `supervision` (`last` or `every_item`, with its default chunking)."""
+    max_steps, eval_steps = budget.steps(supervision)
     args = IAMRecArguments(
         **(head or {}),
+        supervision=supervision,
         data_dir=str(data_dir),
         base_model=base_model,
         base_model_layers=budget.base_model_layers,
@@ -258,10 +286,10 @@ def llm_arguments(
     )
     training_args = RecTrainingArguments(
         output_dir=str(output_dir),
-        max_steps=budget.max_steps,
-        eval_steps=budget.eval_steps,
-        save_steps=budget.eval_steps,
-        logging_steps=max(1, budget.eval_steps // 5),
+        max_steps=max_steps,
+        eval_steps=eval_steps,
+        save_steps=eval_steps,
+        logging_steps=max(1, eval_steps // 5),
         early_stopping_patience=budget.early_stopping_patience,
         seed=seed,
         per_device_train_batch_size=budget.batch_size,

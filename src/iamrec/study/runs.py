@@ -100,6 +100,7 @@ class RunSpec:
     deadline: float | None = None
     keep_models: bool = False
     torch_threads: int | None = None
+    supervision: str = "last"
 
 
 def run_one(spec: RunSpec) -> dict[str, Any]:
@@ -151,7 +152,14 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
     else:
         modes = table5_modes(spec.configuration, num_base_layers(spec.base_model, budget.base_model_layers))
         args, training_args = llm_arguments(
-            budget, spec.data_dir, work_dir, modes, spec.seed, spec.base_model, head_arguments(spec.configuration)
+            budget,
+            spec.data_dir,
+            work_dir,
+            modes,
+            spec.seed,
+            spec.base_model,
+            head_arguments(spec.configuration),
+            spec.supervision,
         )
         settings.update(iamrec_arguments=asdict(args), training_arguments=training_args.to_dict())
         deadline = DeadlineCallback(spec.deadline)
@@ -167,7 +175,8 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
         if deadline.stopped_at_step is not None:
             training["stop_reason"] = "deadline"
         else:
-            training["stop_reason"] = "early_stopping" if result.global_step < budget.max_steps else "max_steps"
+            max_steps = training_args.max_steps
+            training["stop_reason"] = "early_stopping" if result.global_step < max_steps else "max_steps"
         recommender = Recommender.from_pretrained(result.model_dir, device=device)
         if COLD_SPLIT in data.splits:
             # `train` keeps cold items out of the catalog, and a title head saves them as new items (`reset_items`)
@@ -196,6 +205,7 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
         "label": LABELS[spec.configuration],
         "seed": spec.seed,
         "budget": spec.budget,
+        "supervision": spec.supervision if modes is not None else None,
         "item_mask_modes": modes,
         "test": {"metrics": test_metrics, "num_examples": len(test), "targets": targets_digest(test)},
         **cold,
@@ -267,6 +277,7 @@ def run_study(
     base_model: str | None = None,
     keep_models: bool = False,
     show_progress: bool = True,
+    supervision: str = "last",
 ) -> StudyReport:
     """Runs every (configuration, seed) without a complete result in `output_dir`, then writes the summary.
 
@@ -281,6 +292,8 @@ def run_study(
             fixed within a study (result files and the summary record the thread count).
         base_model: overrides the budget's base model (required by `tiny`).
         keep_models: keep each LLM run's trained model and checkpoints under `work/` (deleted by default).
+        supervision: how LLM runs train: `last` (one prompt per target) or `every_item` (every item of a sequence,
+            for the budget's `every_item_steps`); evaluation is the same either way.
     """
     if budget not in BUDGETS:
         raise ValueError(f"Unknown budget {budget!r}; choose from {list(BUDGETS)}.")
@@ -308,10 +321,16 @@ def run_study(
                     f"{result_path(output_dir, configuration, seed)} holds a run of the {record['budget']!r} budget, "
                     f"not {budget!r}; use another output folder."
                 )
+            recorded = record.get("supervision") or "last" if record is not None else supervision
+            if record is not None and record["item_mask_modes"] is not None and recorded != supervision:
+                raise ValueError(
+                    f"{result_path(output_dir, configuration, seed)} holds a run trained with {recorded!r} "
+                    f"supervision, not {supervision!r}; use another output folder."
+                )
             (skipped if record is not None else pending).append((configuration, seed))
     threads = max(1, (os.cpu_count() or 1) // parallel) if parallel > 1 else None
     specs = [
-        RunSpec(c, s, str(data_dir), str(output_dir), budget, base_model, deadline, keep_models, threads)
+        RunSpec(c, s, str(data_dir), str(output_dir), budget, base_model, deadline, keep_models, threads, supervision)
         for c, s in pending
     ]
     finished, not_started = [], []

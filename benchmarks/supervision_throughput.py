@@ -1,0 +1,136 @@
+"""Training throughput of the two supervision formats, in one process on the same model: tokens per supervised target
+and supervised targets per second of `iamrec train`'s own step (LoRA, the standardised head, AdamW), `last` first as the
+baseline, then `every_item` at each chunking given.
+
+    python benchmarks/supervision_throughput.py --data-dir runs/ml-100k --steps 20
+    python benchmarks/supervision_throughput.py --data-dir runs/ml-100k --device cuda --layers 30 --batch-size 32
+
+Writes benchmarks/results/supervision_throughput_<device>.json (or --output).
+"""
+
+import argparse
+import random
+import statistics
+import time
+from pathlib import Path
+
+import torch
+from environment import RESULTS, command_line, environment, write_result
+from transformers import AutoTokenizer, set_seed
+
+from iamrec.arguments import IAMRecArguments
+from iamrec.data import load_prepared
+from iamrec.data.sequences import ChunkSpec, every_item_sequences
+from iamrec.evaluation import MostPopular
+from iamrec.pretrained import resolve_base_model
+from iamrec.tokenization import IAMRecProcessor
+from iamrec.train import build_model
+
+
+def formats(chunkings: list[str]) -> dict[str, ChunkSpec | None]:
+    """`last`, then every_item at each `CHUNK:CONTEXT`."""
+    specs = {"last": None}
+    for chunking in chunkings:
+        chunk, context = (int(part) for part in chunking.split(":"))
+        specs[f"every_item {chunk}:{context}"] = ChunkSpec(chunk, context)
+    return specs
+
+
+def batches(examples, collator, batch_size: int, count: int, seed: int) -> list[dict]:
+    """`count` random batches, collated up front so that the timing holds only the training step."""
+    rng = random.Random(seed)
+    rows = list(range(len(examples)))
+    rng.shuffle(rows)
+    chosen = [examples.select(rows[start : start + batch_size]) for start in range(0, batch_size * count, batch_size)]
+    return [collator([dict(example) for example in batch]) for batch in chosen]
+
+
+def measure(model, optimizer, batches: list[dict], device: str, warmup: int) -> dict:
+    """Seconds per step (median after `warmup`), tokens and targets per step."""
+    seconds = []
+    for step, batch in enumerate(batches):
+        batch = {key: value.to(device) for key, value in batch.items()}
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+        started = time.perf_counter()
+        with torch.autocast(device.split(":")[0], dtype=torch.bfloat16, enabled=device.startswith("cuda")):
+            loss = model(**batch).loss
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+        if step >= warmup:
+            seconds.append(time.perf_counter() - started)
+    tokens = statistics.mean(int(batch["attention_mask"].sum()) for batch in batches)
+    targets = statistics.mean(len(batch["labels"]) for batch in batches)
+    step = statistics.median(seconds)
+    return {
+        "seconds_per_step": step,
+        "tokens_per_step": tokens,
+        "targets_per_step": targets,
+        "tokens_per_target": tokens / targets,
+        "targets_per_second": targets / step,
+        "tokens_per_second": tokens / step,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-dir", required=True)
+    parser.add_argument("--base-model", default="smollm2-135m")
+    parser.add_argument("--layers", type=int, default=3, help="Layers of the smollm2-135m alias (all: 30).")
+    parser.add_argument("--chunkings", nargs="+", default=["20:10", "10:0", "30:10", "50:10"])
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--steps", type=int, default=20, help="Timed steps per format (after the warm-up ones).")
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--output", type=Path)
+    args = parser.parse_args()
+
+    data = load_prepared(args.data_dir)
+    layers = args.layers if args.base_model == "smollm2-135m" else None
+    base = resolve_base_model(args.base_model, layers)
+    processor = IAMRecProcessor(AutoTokenizer.from_pretrained(base), data.titles)
+    collator = processor.collator()
+    popular = MostPopular(len(data.titles)).fit({"target": t} for t in data.splits["train"]["target"])
+    train = data.splits["train"]
+    results = {}
+    for name, spec in formats(args.chunkings).items():
+        set_seed(args.seed)
+        examples = train if spec is None else every_item_sequences(train, spec, data.protocol.get("cold_items") or [])
+        prepared = batches(examples, collator, args.batch_size, args.steps + args.warmup, args.seed)
+        model = build_model(
+            IAMRecArguments(data_dir=args.data_dir, rec_head_norm="batch", num_intra=1, num_inter_last=1),
+            base,
+            processor,
+            popular,
+        )
+        model.to(args.device).train()
+        optimizer = torch.optim.AdamW((p for p in model.parameters() if p.requires_grad), lr=1e-3)
+        results[name] = measure(model, optimizer, prepared, args.device, args.warmup)
+        results[name]["training_examples"] = len(examples)
+        print(name, {key: round(value, 3) for key, value in results[name].items()}, flush=True)
+    baseline = results["last"]
+    for result in results.values():
+        result["targets_per_second_vs_last"] = result["targets_per_second"] / baseline["targets_per_second"]
+        result["tokens_per_target_vs_last"] = result["tokens_per_target"] / baseline["tokens_per_target"]
+    device = "cuda" if args.device.startswith("cuda") else "cpu"
+    output = args.output or RESULTS / f"supervision_throughput_{device}.json"
+    write_result(
+        {
+            "environment": environment(args.device),
+            "command": command_line(),
+            "settings": {key: str(value) for key, value in vars(args).items() if key != "output"},
+            "note": "LoRA r=8 on every projection, the standardised head fully trained, AdamW lr 1e-3, "
+            + ("bf16 autocast" if device == "cuda" else "fp32"),
+            "results": results,
+        },
+        output,
+    )
+    print(f"Wrote {output}")
+
+
+if __name__ == "__main__":
+    main()
