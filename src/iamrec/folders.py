@@ -1,12 +1,14 @@
 """Every file and folder name of a prepared dataset, a training run and a model folder; their completeness checks;
-and writing a folder or a JSON file so that readers see the old one or the complete new one, never half of one."""
+reading a JSON file that must hold an object; and writing a folder or a JSON file so that readers see the old one or
+the complete new one, never half of one."""
 
 import json
 import logging
 import os
 import secrets
 import shutil
-from collections.abc import Callable, Iterator
+import zipfile
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -23,6 +25,10 @@ CHECKPOINT_PREFIX = "checkpoint-"
 CHECKPOINT_STATE_FILES = ("trainer_state.json", "optimizer.pt", "scheduler.pt")
 """What a Trainer checkpoint needs besides its weights to resume exactly where it stopped."""
 CHECKPOINT_WEIGHTS_FILES = ("adapter_model.safetensors", "model.safetensors")
+ADAPTER_CONFIG = "adapter_config.json"
+"""Beside LoRA weights: without it the Trainer cannot load them back."""
+RNG_STATE_PATTERN = "rng_state*.pth"
+"""rng_state.pth, or one rng_state_<rank>.pth per process of a data-parallel run."""
 
 # A model folder: what `save_pretrained` of model and processor write, and what iamrec adds beside them.
 CONFIG_FILE = "config.json"
@@ -34,6 +40,9 @@ RUN_FILE = "iamrec_run.json"
 EVAL_FILE = "eval_results.json"
 """Written by `iamrec evaluate --output` (or the demo): the test metrics the model card shows."""
 REQUIRED_MODEL_FILES = (CONFIG_FILE, WEIGHTS_FILE, PROCESSOR_FILE, TOKENIZER_FILE)
+MODEL_CONFIG_HOLDS = "the model configuration written by `iamrec train`"
+MODEL_CONFIG_KEYS = ("model_type", "num_items", "num_hidden_layers", "item_mask_modes")
+"""What the loaders and the model card read from `config.json` before transformers checks the rest."""
 SHIPPED_FILES = (
     CONFIG_FILE,
     WEIGHTS_FILE,
@@ -70,7 +79,7 @@ DEMO_DATA_DIR, DEMO_TRAIN_DIR, DEMO_HUB_DIR, DEMO_REPORT_FILE = "data", "train",
 
 
 def check_model_dir(model_dir: str | os.PathLike) -> Path:
-    """Fails early, naming the missing pieces, when a folder is not a complete `iamrec train` model."""
+    """Fails early, naming the missing or malformed pieces, when a folder is not a complete `iamrec train` model."""
     path = Path(model_dir)
     if not path.is_dir():
         raise FileNotFoundError(
@@ -79,6 +88,8 @@ def check_model_dir(model_dir: str | os.PathLike) -> Path:
     missing = [name for name in REQUIRED_MODEL_FILES if not (path / name).is_file()]
     if missing:
         raise FileNotFoundError(f"{path} is not a complete iamrec model: {', '.join(missing)} missing.")
+    read_json_object(path / CONFIG_FILE, MODEL_CONFIG_HOLDS, MODEL_CONFIG_KEYS)
+    read_json_object(path / PROCESSOR_FILE, "the processor settings: the catalog titles and the prompt", ("titles",))
     return path
 
 
@@ -95,24 +106,69 @@ def check_prepared_dir(root: Path) -> Path:
 
 
 def checkpoint_problem(checkpoint: Path) -> str | None:
-    """Why `checkpoint` cannot be resumed from (a run killed while saving it), or None if it is complete."""
-    from safetensors import safe_open
+    """Why `checkpoint` cannot be resumed from (a run killed while saving it), or None if it is complete.
 
+    Each file the Trainer reads on resuming is read here first, so that a damaged one is skipped by name instead of
+    failing the run deep in the Trainer once the model is built.
+    """
     for name in CHECKPOINT_STATE_FILES:
         if not (checkpoint / name).is_file():
             return f"{name} is missing"
+    rng_states = sorted(checkpoint.glob(RNG_STATE_PATTERN))
+    if not rng_states:
+        return "rng_state.pth is missing"
+    if problem := json_object_problem(checkpoint / CHECKPOINT_STATE_FILES[0]) or weights_problem(checkpoint):
+        return problem
+    for path in [checkpoint / name for name in CHECKPOINT_STATE_FILES[1:]] + rng_states:
+        if problem := torch_file_problem(path):
+            return problem
+    return None
+
+
+def json_object_problem(path: Path) -> str | None:
+    """Why `path` is not a readable JSON object (missing, cut short), or None."""
+    if not path.is_file():
+        return f"{path.name} is missing"
     try:
-        json.loads((checkpoint / CHECKPOINT_STATE_FILES[0]).read_text())
+        read_json_object(path, "an object")
     except ValueError:
-        return f"{CHECKPOINT_STATE_FILES[0]} is not valid JSON"
+        return f"{path.name} is not a JSON object (truncated?)"
+    return None
+
+
+def weights_problem(checkpoint: Path) -> str | None:
+    """Why the weights of `checkpoint` cannot be loaded (none, a truncated file, LoRA weights without their config)."""
+    from safetensors import safe_open
+
     weights = [checkpoint / name for name in CHECKPOINT_WEIGHTS_FILES if (checkpoint / name).is_file()]
     if not weights:
         return "it holds no weights"
+    if weights[0].name == CHECKPOINT_WEIGHTS_FILES[0] and (problem := json_object_problem(checkpoint / ADAPTER_CONFIG)):
+        return problem
     try:
-        with safe_open(weights[0], "pt"):
+        with safe_open(weights[0], "pt"):  # reads the header and checks that the file is as long as it declares
             pass
-    except Exception as error:  # safetensors raises its own error types for truncated files
-        return f"{weights[0].name} is unreadable ({error})"
+    except Exception:  # safetensors raises its own error types for truncated files
+        return f"{weights[0].name} is unreadable (truncated?)"
+    return None
+
+
+def torch_file_problem(path: Path) -> str | None:
+    """Why the Trainer could not `torch.load` `path` (truncated, or not a torch file), or None.
+
+    A torch file is a zip archive whose directory is written last, so a file cut short by a kill has none; the file
+    is then loaded as the Trainer loads it (weights only, numpy arrays allowed for the RNG state).
+    """
+    import torch
+    from transformers.trainer_pt_utils import safe_globals
+
+    if not zipfile.is_zipfile(path):
+        return f"{path.name} is truncated"
+    try:
+        with safe_globals():
+            torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:  # torch raises RuntimeError, pickle or zip errors depending on what is damaged
+        return f"{path.name} is unreadable (damaged?)"
     return None
 
 
@@ -200,3 +256,30 @@ def write_json_atomic(path: Path, value: object) -> None:
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def read_json_object(path: Path, holds: str, keys: Sequence[str] = ()) -> dict:
+    """The JSON object in `path`, which should hold `holds` (with each of `keys`).
+
+    A file that is not JSON, holds another value (a list, a string) or lacks a key raises a one-line ValueError
+    naming the file and what it should hold, instead of an error far from the file (`'list' object has no
+    attribute 'get'`).
+    """
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as error:  # JSONDecodeError (with line and column), UnicodeDecodeError
+        raise ValueError(f"{path}: not valid JSON ({error}); it should hold {holds}") from error
+    if not isinstance(value, dict):
+        raise ValueError(f"{path}: expected a JSON object ({holds}), got {json_kind(value)}")
+    missing = [key for key in keys if key not in value]
+    if missing:
+        raise ValueError(f"{path}: {', '.join(map(repr, missing))} missing; it should hold {holds}")
+    return value
+
+
+def json_kind(value: object) -> str:
+    """How a JSON (or YAML) value is called in an error: `a list`, `a string`, `null`."""
+    if value is None:
+        return "null"
+    kinds = {list: "a list", str: "a string", bool: "a boolean", int: "a number", float: "a number"}
+    return kinds.get(type(value), type(value).__name__)

@@ -10,11 +10,21 @@ from pathlib import Path
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
-from .folders import CONFIG_FILE, EVAL_FILE, PROCESSOR_FILE, RUN_FILE
+from .folders import (
+    CONFIG_FILE,
+    EVAL_FILE,
+    MODEL_CONFIG_HOLDS,
+    MODEL_CONFIG_KEYS,
+    PROCESSOR_FILE,
+    RUN_FILE,
+    read_json_object,
+)
 
 TAGS = ["recommendation", "sequential-recommendation", "iamrec", "hatllm", "custom_code"]
 BASE_MODEL_LICENSES = {"HuggingFaceTB/SmolLM2-135M-Instruct": "apache-2.0"}
 """Licenses of base models we know; the weights of a fine-tuned model fall under its base model's license."""
+EVAL_KEYS = ("split", "num_examples", "num_items", "policy", "results")
+"""What the card reads from `eval_results.json`."""
 TASK = ("sequential-recommendation", "Sequential recommendation")
 CITATION = """\
 @article{cui2025hatllm,
@@ -36,9 +46,9 @@ CITATION = """\
 
 def model_card(model_dir: Path, repo_id: str | None = None) -> str:
     """The README.md of the Hub repository: metadata, use, schedule, training, data protocol, test metrics."""
-    config = json.loads((model_dir / CONFIG_FILE).read_text())
-    run = _read(model_dir / RUN_FILE) or {}
-    evaluation = _read(model_dir / EVAL_FILE)
+    config = read_json_object(model_dir / CONFIG_FILE, MODEL_CONFIG_HOLDS, MODEL_CONFIG_KEYS)
+    run = _read(model_dir / RUN_FILE, "the record of the `iamrec train` run") or {}
+    evaluation = _read(model_dir / EVAL_FILE, "the test metrics of `iamrec evaluate --output`", EVAL_KEYS)
     protocol = run.get("data_protocol", {})
     name = repo_id or model_dir.name
     base = run.get("iamrec_arguments", {}).get("base_model")
@@ -113,7 +123,7 @@ def summary(config: dict, run: dict, base: str | None) -> str:
 
 
 def use_section(repo_id: str | None, model_dir: Path) -> list[str]:
-    titles = (_read(model_dir / PROCESSOR_FILE) or {}).get("titles", [])[:3]
+    titles = (_read(model_dir / PROCESSOR_FILE, "the processor settings") or {}).get("titles", [])[:3]
     return [
         "## Use",
         "",
@@ -231,5 +241,5 @@ def table(header: tuple[str, ...], rows: list[tuple]) -> list[str]:
     ]
 
 
-def _read(path: Path) -> dict | None:
-    return json.loads(path.read_text()) if path.is_file() else None
+def _read(path: Path, holds: str, keys: tuple[str, ...] = ()) -> dict | None:
+    return read_json_object(path, holds, keys) if path.is_file() else None

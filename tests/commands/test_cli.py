@@ -28,6 +28,10 @@ def files(tmp_path) -> Path:
     (tmp_path / "header-only.csv").write_text("user,item,timestamp\n")
     (tmp_path / "all-bad.csv").write_text("user,item,timestamp\nu1,i1,yesterday\nu2,i2,today\n")
     (tmp_path / "wrong-type.yaml").write_text("data_dir: data\nmax_steps: many\n")
+    (tmp_path / "not-yaml.yaml").write_text("data_dir: data\nbad: : indent\n")
+    (tmp_path / "python-tag.yaml").write_text('data_dir: data\nrun_name: !!python/object/apply:os.system ["true"]\n')
+    (tmp_path / "unknown-key.yaml").write_text("data_dir: data\nunderflow_overflow: true\n")
+    (tmp_path / "not-json.json").write_text('{"data_dir": "data",}\n')
     model = tmp_path / "model-without-tokenizer"
     model.mkdir()
     for name in ("config.json", "model.safetensors", "processor_config.json"):
@@ -95,6 +99,30 @@ CASES = [
         id="train-yaml-value-of-the-wrong-type-names-the-field",
     ),
     pytest.param(
+        ["train", "not-yaml.yaml"],
+        2,
+        "not-yaml.yaml, line 2, column 6: not valid YAML (mapping values are not allowed here)",
+        id="train-yaml-not-valid-names-file-line-and-column",
+    ),
+    pytest.param(
+        ["train", "python-tag.yaml"],
+        2,
+        "python-tag.yaml, line 2, column 11: tags such as !!python/object/apply:os.system are not allowed in a config",
+        id="train-yaml-python-tag-is-refused-as-a-tag",
+    ),
+    pytest.param(
+        ["train", "unknown-key.yaml"],
+        2,
+        "unknown-key.yaml: unknown key 'underflow_overflow'",
+        id="train-yaml-unknown-key-names-the-key-and-the-file",
+    ),
+    pytest.param(
+        ["train", "not-json.json"],
+        2,
+        "not-json.json: not valid JSON (Expecting property name enclosed in double quotes: line 1 column 21",
+        id="train-json-not-valid-names-the-file",
+    ),
+    pytest.param(
         ["train", "--data-dir", "data", "--max_steps", "many"],
         2,
         "invalid int value",
@@ -159,6 +187,12 @@ def test_a_read_only_output_folder_is_one_line(files, monkeypatch, capsys):
     )
     error = capsys.readouterr().err.strip().splitlines()[-1]
     assert error.startswith("iamrec prepare: error: [Errno 13] Permission denied:") and "ro" in error
+
+
+def test_debug_raises_a_config_error_instead_of_printing_one_line(files, monkeypatch):
+    monkeypatch.chdir(files)
+    with pytest.raises(ValueError, match="unknown-key.yaml: unknown key 'underflow_overflow'"):
+        iamrec_main(["train", "unknown-key.yaml", "--debug"])
 
 
 def test_debug_shows_the_traceback_and_the_console_script_exits_with_the_code(files):

@@ -155,6 +155,18 @@ def test_load_prepared_errors(tmp_path):
         load_prepared(tmp_path / "out")
 
 
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [("[]", "expected a JSON object .* got a list"), ('{"format": ', "not valid JSON")],
+    ids=["a-list", "cut-short"],
+)
+def test_a_protocol_file_that_is_no_json_object_is_named(tmp_path, content, message):
+    prepare_tiny(tmp_path)
+    (tmp_path / "out" / "protocol.json").write_text(content)
+    with pytest.raises(ValueError, match=f"protocol.json: {message}"):
+        load_prepared(tmp_path / "out")
+
+
 def test_cli_end_to_end(tmp_path, capsys):
     inter, item = tiny_log(tmp_path)
     out = tmp_path / "cli"

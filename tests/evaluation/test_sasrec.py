@@ -175,6 +175,17 @@ def test_save_and_load_give_identical_scores(tmp_path, splits, fitted):
     assert torch.equal(SASRec.from_pretrained(folder).score(examples), fitted.score(examples))
 
 
+def test_a_saved_config_of_the_wrong_shape_is_one_line_naming_it(tmp_path, fitted):
+    folder = tmp_path / "sasrec"
+    fitted.save_pretrained(folder)
+    (folder / "config.json").write_text('[{"embedding_dim": 8}]')
+    with pytest.raises(
+        ValueError, match=r"config.json: expected a JSON object \(a saved SASRec\), got a list"
+    ) as error:
+        SASRec.from_pretrained(folder)
+    one_line_error(error)
+
+
 def one_line_error(error: pytest.ExceptionInfo) -> str:
     message = str(error.value)
     assert "\n" not in message

@@ -120,6 +120,49 @@ def test_missing_or_corrupt_checkpoints_and_foreign_data_are_clear_errors(traine
         evaluate_all(load_prepared(tmp_path / "other"), "test", model_dir, baselines=())
 
 
+@pytest.mark.parametrize(
+    ("name", "content", "command", "message"),
+    [
+        ("processor_config.json", "[]", "recommend", "expected a JSON object (the processor settings"),
+        ("config.json", '["iamrec"]', "recommend", "expected a JSON object (the model configuration"),
+        ("config.json", '{"model_type": "iamrec"}', "recommend", "'num_items', 'num_hidden_layers', 'item_mask_modes'"),
+        (
+            "iamrec_run.json",
+            '"trained"',
+            "push",
+            "expected a JSON object (the record of the `iamrec train` run), got a",
+        ),
+        ("eval_results.json", "[0.5]", "push", "expected a JSON object (the test metrics"),
+        ("eval_results.json", '{"split": "test"}', "push", "'num_examples', 'num_items', 'policy', 'results' missing"),
+        ("eval_results.json", '{"split": "test",', "push", "not valid JSON (Expecting"),
+    ],
+    ids=[
+        "processor-a-list",
+        "config-a-list",
+        "config-without-keys",
+        "run-a-string",
+        "eval-a-list",
+        "eval-without-keys",
+        "eval-cut-short",
+    ],
+)
+def test_a_model_file_of_the_wrong_shape_is_one_line_naming_it(
+    trained, tmp_path, capsys, name, content, command, message
+):
+    """A valid JSON file of the wrong shape used to fail far from it (`'list' object has no attribute 'get'`)."""
+    _, model_dir = trained
+    broken = tmp_path / "broken"
+    shutil.copytree(model_dir, broken)
+    (broken / name).write_text(content)
+    argv = {
+        "recommend": ["recommend", "--model", str(broken), "--history-ids", "1", "2"],
+        "push": ["push", "--model", str(broken), "--repo-id", "me/x", "--folder-only", str(tmp_path / "up")],
+    }[command]
+    assert iamrec_main(argv) == 1
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines[-1].startswith(f"iamrec {command}: error: {broken / name}: ") and message in lines[-1], lines
+
+
 def capture_uploads(monkeypatch, target) -> dict:
     """Replaces the Hub client (there is no network here) by one that copies the uploaded folder to `target`."""
     uploaded = {}

@@ -9,9 +9,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from ..arguments import IAMRecArguments, RecTrainingArguments
 from ..evaluation.ranking import EvaluationPolicy
-from . import parse_flags
+from ..folders import json_kind, read_json_object
+from . import CommandParser, parse_flags
+
+ARGUMENTS = (IAMRecArguments, RecTrainingArguments, EvaluationPolicy)
 
 
 def flags_from_file(path: Path) -> list[str]:
@@ -19,16 +24,39 @@ def flags_from_file(path: Path) -> list[str]:
 
     A null value leaves the field at its default.
     """
-    import yaml
-
-    text = path.read_text(encoding="utf-8")
-    values = yaml.safe_load(text) if path.suffix in (".yaml", ".yml") else json.loads(text)
-    if not isinstance(values, dict):
-        raise ValueError(f"{path}: expected a mapping of argument names to values, got {type(values).__name__}")
     flags: list[str] = []
-    for name, value in values.items():
+    for name, value in read_config(path).items():
         flags += flag_values(f"--{name}", value)
     return flags
+
+
+def read_config(path: Path) -> dict:
+    """The mapping in a YAML or JSON config file; anything else is one error line naming the file (and the line)."""
+    if path.suffix not in (".yaml", ".yml"):
+        return read_json_object(path, "argument names and their values")
+    try:
+        text = path.read_text(encoding="utf-8")
+        values = yaml.safe_load(text)
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{path}: not a text file ({error})") from error
+    except yaml.MarkedYAMLError as error:
+        raise ValueError(yaml_problem(path, text, error)) from error
+    except yaml.YAMLError as error:  # a character YAML does not allow; the message gives its position
+        raise ValueError(f"{path}: not valid YAML ({error})") from error
+    if not isinstance(values, dict):
+        raise ValueError(f"{path}: expected a mapping of argument names to values, got {json_kind(values)}")
+    return values
+
+
+def yaml_problem(path: Path, text: str, error: yaml.MarkedYAMLError) -> str:
+    """The error line for a YAML file: where, and what; a tag (`!!python/object/apply:...`) is refused as such."""
+    mark = error.problem_mark or error.context_mark
+    where = f"{path}, line {mark.line + 1}, column {mark.column + 1}" if mark else str(path)
+    rest = text[mark.pointer :] if mark else ""
+    if rest.startswith("!"):
+        tag = rest.split()[0]
+        return f"{where}: tags such as {tag} are not allowed in a config (plain values, lists and mappings only)"
+    return f"{where}: not valid YAML ({error.problem or error.context})"
 
 
 def flag_values(flag: str, value: Any) -> list[str]:
@@ -44,8 +72,19 @@ def flag_values(flag: str, value: Any) -> list[str]:
 def parse(argv: list[str]) -> tuple[IAMRecArguments, RecTrainingArguments, EvaluationPolicy]:
     """Flags, or a YAML/JSON file of the same names followed by optional flags."""
     if argv and argv[0].endswith((".yaml", ".yml", ".json")):
-        argv = [*flags_from_file(Path(argv[0])), *argv[1:]]
-    return parse_flags(argv, "iamrec train", IAMRecArguments, RecTrainingArguments, EvaluationPolicy)
+        path, file_flags = Path(argv[0]), flags_from_file(Path(argv[0]))
+        argv = [*file_flags, *argv[1:]]
+        refuse_unknown_keys(path, file_flags, argv)
+    return parse_flags(argv, "iamrec train", *ARGUMENTS)
+
+
+def refuse_unknown_keys(path: Path, file_flags: list[str], argv: list[str]) -> None:
+    """Names a key of the config file that no `iamrec train` setting has, as a key of that file (argparse would
+    report an unused flag)."""
+    _, unknown = CommandParser(ARGUMENTS).parse_known_args(argv)
+    keys = [flag.removeprefix("--") for flag in unknown if flag.startswith("--") and flag in file_flags]
+    if keys:
+        raise ValueError(f"{path}: unknown key {keys[0]!r} (not a setting of `iamrec train`)")
 
 
 def run(arguments: tuple[IAMRecArguments, RecTrainingArguments, EvaluationPolicy]) -> int:

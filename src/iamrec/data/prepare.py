@@ -9,7 +9,15 @@ from typing import Any
 
 import datasets
 
-from ..folders import CATALOG_DIR, PROTOCOL_FILE, SPLITS_DIR, check_prepared_dir, check_replaceable, staged_dir
+from ..folders import (
+    CATALOG_DIR,
+    PROTOCOL_FILE,
+    SPLITS_DIR,
+    check_prepared_dir,
+    check_replaceable,
+    read_json_object,
+    staged_dir,
+)
 from .cold_start import COLD_SPLIT
 from .formats import FORMATS, ColumnNames, Source, embedded_source, read_source
 from .protocol import SPLITS, ProtocolConfig, ProtocolResult, run_protocol
@@ -159,5 +167,5 @@ def load_prepared(path: str | os.PathLike) -> PreparedDataset:
     catalog = datasets.load_from_disk(str(root / CATALOG_DIR))
     if not isinstance(splits, datasets.DatasetDict) or set(splits) - {COLD_SPLIT} != set(SPLITS):
         raise ValueError(f"{root / SPLITS_DIR}: expected a DatasetDict with splits {list(SPLITS)} (and {COLD_SPLIT}).")
-    protocol = json.loads((root / PROTOCOL_FILE).read_text(encoding="utf-8"))
+    protocol = read_json_object(root / PROTOCOL_FILE, "the protocol written by `iamrec prepare`")
     return PreparedDataset(splits, catalog, protocol, catalog.data.column("title").to_pylist())

@@ -40,7 +40,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..folders import CONFIG_FILE, WEIGHTS_FILE, staged_dir
+from ..folders import CONFIG_FILE, WEIGHTS_FILE, read_json_object, staged_dir
 from .ranking import EvaluationPolicy, check_item_ids
 from .runner import evaluate_scorer
 
@@ -379,7 +379,7 @@ class SASRec:
         missing = [name for name in (CONFIG_FILE, WEIGHTS_FILE) if not (root / name).is_file()]
         if missing:
             raise FileNotFoundError(f"{root}: not a saved SASRec, missing {missing}.")
-        record = json.loads((root / CONFIG_FILE).read_text(encoding="utf-8"))
+        record = read_json_object(root / CONFIG_FILE, "a saved SASRec", ("config", "num_items", "seed"))
         config = SASRecConfig(**record["config"])
         scorer = cls(record["num_items"], config, record["seed"], device)
         scorer.model.load_state_dict(load_file(str(root / WEIGHTS_FILE), device=str(scorer.device)))

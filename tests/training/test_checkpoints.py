@@ -1,0 +1,85 @@
+"""`--resume_from_checkpoint last`: every file a resume reads is read first, and a damaged checkpoint is skipped by
+name for the previous complete one, instead of the run dying in the Trainer (`PytorchStreamReader failed ...`)."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from iamrec.folders import last_complete_checkpoint
+from iamrec.train import train
+from training_fixtures import tiny_arguments, write_tiny_base_model, write_tiny_data
+
+RESUME_FILES = [
+    "adapter_model.safetensors",
+    "adapter_config.json",
+    "optimizer.pt",
+    "scheduler.pt",
+    "rng_state.pth",
+    "trainer_state.json",
+]
+"""What the Trainer reads from a checkpoint to resume a LoRA run: weights, optimizer, scheduler, RNG and state."""
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory) -> tuple[Path, Path, Path]:
+    """Data, base model and a 4-step run that saved checkpoint-2 and checkpoint-4."""
+    root = tmp_path_factory.mktemp("checkpoints")
+    data_dir, base = write_tiny_data(root), write_tiny_base_model(root)
+    train(*tiny_arguments(data_dir, base, root / "run", max_steps=4, save_total_limit=None))
+    return data_dir, base, root / "run"
+
+
+def copy_with_damage(run_dir: Path, target: Path, damaged: dict[str, list[str]]) -> Path:
+    """A copy of the run where each named file of each named checkpoint is cut to half its size, as a kill leaves it."""
+    shutil.copytree(run_dir, target)
+    for checkpoint, names in damaged.items():
+        for name in names:
+            path = target / checkpoint / name
+            path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    return target
+
+
+def test_complete_checkpoints_are_trusted(run):
+    _, _, run_dir = run
+    assert last_complete_checkpoint(run_dir) == str(run_dir / "checkpoint-4")
+
+
+@pytest.mark.parametrize("name", RESUME_FILES)
+def test_a_checkpoint_with_a_cut_file_is_skipped_by_name(run, tmp_path, caplog, name):
+    _, _, run_dir = run
+    damaged = copy_with_damage(run_dir, tmp_path / "run", {"checkpoint-4": [name]})
+    with caplog.at_level("WARNING", logger="iamrec.folders"):
+        assert last_complete_checkpoint(damaged) == str(damaged / "checkpoint-2")
+    assert f"Skipping checkpoint-4: {name} is" in caplog.text
+
+
+def test_a_checkpoint_without_its_rng_state_is_skipped(run, tmp_path, caplog):
+    """The RNG state is written last but one: without it the resumed run would not draw the same batches."""
+    _, _, run_dir = run
+    damaged = copy_with_damage(run_dir, tmp_path / "run", {})
+    (damaged / "checkpoint-4" / "rng_state.pth").unlink()
+    with caplog.at_level("WARNING", logger="iamrec.folders"):
+        assert last_complete_checkpoint(damaged) == str(damaged / "checkpoint-2")
+    assert "Skipping checkpoint-4: rng_state.pth is missing" in caplog.text
+
+
+def test_no_complete_checkpoint_left_is_one_clear_error(run, tmp_path):
+    _, _, run_dir = run
+    damaged = copy_with_damage(
+        run_dir, tmp_path / "run", {"checkpoint-4": ["optimizer.pt"], "checkpoint-2": ["scheduler.pt"]}
+    )
+    with pytest.raises(FileNotFoundError, match="holds no complete checkpoint to resume from"):
+        last_complete_checkpoint(damaged)
+
+
+def test_a_run_whose_newest_optimizer_file_is_cut_resumes_from_the_checkpoint_before(run, tmp_path, caplog):
+    data_dir, base, run_dir = run
+    damaged = copy_with_damage(run_dir, tmp_path / "run", {"checkpoint-4": ["optimizer.pt"]})
+    with caplog.at_level("WARNING", logger="iamrec.folders"):
+        resumed = train(
+            *tiny_arguments(data_dir, base, damaged, max_steps=4, save_total_limit=None, resume_from_checkpoint="last")
+        )
+    assert "Skipping checkpoint-4: optimizer.pt is truncated" in caplog.text
+    steps = [entry["step"] for entry in resumed.log_history if "loss" in entry]
+    assert steps == [1, 2, 3, 4] and resumed.global_step == 4  # steps 3 and 4 ran again after checkpoint-2
