@@ -1,0 +1,432 @@
+"""Writes docs/results.md and the README's results regions from the files under benchmarks/results/.
+
+Every table is rendered from its result files by one function (`report_tables.py`), listed once in TABLES below
+with the command that produced it, so a published table cannot disagree with its JSON. Under each table: the
+command, the date, the commit and the environment, read from the files' `environment` block
+(`benchmarks/environment.py`). Files without one give what version fields they hold, and their date and commit come
+from `git log` (the last commit that changed them, which is the one that added these numbers); the line says so.
+
+    python benchmarks/report.py          # rewrite docs/results.md and the README's marked regions
+    python benchmarks/report.py --check  # exit 1 if either differs from what the results give
+
+A new result is one `Table(...)` entry in TABLES. A folder written by `iamrec study` needs no new code
+(`render=study`); a JSON of another layout needs a function in report_tables.py (or `records` for a flat one).
+"""
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+import report_tables as t  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+RESULTS_DOC = ROOT / "docs" / "results.md"
+README = ROOT / "README.md"
+SOFTWARE = ("python", "torch", "transformers", "peft")
+
+
+@dataclass(frozen=True)
+class Table:
+    """One published table: its section and title, its result files (relative to benchmarks/results/), the function
+    that renders them, and the command that produced them."""
+
+    section: str
+    title: str
+    sources: tuple[str, ...]
+    render: Callable[[list[Path]], list[str]]
+    command: str
+    about: str = ""
+    extra_sources: tuple[str, ...] = field(default=())  # read for provenance only (e.g. an environment.json)
+
+
+def one(render: Callable[[Path], list[str]]) -> Callable[[list[Path]], list[str]]:
+    """A renderer of the first source, for tables with one result file or folder."""
+    return lambda paths: render(paths[0])
+
+
+study = one(t.study)
+STUDY_CPU = "iamrec study --data-dir runs/ml-100k --output-dir runs/study --grid main --seeds 0 1 2 --budget cpu"
+COLD = "iamrec study --data-dir runs/ml-100k-cold --output-dir runs/cold --grid cold_start --budget cpu --parallel 2"
+GPU = "python benchmarks/gpu_check.py --device cuda --data-dir runs/ml-100k --random-base-model SHAPE_DIR"
+QUALITY, ATTENTION, NEW_ITEMS, CPU, ON_GPU = (
+    "Quality on ML-100K",
+    "Attention",
+    "New items",
+    "Speed and memory on CPU",
+    "One GPU",
+)
+
+TABLES = [
+    Table(
+        QUALITY,
+        "The demo",
+        ("demo_cpu/demo_report.json",),
+        one(t.demo),
+        "iamrec demo",
+        "SmolLM2-135M-Instruct cut to 3 layers, HatLLM schedule, LoRA, 300 steps of batch 16 (the `default` budget), "
+        "seed 42; test split ranked next to MostPopular and Random.",
+    ),
+    Table(
+        QUALITY,
+        "Quality study, CPU budget",
+        ("study_cpu",),
+        study,
+        STUDY_CPU,
+        "Each LLM configuration trains at the demo's budget, once per seed; SASRec trains to early stopping. "
+        "The bootstrap resamples test examples (example noise); the t-test pairs per-seed differences (seed noise).",
+    ),
+    Table(
+        QUALITY,
+        "SASRec to convergence",
+        ("sasrec_ml100k_last_position.json", "sasrec_ml100k.json"),
+        t.sasrec,
+        "python benchmarks/sasrec_ml100k.py --data-dir runs/ml-100k --seeds 0 1 2 --supervision last_position "
+        "--output benchmarks/results/sasrec_ml100k_last_position.json",
+        "One row per loss (`--supervision last_position`, `every_position`). 2 layers, 64 dimensions, "
+        "full-catalog cross-entropy, Adam 1e-3, batch 256, dropout 0.2, early stopping on validation NDCG@10 "
+        "(patience 8).",
+    ),
+    Table(
+        QUALITY,
+        "Baselines under each evaluation policy",
+        ("evaluation_cpu.json",),
+        one(t.evaluation_baselines),
+        "python benchmarks/bench_evaluation.py",
+        "Counting rules of MostPopular, and history items kept in or excluded from the ranking.",
+    ),
+    Table(
+        ATTENTION,
+        "Where attention goes (HatLLM Figure 2)",
+        ("attention_ml100k/attention_shares.json",),
+        one(t.attention_shares),
+        "iamrec analyze-attention --models runs/demo/train/model --data-dir runs/ml-100k --output-dir runs/attention "
+        "--num-users 200 --without-masks",
+        "The demo's model (`intra, full, inter_last`): shares of item tokens' attention, and the final token's.",
+    ),
+    Table(
+        NEW_ITEMS,
+        "Cold start, cold items held out of training",
+        ("cold_start_cpu",),
+        study,
+        "iamrec prepare --dataset ml-100k --output-dir runs/ml-100k-cold --cold_items_fraction 0.1 --seed 0; " + COLD,
+        "10% of the target items are cold: never a training or validation target, and not in the catalog during "
+        "training. `test` holds the warm targets; `test_cold` is ranked over the whole catalog and, in "
+        "`test_cold_among_cold`, among the cold items only.",
+    ),
+    Table(
+        NEW_ITEMS,
+        "Cold start: the title head against the linear head on warm items",
+        ("cold_start_cpu/paired_with_earlier_linear_head",),
+        one(t.study_comparisons),
+        COLD,
+        "The summary of the previous table's runs with the linear head `hatllm` of the next table's runs added. "
+        "Those trained with the cold items as negatives, which for warm targets changes only the cold items' rows.",
+        ("cold_start_cpu/results", "cold_start_cpu_cold_items_as_negatives/results/hatllm"),
+    ),
+    Table(
+        NEW_ITEMS,
+        "Cold start, cold items as negatives",
+        ("cold_start_cpu_cold_items_as_negatives",),
+        study,
+        COLD,
+        "The same grid, run with the cold items kept in the catalog during training (so each step pushes their "
+        "titles down) and ranked over the whole catalog only.",
+    ),
+    Table(
+        NEW_ITEMS,
+        "What a new item's bias buys",
+        ("cold_title_signal.json",),
+        one(t.cold_title_signal),
+        "python benchmarks/cold_title_signal.py --data-dir runs/ml-100k-cold "
+        "--model-dirs runs/cold-keep/work/hatllm_title_only/seed-{0,1,2}/model",
+        "Title-head models without per-item corrections (cold items as negatives). Cold items get the bias of each "
+        "row; their title order is compared with the same scores shuffled among them (equal exposure).",
+    ),
+    Table(
+        NEW_ITEMS,
+        "`add_items` speed",
+        ("add_items_speed.json",),
+        one(t.add_items_speed),
+        "python benchmarks/add_items_speed.py",
+        "Tokenizing included, SmolLM2 tokenizer, one torch thread.",
+    ),
+    Table(
+        CPU,
+        "Attention schedules against plain Llama",
+        ("attention_cpu.json",),
+        one(t.attention_schedules),
+        "python benchmarks/bench_attention.py",
+        "Same weights and batch, interleaved in one process; peak memory per configuration in a fresh process. "
+        "`hatllm` here is `intra, full, full, inter_last`; `iam` is `intra, intra, inter, inter`.",
+    ),
+    Table(
+        CPU,
+        "Building masks at long sequences",
+        ("masks_cpu.json",),
+        one(t.masks),
+        "python benchmarks/bench_masks.py --threads 1",
+        "One `intra` or `inter_last` mask for one sequence, through `create_causal_mask`: the model's mask "
+        "functions against a dense (batch x T x T) rule tensor. Medians of interleaved builds after a warm-up.",
+    ),
+    Table(
+        CPU,
+        "Data preparation",
+        ("prepare.json",),
+        one(t.prepare),
+        "python benchmarks/bench_prepare.py --reviews 1000000",
+        "A generated Amazon-2018-format file, default protocol, in a child process.",
+    ),
+    Table(
+        CPU,
+        "Collator",
+        ("collator.json",),
+        one(t.collator),
+        "python benchmarks/bench_collator.py",
+        "The SmolLM2 tokenizer; each title is tokenized once and cached.",
+    ),
+    Table(
+        CPU,
+        "Streaming evaluation",
+        ("evaluation_cpu.json",),
+        one(t.evaluation_streaming),
+        "python benchmarks/bench_evaluation.py",
+        "Ranks are kept, logits are not: memory stays flat where keeping every logit would grow with the examples.",
+    ),
+    Table(
+        CPU,
+        "Operator calls per training step",
+        ("step_ops_cpu.json",),
+        one(t.step_ops),
+        "python benchmarks/count_step_ops.py --data-dir runs/ml-100k",
+        "On a GPU each call is at least one kernel launch, so at small batches step time follows this count.",
+    ),
+    Table(
+        ON_GPU,
+        "Evaluation on the device",
+        ("gpu_check_h100/evaluation.json",),
+        one(t.gpu_evaluation),
+        GPU,
+        "The whole ML-100K test split with the 30-layer model, loading included.",
+        ("gpu_check_h100/environment.json",),
+    ),
+    Table(
+        ON_GPU,
+        "`iamrec train` throughput",
+        ("gpu_check_h100",),
+        one(t.gpu_train),
+        GPU,
+        "HatLLM schedule (4 `intra`, 25 `full`, 1 `inter_last`), LoRA r=8 on all 7 projections, bf16 autocast, "
+        "sdpa, 40 steps. Steady: the median step after the first 10. Trainer: its own average over all steps.",
+    ),
+    Table(
+        ON_GPU,
+        "Masks against plain Llama",
+        ("gpu_check_h100/step_throughput.json",),
+        one(t.gpu_step_throughput),
+        GPU,
+        "All weights trained; medians of 5 interleaved repeats.",
+        ("gpu_check_h100/environment.json",),
+    ),
+    Table(
+        ON_GPU,
+        "Backends agree",
+        ("gpu_check_h100/agreement.json",),
+        one(t.gpu_agreement),
+        GPU + " --only environment agreement",
+        "4 layers, batch 4; schedules `full`, `hatllm` and `iam`.",
+        ("gpu_check_h100/environment.json",),
+    ),
+    Table(
+        ON_GPU,
+        "Long sequences",
+        ("gpu_check_h100/long_context.json",),
+        one(t.gpu_long_context),
+        GPU,
+        "Medians of 5.",
+        ("gpu_check_h100/environment.json",),
+    ),
+]
+
+UNPUBLISHED = {
+    "gpu_check_h100/agreement_after_out_of_memory.json": "ran after a failed stage; agreement.json reran it",
+    "cold_start_cpu_cold_items_as_negatives/without_reset": "one run scored without resetting the cold items",
+}
+"""Result files kept in the repository but in no table, and why."""
+
+HEADLINE_STUDIES = ("study_cpu",)
+"""Study folders whose configurations make the headline table (README and the top of docs/results.md)."""
+DEMO_REPORT = "demo_cpu/demo_report.json"
+
+
+def render_results_doc(results: Path = RESULTS) -> str:
+    """The whole of docs/results.md."""
+    tables = [table for table in TABLES if all((results / source).exists() for source in table.sources)]
+    lines = [
+        "# Results",
+        "",
+        "Generated by `python benchmarks/report.py` from the files under "
+        "[`benchmarks/results/`](../benchmarks/results/); edit those, not this page. Under each table: the "
+        "command that produced it, its date and commit, and the software and machine it ran on. How to run each "
+        "benchmark: [benchmarks/README.md](../benchmarks/README.md).",
+        "",
+        "Quality numbers are on MovieLens-100K prepared with the default protocol ([data.md](data.md)): every test "
+        "example ranked against the whole catalog of 1,349 items, history items kept, ties counted against the "
+        "target.",
+        "",
+        "## Headline",
+        "",
+        *headline(results),
+        "",
+    ]
+    sections = list(dict.fromkeys(table.section for table in tables))
+    lines += [f"- [{section}](#{slug(section)})" for section in sections] + [""]
+    for section in sections:
+        lines += [f"## {section}", ""]
+        for table in (table for table in tables if table.section == section):
+            lines += [f"### {table.title}", ""]
+            lines += [table.about, ""] if table.about else []
+            lines += table.render([results / source for source in table.sources])
+            lines += ["", provenance(table, results), ""]
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def headline(results: Path = RESULTS) -> list[str]:
+    studies = [results / folder for folder in HEADLINE_STUDIES if (results / folder / "summary.json").is_file()]
+    demo = results / DEMO_REPORT
+    sources = [*(f"`{folder.name}`" for folder in studies), *(["`demo_cpu`"] if demo.is_file() else [])]
+    return [
+        *t.headline(studies, demo),
+        "",
+        f"Mean ± std over seeds, from {', '.join(sources)} under `benchmarks/results/`; every LLM row is "
+        "SmolLM2-135M-Instruct cut to 3 layers, trained 300 steps of batch 16 (6% of an epoch).",
+    ]
+
+
+def render_readme(readme: str, results: Path = RESULTS) -> str:
+    """README.md with its marked regions regenerated; the demo region only once its report exists."""
+    details = "Details, commands and environments: [docs/results.md](docs/results.md)."
+    readme = replace_region(readme, "headline", [*headline(results), "", details])
+    demo = results / DEMO_REPORT
+    if demo.is_file():
+        source = "From `benchmarks/results/demo_cpu/`, written by `iamrec demo`."
+        readme = replace_region(readme, "demo", [*t.demo(demo), "", source])
+    return readme
+
+
+def replace_region(text: str, name: str, lines: list[str]) -> str:
+    start, end = f"<!-- results:{name} -->", f"<!-- /results:{name} -->"
+    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.DOTALL)
+    if not pattern.search(text):
+        raise ValueError(f"README.md has no region {start} ... {end}")
+    return pattern.sub(lambda _: "\n".join([start, *lines, end]), text)
+
+
+def provenance(table: Table, results: Path = RESULTS) -> str:
+    """Where a table comes from: files, command, date and commit, software, machine."""
+    paths = [results / source for source in table.sources]
+    record = recorded_environment([*paths, *(results / extra for extra in table.extra_sources)])
+    files = ", ".join(f"`{path.relative_to(results.parent.parent).as_posix()}`" for path in paths)
+    if record.get("commit") and record.get("date"):
+        changes = " with uncommitted changes" if record.get("uncommitted_changes") else ""
+        when = f"run on {record['date']} at commit `{record['commit']}`{changes}"
+    else:
+        commit, date = last_commit(paths)
+        when = (
+            f"committed on {date} in `{commit}` (from `git log`: the files record no date or commit)"
+            if commit
+            else "not committed yet (the files record no date or commit)"
+        )
+    software = ", ".join(f"{name} {record.get(name) or 'not recorded'}" for name in SOFTWARE)
+    command = record.get("command") or table.command
+    return f"*Source: {files}; `{command}`; {when}; {software}; machine: {record.get('machine') or 'not recorded'}.*"
+
+
+def recorded_environment(paths: list[Path]) -> dict:
+    """The `environment` block of the first file that has one, else what the files' own fields say."""
+    files = [p for path in paths for p in (sorted(path.rglob("*.json")) if path.is_dir() else [path]) if p.is_file()]
+    found: dict = {}
+    for path in files:
+        data = json.loads(path.read_text())
+        if isinstance(data.get("environment"), dict):
+            block = data["environment"]
+            return {**block, "machine": describe_machine(block.get("machine") or {}), "command": data.get("command")}
+        for key, value in legacy_environment(data).items():
+            found.setdefault(key, value)
+    return found
+
+
+def legacy_environment(data: dict) -> dict:
+    """Versions and machine from the fields of result files that predate the environment block."""
+    versions = {**data, **data.get("versions", {})} if isinstance(data.get("versions"), dict) else data
+    machine = data.get("machine")
+    found = {name: versions[name] for name in SOFTWARE if isinstance(versions.get(name), str)}
+    if isinstance(machine, dict) and "python" in machine:
+        found.setdefault("python", machine["python"])
+    platform = machine.get("platform") if isinstance(machine, dict) else machine
+    described = [part for part in (data.get("cpu") or data.get("device"), platform) if isinstance(part, str)]
+    if described:
+        threads = data.get("threads") or data.get("torch_threads")
+        cores = [f"{data['cpu_count']} cores"] if data.get("cpu_count") else []
+        threads = [f"torch threads: {threads}"] if isinstance(threads, int) else []
+        found["machine"] = ", ".join([*described, *cores, *threads])
+    return found
+
+
+def describe_machine(machine: dict) -> str:
+    gpu = f"GPU {machine['gpu']}, " if machine.get("gpu") else ""
+    return (
+        f"{gpu}{machine.get('cpu', '?')} ({machine.get('system', '?')}), {machine.get('cpu_count', '?')} cores, "
+        f"torch threads: {machine.get('torch_threads', '?')}"
+    )
+
+
+def last_commit(paths: list[Path]) -> tuple[str | None, str | None]:
+    """The newest commit that changed any of `paths`, and its date (from `git log`)."""
+    if git("rev-parse", "--is-shallow-repository") == "true":
+        raise RuntimeError("benchmarks/report.py reads git history: run `git fetch --unshallow` first.")
+    inside = [str(path) for path in paths if path.resolve().is_relative_to(ROOT)]  # outside: never committed
+    out = git("log", "-1", "--format=%h %ad", "--date=short", "--", *inside) if inside else ""
+    return tuple(out.split()) if out else (None, None)
+
+
+def git(*args: str) -> str:
+    return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+
+
+def slug(title: str) -> str:
+    """GitHub's heading anchor: lower case, punctuation dropped, spaces to hyphens."""
+    return re.sub(r"[^\w\- ]", "", title.lower()).replace(" ", "-")
+
+
+def expected_files() -> dict[Path, str]:
+    return {RESULTS_DOC: render_results_doc(), README: render_readme(README.read_text())}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--check", action="store_true", help="exit 1 if a file differs from what would be written")
+    args = parser.parse_args(argv)
+    stale = []
+    for path, text in expected_files().items():
+        if path.is_file() and path.read_text() == text:
+            continue
+        stale.append(path.relative_to(ROOT).as_posix())
+        if not args.check:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+    if args.check and stale:
+        print(f"out of date: {', '.join(stale)}; run python benchmarks/report.py", file=sys.stderr)
+        return 1
+    print(f"{'rewrote' if stale else 'up to date:'} {', '.join(stale) or 'docs/results.md, README.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
