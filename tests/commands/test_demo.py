@@ -2,10 +2,13 @@
 
 import json
 
+import pytest
+
 from iamrec import demo
 from iamrec.cli import main
 
 
+@pytest.mark.slow
 def test_demo_runs_end_to_end_and_again_in_the_same_folder(tmp_path, capsys):
     for _ in range(2):
         assert main(["demo", "--budget", "tiny", "--output-dir", str(tmp_path)]) == 0
