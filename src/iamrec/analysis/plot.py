@@ -9,18 +9,19 @@ from .attention import FINAL_TARGETS, ITEM_TARGETS
 LABELS = {"same_item": "same item", "other_items": "other items", "prompt": "prompt", "items": "item tokens"}
 
 
-def plot_attention_shares(reports: Mapping[str, Mapping[str, Any]], path: str | Path) -> None:
-    """Writes a PNG of stacked per-layer shares for each model (`reports`: name -> `measure_attention` result).
+def plot_attention_shares(reports: Mapping[str, Mapping[str, Any]], path: str | Path):
+    """Writes a PNG of stacked per-layer shares for each model (`reports`: name -> `measure_attention` result) and
+    returns the figure (a notebook shows it inline).
 
-    Needs matplotlib (`pip install matplotlib`, part of iamrec's `dev` extra)."""
+    Built without pyplot, so the caller's matplotlib backend stays as it is. Needs matplotlib (`pip install
+    matplotlib`, part of iamrec's `dev` extra)."""
     try:
-        import matplotlib
+        from matplotlib.figure import Figure
     except ImportError as error:
         raise ImportError("The attention plot needs matplotlib: pip install matplotlib") from error
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    figure, axes = plt.subplots(2, len(reports), figsize=(4.2 * len(reports), 6), squeeze=False, sharey=True)
+    figure = Figure(figsize=(4.2 * len(reports), 6))
+    axes = figure.subplots(2, len(reports), squeeze=False, sharey=True)
     for column, (name, report) in enumerate(reports.items()):
         for row, (key, targets, who) in enumerate(
             [("item_tokens", ITEM_TARGETS, "item tokens"), ("final_token", FINAL_TARGETS, "final token")]
@@ -41,4 +42,4 @@ def plot_attention_shares(reports: Mapping[str, Mapping[str, Any]], path: str | 
         row[-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     figure.tight_layout()
     figure.savefig(path, dpi=120)
-    plt.close(figure)
+    return figure
