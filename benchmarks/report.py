@@ -304,8 +304,9 @@ def headline(results: Path = RESULTS) -> list[str]:
     return [
         *t.headline(studies, demo),
         "",
-        f"Mean ± std over seeds, from {', '.join(sources)} under `benchmarks/results/`; every LLM row is "
-        "SmolLM2-135M-Instruct cut to 3 layers, trained 300 steps of batch 16 (6% of an epoch).",
+        f"Mean ± std over seeds, from {', '.join(sources)} under `benchmarks/results/`. Every LLM row is "
+        "SmolLM2-135M-Instruct cut to 3 layers and trained at the CPU budget (the demo's, a small fraction of one "
+        "epoch); SASRec trains to early stopping.",
     ]
 
 
