@@ -101,6 +101,18 @@ TABLES = [
         "python benchmarks/bench_evaluation.py",
         "Counting rules of MostPopular, and history items kept in or excluded from the ranking.",
     ),
+    *(
+        Table(
+            CPU if device == "cpu" else ON_GPU,
+            f"Training throughput of the two supervision formats ({device.upper()})",
+            (f"supervision_throughput_{device}.json",),
+            one(t.supervision_throughput),
+            "python benchmarks/supervision_throughput.py --data-dir runs/ml-100k",
+            "`iamrec train`'s own step on the same model: `last` (one prompt per target) against `every_item` "
+            "(CHUNK:CONTEXT items per sequence), measured in one process.",
+        )
+        for device in ("cpu", "cuda")
+    ),
     Table(
         ATTENTION,
         "Where attention goes (HatLLM Figure 2)",

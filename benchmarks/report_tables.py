@@ -165,6 +165,26 @@ def records(path: Path) -> list[str]:
     return table(["", path.stem], rows)
 
 
+def supervision_throughput(path: Path) -> list[str]:
+    """`benchmarks/supervision_throughput.py`: one row per training format, `last` first as the reference."""
+    report = read(path)
+    rows = [
+        [
+            f"`{name}`",
+            f"{r['seconds_per_step']:.3f}",
+            f"{r['tokens_per_step']:,.0f}",
+            f"{r['targets_per_step']:,.0f}",
+            f"{r['tokens_per_target']:.1f} ({r['tokens_per_target_vs_last']:.2f}x)",
+            f"{r['targets_per_second']:,.1f} ({r['targets_per_second_vs_last']:.2f}x)",
+        ]
+        for name, r in report["results"].items()
+    ]
+    header = ["format", "step (s)", "tokens/step", "targets/step", "tokens per target (vs last)", "targets/s (vs last)"]
+    settings = report.get("settings", {})
+    shape = f"{settings.get('layers', '?')} layers, batch {settings.get('batch_size', '?')}"
+    return [*table(header, rows), "", f"{shape}; {report.get('note', '')}."]
+
+
 # Attention and new items
 
 

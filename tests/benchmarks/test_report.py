@@ -83,3 +83,24 @@ def test_the_demo_region_is_rendered_from_the_demo_report_once_it_exists(tmp_pat
     assert "| IAMRec[model] | 0.5000 | 0.6000 | 0.3000 | 0.4000 | 0.2500 |" in demo
     assert "step 100: 0.1000, step 200: 0.2000" in demo
     assert "| IAMRec: HatLLM schedule, `iamrec demo` | `demo_cpu` | 1 | 0.4000 | 0.6000 | 0.2500 |" in rendered
+
+
+def test_a_supervision_throughput_file_renders_one_row_per_format(tmp_path):
+    def measured(seconds, tokens, targets, base):
+        return {
+            "seconds_per_step": seconds,
+            "tokens_per_step": tokens,
+            "targets_per_step": targets,
+            "tokens_per_target": tokens / targets,
+            "targets_per_second": targets / seconds,
+            "tokens_per_target_vs_last": tokens / targets / base[0],
+            "targets_per_second_vs_last": targets / seconds / base[1],
+        }
+
+    results = {"last": measured(1.0, 1600, 16, (100, 16)), "every_item 20:10": measured(2.0, 3200, 320, (100, 16))}
+    path = tmp_path / "supervision_throughput_cpu.json"
+    path.write_text(json.dumps({"settings": {"layers": "3", "batch_size": "16"}, "note": "fp32", "results": results}))
+    lines = report.t.supervision_throughput(path)
+    assert lines[2] == "| `last` | 1.000 | 1,600 | 16 | 100.0 (1.00x) | 16.0 (1.00x) |"
+    assert lines[3] == "| `every_item 20:10` | 2.000 | 3,200 | 320 | 10.0 (0.10x) | 160.0 (10.00x) |"
+    assert lines[-1] == "3 layers, batch 16; fp32."
