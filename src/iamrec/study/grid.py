@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import torch
+
 from ..arguments import IAMRecArguments, RecTrainingArguments
 from ..configuration_iamrec import iam_schedule
 from ..demo import BUDGETS as DEMO_BUDGETS
@@ -176,6 +178,7 @@ class StudyBudget:
     # (max_steps, eval_steps) of `every_item` supervision, which trains on sequences of --chunk_items items per row:
     # chosen to take the wall-clock time of `last`'s steps on the budget's machine. None: the same steps as `last`.
     every_item_steps: tuple[int, int] | None = None
+    bf16_on_gpu: bool = False  # bf16 autocast when training on a CUDA device
 
     def steps(self, supervision: str) -> tuple[int, int]:
         """(max_steps, eval_steps) of a run under `supervision` (`last` or `every_item`)."""
@@ -233,6 +236,7 @@ BUDGETS = {
         eval_batch_size=64,
         learning_rate=1e-3,
         rec_head_norm="none",
+        bf16_on_gpu=True,
     ),
     "tiny": StudyBudget(
         description="a smoke run for tests on the tiny fixtures (pass the base model): 4 steps of batch 4, 16 "
@@ -295,6 +299,7 @@ def llm_arguments(
         per_device_train_batch_size=budget.batch_size,
         per_device_eval_batch_size=budget.eval_batch_size,
         learning_rate=budget.learning_rate,
+        bf16=budget.bf16_on_gpu and torch.cuda.is_available(),
         overwrite_output_dir=True,  # a run killed before its result was written starts again from step 0
         disable_tqdm=True,
         report_to="none",
