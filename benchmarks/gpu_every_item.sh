@@ -76,7 +76,7 @@ sweep chunk10_context0 10 0 16 $((SWEEP_STEPS * 100 / 66)) &
 sweep chunk30_context10 30 10 16 $((SWEEP_STEPS * 100 / 144)) &
 sweep chunk50_context10 50 10 16 $((SWEEP_STEPS * 100 / 218)) &
 sweep chunk20_context10_batch8 20 10 8 $((SWEEP_STEPS * 2)) &
-wait
+while (($(jobs -rp | wc -l) > 1)); do sleep 2; done  # every job but the packer has ended
 kill "$PACKER" 2>/dev/null
 pack
 ls -la "$TARBALL"

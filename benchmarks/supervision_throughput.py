@@ -1,6 +1,6 @@
 """Training throughput of the two supervision formats, in one process on the same model: tokens per supervised target
-and supervised targets per second of `iamrec train`'s own step (LoRA, the standardised head, AdamW), `last` first as the
-baseline, then `every_item` at each chunking given.
+and supervised targets per second of `iamrec train`'s own step (LoRA, the standardised head, AdamW), `last` as the
+baseline and `every_item` at each chunking given, their steps interleaved.
 
     python benchmarks/supervision_throughput.py --data-dir runs/ml-100k --steps 20
     python benchmarks/supervision_throughput.py --data-dir runs/ml-100k --device cuda --layers 30 --batch-size 32
@@ -45,23 +45,24 @@ def batches(examples, collator, batch_size: int, count: int, seed: int) -> list[
     return [collator([dict(example) for example in batch]) for batch in chosen]
 
 
-def measure(model, optimizer, batches: list[dict], device: str, warmup: int) -> dict:
-    """Seconds per step (median after `warmup`), tokens and targets per step."""
-    seconds = []
-    for step, batch in enumerate(batches):
-        batch = {key: value.to(device) for key, value in batch.items()}
-        if device.startswith("cuda"):
-            torch.cuda.synchronize()
-        started = time.perf_counter()
-        with torch.autocast(device.split(":")[0], dtype=torch.bfloat16, enabled=device.startswith("cuda")):
-            loss = model(**batch).loss
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad()
-        if device.startswith("cuda"):
-            torch.cuda.synchronize()
-        if step >= warmup:
-            seconds.append(time.perf_counter() - started)
+def timed_step(model, optimizer, batch: dict, device: str) -> float:
+    """Seconds of one forward, backward and optimizer step, the device synchronised at both ends."""
+    batch = {key: value.to(device) for key, value in batch.items()}
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+    started = time.perf_counter()
+    with torch.autocast(device.split(":")[0], dtype=torch.bfloat16, enabled=device.startswith("cuda")):
+        loss = model(**batch).loss
+    loss.backward()
+    optimizer.step()
+    optimizer.zero_grad()
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+    return time.perf_counter() - started
+
+
+def summary(batches: list[dict], seconds: list[float]) -> dict:
+    """Median seconds per step, and tokens and targets per step over the batches."""
     tokens = statistics.mean(int(batch["attention_mask"].sum()) for batch in batches)
     targets = statistics.mean(len(batch["labels"]) for batch in batches)
     step = statistics.median(seconds)
@@ -96,21 +97,25 @@ def main() -> None:
     collator = processor.collator()
     popular = MostPopular(len(data.titles)).fit({"target": t} for t in data.splits["train"]["target"])
     train = data.splits["train"]
-    results = {}
+    model_args = IAMRecArguments(data_dir=args.data_dir, rec_head_norm="batch", num_intra=1, num_inter_last=1)
+    runs = {}
     for name, spec in formats(args.chunkings).items():
         set_seed(args.seed)
         examples = train if spec is None else every_item_sequences(train, spec, data.protocol.get("cold_items") or [])
         prepared = batches(examples, collator, args.batch_size, args.steps + args.warmup, args.seed)
-        model = build_model(
-            IAMRecArguments(data_dir=args.data_dir, rec_head_norm="batch", num_intra=1, num_inter_last=1),
-            base,
-            processor,
-            popular,
-        )
-        model.to(args.device).train()
+        model = build_model(model_args, base, processor, popular).to(args.device).train()
         optimizer = torch.optim.AdamW((p for p in model.parameters() if p.requires_grad), lr=1e-3)
-        results[name] = measure(model, optimizer, prepared, args.device, args.warmup)
-        results[name]["training_examples"] = len(examples)
+        runs[name] = (model, optimizer, prepared, len(examples))
+    # Interleaved: step i of every format, then step i + 1, so a machine that slows down slows every format alike.
+    seconds = {name: [] for name in runs}
+    for step in range(args.steps + args.warmup):
+        for name, (model, optimizer, prepared, _) in runs.items():
+            elapsed = timed_step(model, optimizer, prepared[step], args.device)
+            if step >= args.warmup:
+                seconds[name].append(elapsed)
+    results = {}
+    for name, (_, _, prepared, examples) in runs.items():
+        results[name] = {**summary(prepared, seconds[name]), "training_examples": examples}
         print(name, {key: round(value, 3) for key, value in results[name].items()}, flush=True)
     baseline = results["last"]
     for result in results.values():
