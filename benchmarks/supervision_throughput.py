@@ -9,6 +9,7 @@ Writes benchmarks/results/supervision_throughput_<device>.json (or --output).
 """
 
 import argparse
+import os
 import random
 import statistics
 import time
@@ -131,6 +132,7 @@ def main() -> None:
             "note": "LoRA r=8 on every projection, the standardised head fully trained, AdamW lr 1e-3, "
             + ("bf16 autocast" if device == "cuda" else "fp32"),
             "results": results,
+            "load_average_1_5_15_min": list(os.getloadavg()),  # other work on the machine slows both formats
         },
         output,
     )
