@@ -25,8 +25,8 @@ import bench_attention  # noqa: E402  (the synthetic plain Llama and its batches
 from environment import command_line, environment, write_result  # noqa: E402
 
 from iamrec.arguments import IAMRecArguments  # noqa: E402
+from iamrec.baselines import MostPopular  # noqa: E402
 from iamrec.data import load_prepared  # noqa: E402
-from iamrec.evaluation import MostPopular  # noqa: E402
 from iamrec.pretrained import resolve_base_model  # noqa: E402
 from iamrec.tokenization import IAMRecProcessor  # noqa: E402
 from iamrec.train import build_model  # noqa: E402

@@ -23,9 +23,9 @@ from pathlib import Path
 import torch
 from environment import environment, public_path
 
+from iamrec.baselines.sasrec import SUPERVISIONS, SASRec, SASRecConfig
 from iamrec.data import load_prepared
 from iamrec.evaluation import EvaluationPolicy, evaluate_scorer
-from iamrec.evaluation.sasrec import SUPERVISIONS, SASRec, SASRecConfig
 
 SPLITS = ("validation", "test")
 SUMMARY_METRICS = ("NDCG@10", "HR@10", "NDCG@5", "HR@5", "MRR")

@@ -20,9 +20,9 @@ from environment import RESULTS, command_line, environment, write_result
 from transformers import AutoTokenizer, set_seed
 
 from iamrec.arguments import IAMRecArguments
+from iamrec.baselines import MostPopular
 from iamrec.data import load_prepared
 from iamrec.data.sequences import ChunkSpec, every_item_sequences
-from iamrec.evaluation import MostPopular
 from iamrec.pretrained import resolve_base_model
 from iamrec.tokenization import IAMRecProcessor
 from iamrec.train import build_model

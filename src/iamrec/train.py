@@ -15,9 +15,10 @@ from transformers import AutoTokenizer, EarlyStoppingCallback, TrainerCallback, 
 
 from . import auto_classes  # noqa: F401  (saved models must carry auto_map and the Hub files)
 from .arguments import IAMRecArguments, RecTrainingArguments
+from .baselines import MostPopular
 from .data import load_prepared
 from .data.sequences import ChunkSpec, every_item_sequences
-from .evaluation import EvaluationPolicy, MostPopular
+from .evaluation import EvaluationPolicy
 from .folders import MODEL_DIR, RUN_FILE, last_complete_checkpoint, staged_dir
 from .hub import push
 from .modeling_iamrec import IAMRecForSequentialRecommendation

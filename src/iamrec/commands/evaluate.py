@@ -31,14 +31,18 @@ class EvaluateArguments:
         },
     )
     baselines: list[str] = field(
-        default_factory=lambda: ["most_popular"], metadata={"help": "most_popular, random, sasrec, or none."}
+        default_factory=lambda: ["most_popular"],
+        metadata={
+            "help": "Registered baselines (iamrec.baselines): most_popular, most_popular_histories, random, sasrec, "
+            "or none."
+        },
     )
     batch_size: int = field(default=32, metadata={"help": "Examples per model forward."})
     max_length: int | None = field(default=None, metadata={"help": "Prompt tokens at most (default: the processor's)."})
     output: str | None = field(default=None, metadata={"help": "Also write the JSON to this file."})
 
     def __post_init__(self):
-        from ..evaluation import BASELINES
+        from ..baselines import BASELINES
 
         self.baselines = [] if self.baselines == ["none"] else self.baselines
         unknown = sorted(set(self.baselines) - set(BASELINES))

@@ -1,15 +1,31 @@
 """What a scorer is, and the scorer of a trained model: examples in, one score per catalog item out.
 
-A scorer is any callable taking a list of example dicts (columns `history`, `target`, ...) and returning a
-`(batch, num_items)` score tensor; `ModelScorer` and the baselines all qualify. `CandidateScorer` ranks a subset.
+A scorer follows the `Scorer` protocol (RecBole's fixed model interface, reduced to ranking): `fit(train,
+validation)`, `score(examples) -> (batch, num_items)` (also its `__call__`) and a `name`. The model (`ModelScorer`) and
+every baseline (`iamrec.baselines`) qualify. `CandidateScorer` ranks a subset.
 """
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import torch
 
-Scorer = Callable[[list[dict]], torch.Tensor]
+
+@runtime_checkable
+class Scorer(Protocol):
+    """Examples in (dicts with `history`, `target`, ...), one score per catalog item out; fitted on training data."""
+
+    name: str
+
+    def fit(self, train, validation=None) -> "Scorer":
+        """Learns from the `train` split (a learned scorer may early-stop on `validation`); returns `self`."""
+        ...
+
+    def score(self, examples: list[Mapping]) -> torch.Tensor:
+        """`(len(examples), num_items)` scores; a higher score ranks first."""
+        ...
+
+    def __call__(self, examples: list[Mapping]) -> torch.Tensor: ...
 
 
 class ModelScorer:
@@ -36,6 +52,10 @@ class ModelScorer:
         self.collator = collator
         self.device = torch.device(device) if device is not None else next(model.parameters()).device
         self.name = name or type(model).__name__
+
+    def fit(self, train=None, validation=None) -> "ModelScorer":
+        """The model is trained by `iamrec train`; returns `self`."""
+        return self
 
     def score(self, examples: list[dict]) -> torch.Tensor:
         batch = {key: value for key, value in self.collator(examples).items() if key != "labels"}

@@ -9,6 +9,7 @@ from typing import Any
 import torch
 
 from ..arguments import IAMRecArguments, RecTrainingArguments
+from ..baselines import BASELINES
 from ..configuration_iamrec import iam_schedule
 from ..demo import BUDGETS as DEMO_BUDGETS
 
@@ -38,12 +39,10 @@ LABELS = {
     "cr_or_in": "CR-OR-IN",
     "hatllm_text": "HatLLM, title head",
     "hatllm_title_only": "HatLLM, title head without per-item corrections",
-    "most_popular": "MostPopular",
-    "most_popular_histories": "MostPopular, histories counted",
-    "random": "Random",
-    "sasrec": "SASRec",
+    **{name: baseline.label for name, baseline in BASELINES.items()},
 }
-"""Each configuration's name in the papers (Table 5's row names for the ablations)."""
+"""Each configuration's name in the papers (Table 5's row names for the ablations); a baseline's is registered with it
+(`iamrec.baselines`), and `label` also finds one registered after this module was imported."""
 
 TABLE5_VARIANTS = ("wo_in", "wo_or", "wo_cr", "cr_pre", "in_cr_or", "or_in_cr", "or_cr_in", "cr_in_or", "cr_or_in")
 TEXT_HEAD_CONFIGURATIONS = {"hatllm_text": "hatllm", "hatllm_title_only": "hatllm"}
@@ -55,11 +54,23 @@ scores them as new items. `hatllm_title_only` has no per-item corrections
 (`rec_head_item_corrections=False`): every item is scored from its title and bias, so what the head learns about
 trained items has to go through the title projection that scores cold ones."""
 LLM_CONFIGURATIONS = ("full", "hatllm", "iam", *TABLE5_VARIANTS, *TEXT_HEAD_CONFIGURATIONS)
-BASELINE_CONFIGURATIONS = ("most_popular", "most_popular_histories", "random", "sasrec")
-"""`most_popular` counts training targets; `most_popular_histories` also counts history items, so an item that is never
-a training target (a cold item) still has a popularity: the popularity fallback of the cold-start grid. `random` draws
-uniform scores from the run's seed."""
+BASELINE_CONFIGURATIONS = tuple(BASELINES)
+"""The registered baselines (`iamrec.baselines.BASELINES`): `most_popular` counts training targets;
+`most_popular_histories` also counts history items, so an item that is never a training target (a cold item) still has
+a popularity: the popularity fallback of the cold-start grid. `random` draws uniform scores from the run's seed."""
 CONFIGURATIONS = (*LLM_CONFIGURATIONS, *BASELINE_CONFIGURATIONS)
+
+
+def configurations() -> tuple[str, ...]:
+    """Every configuration: the LLM ones, then every registered baseline (one registered later too)."""
+    return (*LLM_CONFIGURATIONS, *BASELINES)
+
+
+def label(configuration: str) -> str:
+    """A configuration's name in tables."""
+    return BASELINES[configuration].label if configuration in BASELINES else LABELS[configuration]
+
+
 REFERENCES = {"test": ("full", "hatllm"), "test_cold": ("random",), "test_cold_among_cold": ("random",)}
 """What every configuration is compared with (paired, per example), by split: the first of these that has results.
 On `test` that is `full` (plain attention), or `hatllm` where `full` did not run (the cold-start grid: the title head
@@ -143,15 +154,17 @@ def head_arguments(configuration: str) -> dict[str, Any]:
 
 def resolve_grid(names: Sequence[str]) -> list[str]:
     """Grid names (`main`, `ablations`) and configuration names, expanded in order, each once."""
-    configurations = []
+    chosen = []
     for name in names:
         if name in GRIDS:
-            configurations.extend(GRIDS[name])
-        elif name in CONFIGURATIONS:
-            configurations.append(name)
+            chosen.extend(GRIDS[name])
+        elif name in configurations():
+            chosen.append(name)
         else:
-            raise ValueError(f"Unknown grid or configuration {name!r}; choose {list(GRIDS)} or {list(CONFIGURATIONS)}.")
-    return list(dict.fromkeys(configurations))
+            raise ValueError(
+                f"Unknown grid or configuration {name!r}; choose {list(GRIDS)} or {list(configurations())}."
+            )
+    return list(dict.fromkeys(chosen))
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -305,10 +318,3 @@ def llm_arguments(
         report_to="none",
     )
     return args, training_args
-
-
-def sasrec_classes():
-    """The SASRec baseline, imported only when a grid has it."""
-    from ..evaluation.sasrec import SASRec, SASRecConfig
-
-    return SASRec, SASRecConfig

@@ -21,19 +21,12 @@ import transformers
 from tqdm.auto import tqdm
 from transformers import TrainerCallback
 
+from ..baselines import BASELINES, BaselineSettings, build_baseline
 from ..data.cold_start import COLD_AMONG_COLD, COLD_SPLIT
-from ..evaluation import (
-    CandidateScorer,
-    EvaluationPolicy,
-    ModelScorer,
-    MostPopular,
-    Random,
-    RankingAccumulator,
-    metrics_from_ranks,
-)
+from ..evaluation import CandidateScorer, EvaluationPolicy, ModelScorer, RankingAccumulator, metrics_from_ranks
 from ..evaluation.runner import iter_example_batches
 from ..folders import CONFIG_FILE, STUDY_WORK_DIR, write_json_atomic
-from .grid import BUDGETS, GRIDS, LABELS, head_arguments, llm_arguments, resolve_grid, sasrec_classes, table5_modes
+from .grid import BUDGETS, GRIDS, head_arguments, label, llm_arguments, resolve_grid, table5_modes
 from .results import RESULT_FORMAT, read_result, result_path
 from .summary import summarize
 
@@ -127,28 +120,14 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
     }
     training: dict[str, Any] = {"best_step": None, "best_epoch": None, "stopped_early": False, "stop_reason": None}
     modes = None
-    if spec.configuration in ("most_popular", "most_popular_histories"):
-        count = "targets" if spec.configuration == "most_popular" else "targets+histories"
-        scorer = MostPopular(num_items, count=count).fit(data.splits["train"])
-    elif spec.configuration == "random":
-        scorer = Random(num_items, seed=spec.seed)
-    elif spec.configuration == "sasrec":
-        SASRec, SASRecConfig = sasrec_classes()
-        config = SASRecConfig(**budget.sasrec)
-        settings["sasrec_config"] = asdict(config)
-        scorer = SASRec.fit(
-            data.splits["train"],
-            validation,
-            num_items,
-            config=config,
-            seed=spec.seed,
-            device=device,
-            policy=policy,
-            show_progress=False,
-        )
-        epochs = len(scorer.epoch_log)
-        training.update(best_epoch=scorer.best_epoch, epochs=epochs, epoch_log=scorer.epoch_log)
-        training["stop_reason"] = "early_stopping" if epochs < config.max_epochs else "max_epochs"
+    if spec.configuration in BASELINES:
+        options = {"sasrec": budget.sasrec}
+        baseline = BaselineSettings(num_items, spec.seed, device, policy, options, show_progress=False)
+        scorer = build_baseline(spec.configuration, baseline, data.splits["train"], validation)
+        if hasattr(scorer, "fit_record"):  # a learned baseline: its settings, and how its training went
+            fitted = scorer.fit_record()
+            settings.update(fitted.get("settings", {}))
+            training.update(fitted.get("training", {}))
     else:
         modes = table5_modes(spec.configuration, num_base_layers(spec.base_model, budget.base_model_layers))
         args, training_args = llm_arguments(
@@ -202,7 +181,7 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
         "format": RESULT_FORMAT,
         "complete": True,
         "configuration": spec.configuration,
-        "label": LABELS[spec.configuration],
+        "label": label(spec.configuration),
         "seed": spec.seed,
         "budget": spec.budget,
         "supervision": spec.supervision if modes is not None else None,

@@ -10,7 +10,8 @@ import numpy as np
 
 from ..data.cold_start import COLD_AMONG_COLD, COLD_SPLIT
 from ..folders import STUDY_RESULTS_DIR, STUDY_SUMMARY_JSON, STUDY_SUMMARY_MD, write_json_atomic
-from .grid import CONFIGURATIONS, LABELS, REFERENCES
+from .grid import REFERENCES, label
+from .grid import configurations as all_configurations
 from .results import read_result
 
 
@@ -103,7 +104,7 @@ def summarize(
     output_dir = Path(output_dir)
     results = load_results(output_dir)
     order = [name for name in (configurations or ()) if name in results]
-    order += [name for name in CONFIGURATIONS if name in results and name not in order]
+    order += [name for name in all_configurations() if name in results and name not in order]
     rows = {}
     for name in order:
         runs = results[name]
@@ -111,7 +112,7 @@ def summarize(
         cold = tuple((split, metric) for split, metric in COLD_METRICS if all(split in runs[seed] for seed in seeds))
         metrics = SUMMARY_METRICS + cold
         rows[name] = {
-            "label": LABELS[name],
+            "label": label(name),
             "seeds": seeds,
             "stopped_early": [seed for seed in seeds if runs[seed]["training"].get("stopped_early")],
             **{

@@ -5,8 +5,9 @@ import pytest
 import torch
 from datasets import Dataset
 
-from iamrec.evaluation import MostPopular, evaluate_scorer
-from iamrec.evaluation.sasrec import IGNORE_INDEX, SUPERVISIONS, SASRec, SASRecConfig, SASRecModel, training_tensors
+from iamrec.baselines import MostPopular
+from iamrec.baselines.sasrec import IGNORE_INDEX, SUPERVISIONS, SASRec, SASRecConfig, SASRecModel, training_tensors
+from iamrec.evaluation import evaluate_scorer
 
 NUM_ITEMS, NUM_USERS, STEPS, WINDOW = 20, 40, 12, 10
 TINY = SASRecConfig(

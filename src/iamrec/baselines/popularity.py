@@ -1,18 +1,17 @@
-"""Non-learned baselines with the same scorer interface as the model: `score(examples) -> (batch, num_items)`.
-
-A scorer is any callable taking a list of example dicts (columns `history`, `target`, ...) and returning a score
-for every catalog item; `runner.evaluate_scorer` runs baselines and models through the same code.
-"""
+"""Popularity baselines: MostPopular (training targets counted) and the popularity fallback (history mentions too,
+so that an item never a training target still has a popularity: the cold-start grid's reference)."""
 
 from collections.abc import Iterable, Mapping
 
 import torch
 
-from .ranking import check_item_ids
+from ..evaluation.ranking import check_item_ids
+from .base import BaselineSettings, register_baseline
 
 POPULARITY_COUNTS = ("targets", "targets+histories")
 
 
+@register_baseline("most_popular", label="MostPopular")
 class MostPopular:
     """Scores items by how often they occur in the training split; equal counts break ties by lower item id.
 
@@ -38,12 +37,17 @@ class MostPopular:
         """Each item's popularity rank after `fit`: 0 for the most popular, ties broken by lower item id."""
         self._scores: torch.Tensor | None = None
 
+    @classmethod
+    def from_settings(cls, settings: BaselineSettings, **kwargs) -> "MostPopular":
+        return cls(settings.num_items, **kwargs)
+
     @property
     def name(self) -> str:
         return f"MostPopular(count={self.count})"
 
-    def fit(self, examples: Iterable[Mapping]) -> "MostPopular":
-        """Counts item occurrences in the training examples (a `datasets.Dataset` split or any iterable of dicts)."""
+    def fit(self, examples: Iterable[Mapping], validation=None) -> "MostPopular":
+        """Counts item occurrences in the training examples (a `datasets.Dataset` split or any iterable of dicts);
+        `validation` is not read."""
         items, rows = [], []
         for row, example in enumerate(examples):
             row_items = [example["target"], *(example["history"] if self.count == "targets+histories" else ())]
@@ -67,23 +71,10 @@ class MostPopular:
     __call__ = score
 
 
-class Random:
-    """Independent uniform scores for every (example, item), reproducible from the seed.
+@register_baseline("most_popular_histories", label="MostPopular, histories counted")
+class PopularityFallback(MostPopular):
+    """MostPopular counting history items too (`count="targets+histories"`): an item that is never a training target
+    (a cold item) still has a popularity. The popularity fallback of the cold-start grid."""
 
-    Rows are drawn in order from one generator, so the same seed gives the same scores for the same sequence of
-    examples whatever the batch size.
-    """
-
-    def __init__(self, num_items: int, seed: int = 0):
-        self.num_items = num_items
-        self.seed = seed
-        self.generator = torch.Generator().manual_seed(seed)
-
-    @property
-    def name(self) -> str:
-        return f"Random(seed={self.seed})"
-
-    def score(self, examples: list[Mapping]) -> torch.Tensor:
-        return torch.rand(len(examples), self.num_items, generator=self.generator, dtype=torch.float64)
-
-    __call__ = score
+    def __init__(self, num_items: int):
+        super().__init__(num_items, count="targets+histories")
