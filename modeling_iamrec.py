@@ -83,38 +83,69 @@ def last_item_tokens(item_index: torch.LongTensor) -> torch.BoolTensor:
     return (item_index >= 0) & (next_index != item_index)
 
 
-def item_mask_function(mode: str, item_index: torch.LongTensor) -> Callable:
-    """The `mask_function(batch_idx, head_idx, q_idx, kv_idx)` of a mode, for `create_causal_mask(and_mask_function=)`.
+def itself(batch_idx, head_idx, q_idx, kv_idx):
+    return q_idx == kv_idx
+
+
+def either_is_prompt(item_index: torch.LongTensor) -> Callable:
+    """Pairs with a prompt token (item id -1): every mode allows them (HatLLM masks only when F(j) = F(k) = 1)."""
+
+    def mask(batch_idx, head_idx, q_idx, kv_idx):
+        return (item_index[batch_idx, q_idx] < 0) | (item_index[batch_idx, kv_idx] < 0)
+
+    return mask
+
+
+def intra_item_mask(item_index: torch.LongTensor) -> Callable:
+    """`intra` (HatLLM eq. 3): item tokens see their own item only."""
+
+    def same_item(batch_idx, head_idx, q_idx, kv_idx):
+        return item_index[batch_idx, q_idx] == item_index[batch_idx, kv_idx]
+
+    return or_masks(either_is_prompt(item_index), same_item)
+
+
+def inter_item_mask(item_index: torch.LongTensor) -> Callable:
+    """`inter` (HatLLM eq. 4, CR-pre): item tokens see other items, and themselves."""
+
+    def other_item(batch_idx, head_idx, q_idx, kv_idx):
+        return item_index[batch_idx, q_idx] != item_index[batch_idx, kv_idx]
+
+    return or_masks(either_is_prompt(item_index), other_item, itself)
+
+
+def inter_last_item_mask(item_index: torch.LongTensor) -> Callable:
+    """`inter_last` (HatLLM eq. 5, CR): only items' last tokens see each other, and every token itself."""
+    is_last = last_item_tokens(item_index)
+
+    def both_last(batch_idx, head_idx, q_idx, kv_idx):
+        return is_last[batch_idx, q_idx] & is_last[batch_idx, kv_idx]
+
+    return or_masks(either_is_prompt(item_index), both_last, itself)
+
+
+ITEM_MASK_FUNCTIONS: dict[str, Callable[[torch.LongTensor], Callable] | None] = {
+    "intra": intra_item_mask,
+    "full": None,  # plain causal attention: no rule beyond the causal and padding masks
+    "inter": inter_item_mask,
+    "inter_last": inter_last_item_mask,
+}
+"""Each mode of `IAMRecConfig.item_mask_modes`, by name, to the builder of its mask function over per-token item ids.
+A new mode is one entry here (and its name in the configuration's `ITEM_MASK_MODES`)."""
+
+
+def item_mask_function(mode: str, item_index: torch.LongTensor) -> Callable | None:
+    """The `mask_function(batch_idx, head_idx, q_idx, kv_idx)` of a mode, for `create_causal_mask(and_mask_function=)`
+    (None for `full`).
 
     It reads per-token item ids (`item_index` covers cached and new tokens, so `q_idx` and `kv_idx` index it directly),
     like transformers' packed-sequence masks, so flex attention can build a sparse block mask from it. Each mode only
     restricts pairs of item tokens (HatLLM: F(j) = F(k) = 1): a pair with a prompt token is always allowed.
     """
-
-    def either_is_prompt(batch_idx, head_idx, q_idx, kv_idx):
-        return (item_index[batch_idx, q_idx] < 0) | (item_index[batch_idx, kv_idx] < 0)
-
-    def same_item(batch_idx, head_idx, q_idx, kv_idx):
-        return item_index[batch_idx, q_idx] == item_index[batch_idx, kv_idx]
-
-    def other_item(batch_idx, head_idx, q_idx, kv_idx):
-        return item_index[batch_idx, q_idx] != item_index[batch_idx, kv_idx]
-
-    def itself(batch_idx, head_idx, q_idx, kv_idx):
-        return q_idx == kv_idx
-
-    if mode == "intra":  # eq. 3: item tokens see their own item only
-        return or_masks(either_is_prompt, same_item)
-    if mode == "inter":  # eq. 4: item tokens see other items, and themselves
-        return or_masks(either_is_prompt, other_item, itself)
-    if mode == "inter_last":  # eq. 5: only items' last tokens see each other, and every token itself
-        is_last = last_item_tokens(item_index)
-
-        def both_last(batch_idx, head_idx, q_idx, kv_idx):
-            return is_last[batch_idx, q_idx] & is_last[batch_idx, kv_idx]
-
-        return or_masks(either_is_prompt, both_last, itself)
-    raise ValueError(f"No item attention rule for mode {mode!r}.")
+    if mode not in ITEM_MASK_FUNCTIONS:
+        raise ValueError(f"No item attention rule for mode {mode!r}.")
+    build = ITEM_MASK_FUNCTIONS[mode]
+    return None if build is None else build(item_index)
 
 
 def readout_mask_function(readout_index: torch.LongTensor) -> Callable:
@@ -189,9 +220,10 @@ class ItemScoringHead(nn.Module):
         return self.proj(self.norm(hidden_states))
 
 
-class IAMRecHead(ItemScoringHead):
+class IAMRecLinearHead(ItemScoringHead):
     """The paper's head (`rec_head_type="linear"`): one learned row per catalog item, so it scores only the items it
-    was trained with."""
+    was trained with. (Named `IAMRecHead` before; that name still works. The parameters keep their names, so saved
+    checkpoints load.)"""
 
     def __init__(self, config: IAMRecConfig):
         super().__init__(config)
@@ -212,6 +244,10 @@ class IAMRecHead(ItemScoringHead):
 
     def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
         return self.items(self.project(hidden_states))
+
+
+IAMRecHead = IAMRecLinearHead
+"""The linear head's former name, kept for code and pickles that use it."""
 
 
 class ItemTitles(nn.Module):
@@ -307,8 +343,8 @@ class IAMRecTextHead(ItemScoringHead):
         The bias defaults to the mean bias of the other items (an average-popularity prior: zero could rank a new
         item above every trained one). Give `bias` (one value, or one per item) to place new items elsewhere: a
         trained item's bias is its log-popularity plus what training learned, so a high value promotes new items
-        over popular trained ones, at a cost to the trained items' ranks. The cold-start study uses it for items that
-        were in the catalog while training, but only ever as negatives.
+        over popular trained ones, at a cost to the trained items' ranks. Training on cold-start data uses it for the
+        cold items, which it keeps out of the catalog (their rows never train): they are saved as new items.
         """
         ids = torch.as_tensor(list(item_ids), dtype=torch.long, device=self.title_proj.weight.device)
         new_bias = self.check_new_bias(bias, len(ids))
@@ -374,6 +410,9 @@ class IAMRecForSequentialRecommendation(LlamaModel):
 
     config_class = IAMRecConfig
     _keys_to_ignore_on_load_unexpected = [r"^lm_head\."]
+    check_input_values = False
+    """Check input values (not only shapes) on GPUs too, at the cost of a device synchronisation per forward; on the
+    CPU they are always checked. The tests set it."""
     # Scores of 1,000s of items in bf16 (8 bits of mantissa) would tie and reorder: the head stays in fp32.
     _keep_in_fp32_modules_strict = ["rec_head"]
 
@@ -385,7 +424,7 @@ class IAMRecForSequentialRecommendation(LlamaModel):
             self.item_titles = ItemTitles(config)
             self.rec_head = IAMRecTextHead(config)
         else:
-            self.rec_head = IAMRecHead(config)
+            self.rec_head = IAMRecLinearHead(config)
         self.post_init()
 
     def _init_weights(self, module: nn.Module) -> None:
@@ -460,7 +499,7 @@ class IAMRecForSequentialRecommendation(LlamaModel):
         `readout_index`, each also hides every readout from the tokens outside it."""
         masks = {}
         for mode in dict.fromkeys(self.config.item_mask_modes):
-            rules = [] if mode == "full" else [item_mask_function(mode, item_index)]
+            rules = [rule for rule in (item_mask_function(mode, item_index),) if rule is not None]
             if readout_index is not None:
                 rules.append(readout_mask_function(readout_index))
             masks[mode] = create_causal_mask(
@@ -509,10 +548,9 @@ class IAMRecForSequentialRecommendation(LlamaModel):
             hold one row per readout, in sequence order (`(num_readouts, num_items)`), and position ids are derived
             from it when not given. Not used with a cache.
         """
-        if (input_ids is None) ^ (inputs_embeds is not None):
-            raise ValueError("You must specify exactly one of input_ids or inputs_embeds")
-        if cache is not None and past_key_values is not None:
-            raise ValueError("Pass the key/value cache once, as `cache` or as `past_key_values`, not both.")
+        self.check_inputs(
+            input_ids, inputs_embeds, attention_mask, item_index, readout_index, labels, cache, past_key_values
+        )
         cache = cache if cache is not None else past_key_values
         use_cache = self.config.use_cache if use_cache is None else use_cache
         output_attentions = self.config.output_attentions if output_attentions is None else output_attentions
@@ -528,38 +566,16 @@ class IAMRecForSequentialRecommendation(LlamaModel):
         if use_cache and cache is None:
             cache = DynamicCache(config=self.config)
         past_length = cache.get_seq_length() if cache is not None else 0
-        total_length = past_length + seq_length
-
         # A 2-D mask is always passed on: without one, restarting position ids would switch on packed-sequence masking.
         if attention_mask is None:
-            attention_mask = torch.ones(batch_size, total_length, dtype=torch.long, device=inputs_embeds.device)
-        if attention_mask.shape != (batch_size, total_length):
-            raise ValueError(
-                f"attention_mask has shape {tuple(attention_mask.shape)}; expected (batch_size, past_length + "
-                f"sequence_length) = {(batch_size, total_length)}."
+            attention_mask = torch.ones(
+                batch_size, past_length + seq_length, dtype=torch.long, device=inputs_embeds.device
             )
         if item_index is None:
             item_index = torch.full_like(attention_mask, -1, dtype=torch.long)
-        if item_index.shape != attention_mask.shape:
-            raise ValueError(
-                f"item_index has shape {tuple(item_index.shape)} but must match the tokens it describes, "
-                f"{(batch_size, total_length)} (input_ids of shape {(batch_size, seq_length)} after {past_length} "
-                "cached tokens)."
-            )
-        if batch_size == 0:
-            raise ValueError("The batch is empty (batch_size 0): give at least one sequence.")
-        empty = ~attention_mask.bool().any(-1)
-        if empty.any():
-            raise ValueError(
-                f"attention_mask marks no real token in sequence(s) {empty.nonzero().flatten().tolist()}: there is "
-                "nothing to recommend from."
-            )
         item_index = item_index.masked_fill(attention_mask == 0, -1)
         if readout_index is not None:
-            readout_index = self._checked_readouts(readout_index, attention_mask, past_length)
-        if labels is not None:
-            rows = batch_size if readout_index is None else int(last_readout_tokens(readout_index).sum())
-            self._check_labels(labels, rows, "readout" if readout_index is not None else "sequence")
+            readout_index = readout_index.masked_fill(attention_mask == 0, -1)
 
         if position_ids is None and readout_index is not None:
             position_ids = readout_positions(attention_mask, readout_index)
@@ -716,26 +732,75 @@ class IAMRecForSequentialRecommendation(LlamaModel):
             )
         return self.rec_head(final_hidden, self.item_titles, self.embed_tokens.weight)
 
-    def _checked_readouts(
-        self, readout_index: torch.LongTensor, attention_mask: torch.Tensor, past_length: int
-    ) -> torch.LongTensor:
-        """`readout_index` with padding at -1; raises when its shape is wrong or a cache is in use."""
-        if past_length:
+    def check_inputs(
+        self,
+        input_ids: torch.LongTensor | None,
+        inputs_embeds: torch.Tensor | None,
+        attention_mask: torch.Tensor | None,
+        item_index: torch.LongTensor | None,
+        readout_index: torch.LongTensor | None,
+        labels: torch.LongTensor | None,
+        cache: Cache | None,
+        past_key_values: Cache | None,
+    ) -> None:
+        """Every check of `forward`'s inputs, before anything runs; raises a ValueError naming the input.
+
+        Shapes and dtypes are always checked. Checks that read values (a sequence without a real token, labels
+        outside the catalog, the label count of readouts) run only when the inputs are on the CPU, where they cost no
+        device synchronisation, or on any device when `check_input_values` is set.
+        """
+        if (input_ids is None) == (inputs_embeds is None):
+            raise ValueError("You must specify exactly one of input_ids or inputs_embeds")
+        if cache is not None and past_key_values is not None:
+            raise ValueError("Pass the key/value cache once, as `cache` or as `past_key_values`, not both.")
+        tokens = input_ids if input_ids is not None else inputs_embeds
+        batch_size, seq_length = tokens.shape[:2]
+        cache = cache if cache is not None else past_key_values
+        past_length = cache.get_seq_length() if cache is not None else 0
+        expected = (batch_size, past_length + seq_length)
+        if attention_mask is not None and attention_mask.shape != expected:
+            raise ValueError(
+                f"attention_mask has shape {tuple(attention_mask.shape)}; expected (batch_size, past_length + "
+                f"sequence_length) = {expected}."
+            )
+        if item_index is not None and item_index.shape != expected:
+            raise ValueError(
+                f"item_index has shape {tuple(item_index.shape)} but must match the tokens it describes, "
+                f"{expected} (input_ids of shape {(batch_size, seq_length)} after {past_length} cached tokens)."
+            )
+        if batch_size == 0:
+            raise ValueError("The batch is empty (batch_size 0): give at least one sequence.")
+        if readout_index is not None and past_length:
             raise ValueError("readout_index trains on whole sequences; it cannot be used with cached tokens.")
-        if readout_index.shape != attention_mask.shape:
+        if readout_index is not None and readout_index.shape != expected:
             raise ValueError(
                 f"readout_index has shape {tuple(readout_index.shape)} but must match the tokens it describes, "
-                f"{tuple(attention_mask.shape)}."
+                f"{expected}."
             )
-        return readout_index.masked_fill(attention_mask == 0, -1)
-
-    def _check_labels(self, labels: torch.LongTensor, rows: int, row_name: str = "sequence") -> None:
-        if labels.is_floating_point() or labels.is_complex() or labels.dtype == torch.bool:
+        if labels is not None and (labels.is_floating_point() or labels.is_complex() or labels.dtype == torch.bool):
             raise ValueError(f"labels must be integer item ids (torch.long), got dtype {labels.dtype}.")
-        if labels.shape != (rows,):
+        if labels is not None and readout_index is None and labels.shape != (batch_size,):
             raise ValueError(
-                f"labels must hold one target item id per {row_name}, shape {(rows,)}; got {tuple(labels.shape)}."
+                f"labels must hold one target item id per sequence, shape {(batch_size,)}; got {tuple(labels.shape)}."
             )
+        if not (self.check_input_values or tokens.device.type == "cpu"):
+            return
+        if attention_mask is not None:
+            empty = ~attention_mask.bool().any(-1)
+            if empty.any():
+                raise ValueError(
+                    f"attention_mask marks no real token in sequence(s) {empty.nonzero().flatten().tolist()}: there "
+                    "is nothing to recommend from."
+                )
+        if labels is None:
+            return
+        if readout_index is not None:
+            visible = readout_index if attention_mask is None else readout_index.masked_fill(attention_mask == 0, -1)
+            rows = int(last_readout_tokens(visible).sum())
+            if labels.shape != (rows,):
+                raise ValueError(
+                    f"labels must hold one target item id per readout, shape {(rows,)}; got {tuple(labels.shape)}."
+                )
         outside = (labels != -100) & ((labels < 0) | (labels >= self.config.num_items))
         if outside.any():
             raise ValueError(
@@ -768,9 +833,9 @@ class IAMRecForSequentialRecommendation(LlamaModel):
 __all__ = [
     "IAMRecForSequentialRecommendation",
     "IAMRecHead",
+    "IAMRecLinearHead",
     "IAMRecOutput",
+    "IAMRecTextHead",
+    "ItemTitles",
     "Recommendations",
-    "catalog_cross_entropy",
-    "item_mask_function",
-    "readout_mask_function",
 ]

@@ -370,3 +370,49 @@ def test_the_last_layers_mode_cannot_change_the_scores():
         }
     torch.testing.assert_close(scores[("intra", "full", "inter_last")], scores[("intra", "full", "full")])
     assert not torch.allclose(scores[("intra", "inter_last", "full")], scores[("intra", "full", "full")], atol=1e-4)
+
+
+def test_a_checkpoint_saved_with_the_former_head_name_loads_and_scores_the_same():
+    """The fixture was saved by the model file of iamrec 0.1.0, whose linear head was named `IAMRecHead`."""
+    import json
+    from pathlib import Path
+
+    from iamrec.modeling_iamrec import IAMRecHead, IAMRecLinearHead
+
+    folder = Path(__file__).parent / "fixtures" / "linear-head-0.1.0"
+    expected = json.loads((folder / "expected.json").read_text())
+    model = IAMRecForSequentialRecommendation.from_pretrained(folder).eval()
+    assert IAMRecHead is IAMRecLinearHead and isinstance(model.rec_head, IAMRecLinearHead)
+    with torch.no_grad():
+        logits = model(**{name: torch.tensor(value) for name, value in expected["inputs"].items()}).logits
+    torch.testing.assert_close(logits[0], torch.tensor(expected["logits"]))
+
+
+def test_every_mode_is_one_entry_of_the_mask_mapping():
+    from iamrec.configuration_iamrec import ITEM_MASK_MODES
+    from iamrec.modeling_iamrec import ITEM_MASK_FUNCTIONS, item_mask_function
+
+    assert set(ITEM_MASK_FUNCTIONS) == set(ITEM_MASK_MODES)
+    assert item_mask_function("full", torch.zeros(1, 3, dtype=torch.long)) is None
+    with pytest.raises(ValueError, match="No item attention rule"):
+        item_mask_function("sideways", torch.zeros(1, 3, dtype=torch.long))
+
+
+def test_value_checks_run_on_cpu_inputs_and_on_other_devices_only_when_asked(monkeypatch):
+    """Checks that read values (here: a sequence without a real token) would synchronise a GPU on every forward: off
+    the CPU they run only with `check_input_values`. A device other than the CPU is simulated by the check's test."""
+    model = tiny_model(["intra", "full"])
+    batch = {"input_ids": torch.ones(2, 3, dtype=torch.long), "attention_mask": torch.tensor([[1, 1, 1], [0, 0, 0]])}
+    with pytest.raises(ValueError, match="no real token"):
+        model(**batch)
+
+    class OnAnotherDevice(torch.Tensor):
+        @property
+        def device(self):
+            return torch.device("meta")
+
+    off_cpu = {**batch, "input_ids": batch["input_ids"].as_subclass(OnAnotherDevice)}
+    model.check_inputs(off_cpu["input_ids"], None, off_cpu["attention_mask"], None, None, None, None, None)
+    monkeypatch.setattr(model, "check_input_values", True)
+    with pytest.raises(ValueError, match="no real token"):
+        model.check_inputs(off_cpu["input_ids"], None, off_cpu["attention_mask"], None, None, None, None, None)
