@@ -492,3 +492,39 @@ def _cells(metrics: dict | None, mean_stds: dict | None) -> list[str]:
     if metrics is not None:
         return [f"{metrics[name]:.4f}" for name in names]
     return [mean_std(mean_stds[name]) if mean_stds[name] else "" for name in names]
+
+
+def supervision_comparison(path: Path) -> list[str]:
+    """`benchmarks/compare_supervision.py`: every_item against last per configuration, paired per test example."""
+    rows = []
+    for name, c in read(path)["comparisons"].items():
+        t_test = c.get("seed_t_test")
+        rows.append(
+            [
+                f"`{name}`",
+                ", ".join(map(str, c["seeds"])),
+                mean_std(c["test_NDCG@10_last"]),
+                mean_std(c["test_NDCG@10_every_item"]),
+                signed(c["mean_difference"]),
+                f"[{signed(c['ci_low'])}, {signed(c['ci_high'])}]",
+                p_value(c["p_value"]),
+                ", ".join(signed(value) for value in c["per_seed_differences"]),
+                "" if t_test is None else f"{t_test['p_value']:.3f}",
+                "within noise"
+                if c["within_noise"]
+                else ("every_item better" if c["mean_difference"] > 0 else "last better"),
+            ]
+        )
+    header = [
+        "configuration",
+        "seeds",
+        "test NDCG@10, last",
+        "test NDCG@10, every_item",
+        "difference",
+        "95% CI",
+        "bootstrap p",
+        "difference per seed",
+        "seed t-test p",
+        "verdict",
+    ]
+    return table(header, rows)
