@@ -129,7 +129,9 @@ TABLES = [
             one(t.supervision_throughput),
             "python benchmarks/supervision_throughput.py --data-dir runs/ml-100k",
             "`iamrec train`'s own step on the same model: `last` (one prompt per target) against `every_item` "
-            "(CHUNK:CONTEXT items per sequence), measured in one process.",
+            "(CHUNK:CONTEXT items per sequence), measured in one process with the formats' steps interleaved. "
+            "Tokens per target are exact; step times depend on the machine's load (the CPU file was measured beside "
+            "a running study, which slowed every format: compare the ratios, not the seconds).",
         )
         for device in ("cpu", "cuda")
     ),
