@@ -62,8 +62,7 @@ def make_schedule(
 ) -> list[str]:
     """Builds the per-layer modes of a named schedule (`hatllm`, `iam` or `full`); an argument the schedule does not
     take is an error rather than silently ignored."""
-    if name not in SCHEDULES:
-        raise ValueError(f"Unknown schedule {name!r}; expected one of {list(SCHEDULES)}.")
+    check_schedule_name(name)
     given = {"num_intra": num_intra, "num_inter_last": num_inter_last}
     takes = {"hatllm": ("num_intra", "num_inter_last"), "iam": ("num_intra",), "full": ()}[name]
     extra = sorted(key for key, value in given.items() if value is not None and key not in takes)
@@ -71,6 +70,21 @@ def make_schedule(
         raise ValueError(f"The {name!r} schedule takes no {extra}.")
     builder = {"hatllm": hatllm_schedule, "iam": iam_schedule, "full": full_schedule}[name]
     return builder(num_layers, **{key: given[key] for key in takes})
+
+
+def check_schedule_name(name: str) -> None:
+    """Raises unless `name` is one of `SCHEDULES` (also checked by `iamrec train` before anything loads)."""
+    if name not in SCHEDULES:
+        raise ValueError(f"Unknown schedule {name!r}; expected one of {list(SCHEDULES)}.")
+
+
+def check_head_choice(rec_head_type: str, rec_head_item_corrections: bool) -> None:
+    """Raises unless the head type is known and per-item corrections are asked only of the text head (also checked by
+    `iamrec train` before anything loads)."""
+    if rec_head_type not in REC_HEAD_TYPES:
+        raise ValueError(f"rec_head_type must be one of {list(REC_HEAD_TYPES)}, got {rec_head_type!r}.")
+    if rec_head_type == "linear" and not rec_head_item_corrections:
+        raise ValueError("rec_head_item_corrections=False shapes the text head; rec_head_type='linear' has none.")
 
 
 def _check_split(num_layers: int, first: int, last: int) -> None:
@@ -171,12 +185,9 @@ class IAMRecConfig(LlamaConfig):
 
     def _check_rec_head_type(self) -> None:
         """The text head needs the size of its title-token buffer, at least one token per item; the linear one none."""
-        if self.rec_head_type not in REC_HEAD_TYPES:
-            raise ValueError(f"rec_head_type must be one of {list(REC_HEAD_TYPES)}, got {self.rec_head_type!r}.")
+        check_head_choice(self.rec_head_type, self.rec_head_item_corrections)
         if self.rec_head_type == "linear" and self.num_title_tokens is not None:
             raise ValueError("num_title_tokens sizes the text head's titles; rec_head_type='linear' takes none.")
-        if self.rec_head_type == "linear" and not self.rec_head_item_corrections:
-            raise ValueError("rec_head_item_corrections=False shapes the text head; rec_head_type='linear' has none.")
         if self.rec_head_type == "text" and self.num_items is not None:
             if self.num_title_tokens is None or self.num_title_tokens < self.num_items:
                 raise ValueError(
@@ -221,6 +232,8 @@ __all__ = [
     "MINIMUM_TRANSFORMERS",
     "REC_HEAD_TYPES",
     "SCHEDULES",
+    "check_head_choice",
+    "check_schedule_name",
     "full_schedule",
     "hatllm_schedule",
     "iam_schedule",

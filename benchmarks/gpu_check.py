@@ -137,8 +137,7 @@ def random_base_model(shape_dir: str, work: Path) -> str:
 def train_variant(args: argparse.Namespace, settings: dict, work: Path) -> dict:
     """`train()` of the HatLLM schedule for --train-steps steps with `settings` over the defaults below: the steady
     samples/s (median step after --warmup-steps), the Trainer's own samples/s, and peak device memory."""
-    from iamrec.arguments import IAMRecArguments, RecTrainingArguments
-    from iamrec.train import train
+    from iamrec.training import IAMRecArguments, RecTrainingArguments, train
 
     layers = None if args.base_model_layers <= 0 else args.base_model_layers
     model_args = IAMRecArguments(

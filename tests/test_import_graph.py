@@ -66,3 +66,26 @@ def test_src_has_no_import_cycle():
 
 def test_the_cycle_finder_finds_one():
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+
+
+def test_former_import_paths_name_the_same_objects():
+    """Modules moved into `training/` and `baselines/` are still importable under their former names (re-exports)."""
+    import importlib
+
+    former = {
+        ("iamrec.train", "train"): ("iamrec.training", "train"),
+        ("iamrec.train", "build_model"): ("iamrec.training", "build_model"),
+        ("iamrec.trainer", "RecommendationTrainer"): ("iamrec.training", "RecommendationTrainer"),
+        ("iamrec.arguments", "IAMRecArguments"): ("iamrec.training", "IAMRecArguments"),
+        ("iamrec.evaluation", "MostPopular"): ("iamrec.baselines", "MostPopular"),
+        ("iamrec.evaluation", "Random"): ("iamrec.baselines", "Random"),
+        ("iamrec.evaluation", "BASELINES"): ("iamrec.baselines", "BASELINES"),
+        ("iamrec.evaluation", "evaluate_all"): ("iamrec.evaluation.report", "evaluate_all"),
+        ("iamrec.evaluation.sasrec", "SASRec"): ("iamrec.baselines", "SASRec"),
+        ("iamrec.demo", "BUDGETS"): ("iamrec.training", "DEMO_BUDGETS"),
+        ("iamrec.study", "BUDGETS"): ("iamrec.training", "STUDY_BUDGETS"),
+        ("iamrec.modeling_iamrec", "IAMRecHead"): ("iamrec.modeling_iamrec", "IAMRecLinearHead"),
+    }
+    for (old_module, old_name), (new_module, new_name) in former.items():
+        old = getattr(importlib.import_module(old_module), old_name)
+        assert old is getattr(importlib.import_module(new_module), new_name), f"{old_module}.{old_name}"

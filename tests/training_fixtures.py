@@ -6,8 +6,8 @@ from pathlib import Path
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM
 
-from iamrec.arguments import IAMRecArguments, RecTrainingArguments
 from iamrec.data import ProtocolConfig, prepare_dataset
+from iamrec.training import IAMRecArguments, RecTrainingArguments
 from tokenizer_fixtures import TITLES, tiny_tokenizer
 
 NUM_USERS, EVENTS_PER_USER = 24, 12

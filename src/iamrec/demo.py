@@ -10,68 +10,17 @@ import shutil
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
-from .arguments import IAMRecArguments, RecTrainingArguments
 from .data import load_prepared, prepare_dataset
 from .evaluation import EvaluationPolicy, evaluate_all
 from .folders import DEMO_DATA_DIR, DEMO_HUB_DIR, DEMO_TRAIN_DIR, EVAL_FILE, PROTOCOL_FILE
 from .hub import build_hub_folder
-from .train import train
+from .training import IAMRecArguments, RecTrainingArguments, train
+from .training.budgets import DEMO_BUDGETS, Budget
 
-
-@dataclass(frozen=True)
-class Budget:
-    """How much of the journey to run: `default` fits 15 minutes on 2 CPU cores, `tiny` is a smoke run for CI."""
-
-    base_model_layers: int
-    max_steps: int  # `last` supervision
-    eval_steps: int
-    every_item_max_steps: int  # `every_item` supervision: its steps are longer, so fewer fit the same time
-    every_item_eval_steps: int
-    supervision: str  # what the demo trains with
-    max_eval_samples: int
-    max_test_samples: int | None  # None: the whole test split
-    batch_size: int
-    learning_rate: float
-    must_beat_most_popular: bool  # the run fails unless the model's test NDCG@10 beats MostPopular's
-
-    def steps(self, supervision: str | None = None) -> tuple[int, int]:
-        """(max_steps, eval_steps) under `supervision` (default: the demo's own)."""
-        if (supervision or self.supervision) == "every_item":
-            return self.every_item_max_steps, self.every_item_eval_steps
-        return self.max_steps, self.eval_steps
-
-
-BUDGETS = {
-    "default": Budget(
-        base_model_layers=3,
-        max_steps=300,
-        eval_steps=100,
-        every_item_max_steps=140,
-        every_item_eval_steps=35,
-        supervision="every_item",
-        max_eval_samples=1000,
-        max_test_samples=None,
-        batch_size=16,
-        learning_rate=1e-3,
-        must_beat_most_popular=True,
-    ),
-    "tiny": Budget(
-        base_model_layers=2,
-        max_steps=4,
-        eval_steps=2,
-        every_item_max_steps=4,
-        every_item_eval_steps=2,
-        supervision="every_item",
-        max_eval_samples=16,
-        max_test_samples=64,
-        batch_size=4,
-        learning_rate=1e-3,
-        must_beat_most_popular=False,
-    ),
-}
+BUDGETS = DEMO_BUDGETS
+"""The demo's budgets (defined in `training.budgets`, beside the study's)."""
 
 RELOAD_SCRIPT = """
 import json, sys, torch

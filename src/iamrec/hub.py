@@ -5,8 +5,33 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from .folders import SHIPPED_FILES, SHIPPED_PATTERNS, check_model_dir
+from .folder_checks import check_model_dir
+from .folders import CONFIG_FILE, EVAL_FILE, PROCESSOR_FILE, RUN_FILE, TOKENIZER_FILE, WEIGHTS_FILE
 from .model_card import model_card
+
+SHIPPED_FILES = (
+    CONFIG_FILE,
+    WEIGHTS_FILE,
+    "model.safetensors.index.json",
+    "configuration_iamrec.py",
+    "modeling_iamrec.py",
+    PROCESSOR_FILE,
+    "processing_iamrec.py",
+    "collator.py",
+    "templates.py",
+    TOKENIZER_FILE,
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "added_tokens.json",
+    "chat_template.jinja",
+    "vocab.json",
+    "merges.txt",
+    "tokenizer.model",
+    EVAL_FILE,
+    RUN_FILE,
+)
+"""What a Hub user needs from a model folder, by name; anything else there (notes, credentials) stays behind."""
+SHIPPED_PATTERNS = ("model-*-of-*.safetensors",)  # sharded weights
 
 
 def shipped_files(model_dir: Path) -> list[Path]:

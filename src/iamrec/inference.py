@@ -9,7 +9,7 @@ from safetensors import SafetensorError
 from transformers import AutoModel
 
 from . import auto_classes  # noqa: F401  (AutoModel must know IAMRec folders)
-from .folders import check_model_dir
+from .folder_checks import check_model_dir
 from .tokenization import IAMRecProcessor
 
 DEVICES = "auto, cpu, cuda or cuda:N"

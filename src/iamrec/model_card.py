@@ -10,15 +10,8 @@ from pathlib import Path
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
-from .folders import (
-    CONFIG_FILE,
-    EVAL_FILE,
-    MODEL_CONFIG_HOLDS,
-    MODEL_CONFIG_KEYS,
-    PROCESSOR_FILE,
-    RUN_FILE,
-    read_json_object,
-)
+from .folder_checks import read_json_object
+from .folders import CONFIG_FILE, EVAL_FILE, MODEL_CONFIG_HOLDS, MODEL_CONFIG_KEYS, PROCESSOR_FILE, RUN_FILE
 
 TAGS = ["recommendation", "sequential-recommendation", "iamrec", "hatllm", "custom_code"]
 BASE_MODEL_LICENSES = {"HuggingFaceTB/SmolLM2-135M-Instruct": "apache-2.0"}

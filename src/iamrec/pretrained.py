@@ -10,7 +10,8 @@ import importlib.util
 import os
 from pathlib import Path
 
-from .folders import CONFIG_FILE, staged_dir
+from .atomic import staged_dir
+from .folders import CONFIG_FILE
 
 SMOLLM2 = "smollm2-135m"
 SMOLLM2_HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"

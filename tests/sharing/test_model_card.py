@@ -13,7 +13,7 @@ from iamrec.data import load_prepared
 from iamrec.evaluation import evaluate_all
 from iamrec.folders import EVAL_FILE, RUN_FILE
 from iamrec.pretrained import public_base_model
-from iamrec.train import train
+from iamrec.training import train
 from training_fixtures import tiny_arguments, write_tiny_base_model, write_tiny_data
 
 

@@ -19,7 +19,7 @@ from iamrec.data import load_prepared, prepare_dataset
 from iamrec.evaluation import EvaluationPolicy, ModelScorer, MostPopular, evaluate_all, evaluate_scorer
 from iamrec.folders import EVAL_FILE
 from iamrec.inference import Recommender
-from iamrec.train import train
+from iamrec.training import train
 from tokenizer_fixtures import TITLES
 from training_fixtures import tiny_arguments, write_tiny_base_model, write_tiny_data
 

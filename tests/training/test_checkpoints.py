@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from iamrec.folders import last_complete_checkpoint
-from iamrec.train import train
+from iamrec.training import train
+from iamrec.training.resume import last_complete_checkpoint
 from training_fixtures import tiny_arguments, write_tiny_base_model, write_tiny_data
 
 RESUME_FILES = [
@@ -49,7 +49,7 @@ def test_complete_checkpoints_are_trusted(run):
 def test_a_checkpoint_with_a_cut_file_is_skipped_by_name(run, tmp_path, caplog, name):
     _, _, run_dir = run
     damaged = copy_with_damage(run_dir, tmp_path / "run", {"checkpoint-4": [name]})
-    with caplog.at_level("WARNING", logger="iamrec.folders"):
+    with caplog.at_level("WARNING", logger="iamrec.training.resume"):
         assert last_complete_checkpoint(damaged) == str(damaged / "checkpoint-2")
     assert f"Skipping checkpoint-4: {name} is" in caplog.text
 
@@ -59,7 +59,7 @@ def test_a_checkpoint_without_its_rng_state_is_skipped(run, tmp_path, caplog):
     _, _, run_dir = run
     damaged = copy_with_damage(run_dir, tmp_path / "run", {})
     (damaged / "checkpoint-4" / "rng_state.pth").unlink()
-    with caplog.at_level("WARNING", logger="iamrec.folders"):
+    with caplog.at_level("WARNING", logger="iamrec.training.resume"):
         assert last_complete_checkpoint(damaged) == str(damaged / "checkpoint-2")
     assert "Skipping checkpoint-4: rng_state.pth is missing" in caplog.text
 
@@ -76,7 +76,7 @@ def test_no_complete_checkpoint_left_is_one_clear_error(run, tmp_path):
 def test_a_run_whose_newest_optimizer_file_is_cut_resumes_from_the_checkpoint_before(run, tmp_path, caplog):
     data_dir, base, run_dir = run
     damaged = copy_with_damage(run_dir, tmp_path / "run", {"checkpoint-4": ["optimizer.pt"]})
-    with caplog.at_level("WARNING", logger="iamrec.folders"):
+    with caplog.at_level("WARNING", logger="iamrec.training.resume"):
         resumed = train(
             *tiny_arguments(data_dir, base, damaged, max_steps=4, save_total_limit=None, resume_from_checkpoint="last")
         )

@@ -17,7 +17,7 @@ from iamrec.evaluation import EvaluationPolicy, ModelScorer, evaluate_scorer
 from iamrec.folders import RUN_FILE
 from iamrec.inference import Recommender
 from iamrec.tokenization import IAMRecProcessor
-from iamrec.train import train
+from iamrec.training import train
 from training_fixtures import tiny_arguments, write_tiny_base_model, write_tiny_data
 
 TESTS = Path(__file__).resolve().parents[1]  # the fixture modules
@@ -134,7 +134,7 @@ KILLED_RUN = """
 import os, sys
 sys.path[:0] = [{tests!r}]
 from transformers import TrainerCallback
-from iamrec.train import train
+from iamrec.training import train
 from training_fixtures import tiny_arguments
 
 class Kill(TrainerCallback):
@@ -156,7 +156,7 @@ def test_converting_the_base_model_on_first_use_does_not_change_the_run(workspac
         torch.nn.Linear(64, 64)
         return str(base)
 
-    monkeypatch.setattr("iamrec.train.resolve_base_model", converting)
+    monkeypatch.setattr("iamrec.training.loop.resolve_base_model", converting)
     first_use = train(*tiny_arguments(data_dir, base, tmp_path / "first-use"))
     losses = lambda history: [entry["loss"] for entry in history if "loss" in entry]  # noqa: E731
     assert losses(first_use.log_history) == losses(cached.log_history)
@@ -193,7 +193,7 @@ def test_resume_skips_a_checkpoint_left_incomplete_and_says_so(workspace, tmp_pa
         train(*tiny_arguments(data_dir, base, tmp_path / "empty", resume_from_checkpoint="last"))
     train(*tiny_arguments(data_dir, base, tmp_path / "run", max_steps=4, save_total_limit=None))
     (tmp_path / "run" / "checkpoint-4" / "optimizer.pt").unlink()  # as if killed while saving it
-    with caplog.at_level("WARNING", logger="iamrec.train"):
+    with caplog.at_level("WARNING", logger="iamrec.training.loop"):
         resumed = train(
             *tiny_arguments(
                 data_dir, base, tmp_path / "run", max_steps=4, save_total_limit=None, resume_from_checkpoint="last"
@@ -257,7 +257,7 @@ RECORDED_RUN = """
 import json, os, sys
 sys.path[:0] = [{tests!r}]
 from transformers import TrainerCallback
-from iamrec.train import train
+from iamrec.training import train
 from training_fixtures import tiny_arguments
 
 class RecordBatches(TrainerCallback):
@@ -327,8 +327,7 @@ def test_data_parallel_training_equals_one_process_on_the_same_global_batch(work
 def test_the_head_can_have_its_own_learning_rate(tmp_path):
     from peft import LoraConfig, get_peft_model
 
-    from iamrec.arguments import RecTrainingArguments
-    from iamrec.trainer import RecommendationTrainer
+    from iamrec.training import RecommendationTrainer, RecTrainingArguments
     from model_fixtures import tiny_model
 
     model = get_peft_model(
@@ -373,9 +372,9 @@ def test_gradient_accumulation_matches_one_large_batch(workspace, tmp_path):
 
 
 def test_popularity_head_ranks_exactly_like_most_popular_before_training(workspace):
-    from iamrec.arguments import IAMRecArguments
     from iamrec.evaluation import MostPopular
-    from iamrec.train import build_model
+    from iamrec.training import IAMRecArguments
+    from iamrec.training.loop import build_model
 
     data_dir, base = workspace
     data = load_prepared(data_dir)
@@ -426,9 +425,8 @@ def test_length_grouped_sampling_sorts_by_prompt_tokens(workspace, tmp_path, mon
 def test_held_out_items_are_never_a_negative_in_the_loss_or_in_validation(tmp_path):
     import random
 
-    from iamrec.arguments import RecTrainingArguments
     from iamrec.evaluation import target_ranks
-    from iamrec.trainer import RecommendationTrainer
+    from iamrec.training import RecommendationTrainer, RecTrainingArguments
     from model_fixtures import NUM_ITEMS, batch_from_layouts, random_layout, tiny_model
 
     model = tiny_model(["intra", "inter_last"]).train()
@@ -461,7 +459,7 @@ def test_held_out_items_are_never_a_negative_in_the_loss_or_in_validation(tmp_pa
 def test_training_holds_out_the_cold_items_and_refuses_data_where_one_is_a_target():
     from types import SimpleNamespace
 
-    from iamrec.train import held_out_items
+    from iamrec.training.loop import held_out_items
 
     def data(cold, train_targets):
         splits = {"train": {"target": train_targets}, "validation": {"target": [2]}}

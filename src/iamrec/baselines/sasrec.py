@@ -40,9 +40,11 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 from tqdm.auto import tqdm
 
+from ..atomic import staged_dir
 from ..evaluation.ranking import EvaluationPolicy, check_item_ids
 from ..evaluation.runner import evaluate_scorer
-from ..folders import CONFIG_FILE, WEIGHTS_FILE, read_json_object, staged_dir
+from ..folder_checks import read_json_object
+from ..folders import CONFIG_FILE, WEIGHTS_FILE
 from .base import BaselineSettings, register_baseline
 
 SUPERVISIONS = ("every_position", "last_position")
@@ -292,19 +294,10 @@ class SASRec:
         return f"SASRec(seed={self.seed})"
 
     @classmethod
-    def trained(
-        cls,
-        train_split,
-        validation_split,
-        num_items: int,
-        config: SASRecConfig = SASRecConfig(),
-        seed: int = 0,
-        device: torch.device | str = "cpu",
-        policy: EvaluationPolicy = EvaluationPolicy(),
-        show_progress: bool = True,
-    ) -> "SASRec":
-        """A new SASRec trained by `fit`: `SASRec.fit(train, validation, num_items, ...)` of earlier releases."""
-        return cls(num_items, config, seed, device, policy, show_progress).fit_on(train_split, validation_split)
+    def trained(cls, train_split, validation_split, *args, **kwargs) -> "SASRec":
+        """`SASRec(*args, **kwargs)` (`num_items`, `config`, `seed`, ...) trained by `fit`: the classmethod
+        `SASRec.fit(train, validation, num_items, ...)` of earlier releases."""
+        return cls(*args, **kwargs).fit_on(train_split, validation_split)
 
     def fit_on(self, train_split, validation_split=None) -> "SASRec":
         """Trains on `train_split` with early stopping on validation NDCG@10 and keeps the best epoch's weights (a

@@ -11,9 +11,9 @@ from typing import Any
 
 import yaml
 
-from ..arguments import IAMRecArguments, RecTrainingArguments
 from ..evaluation.ranking import EvaluationPolicy
-from ..folders import json_kind, read_json_object
+from ..folder_checks import json_kind, read_json_object
+from ..training.arguments import IAMRecArguments, RecTrainingArguments
 from . import CommandParser, parse_flags
 
 ARGUMENTS = (IAMRecArguments, RecTrainingArguments, EvaluationPolicy)
@@ -88,7 +88,7 @@ def refuse_unknown_keys(path: Path, file_flags: list[str], argv: list[str]) -> N
 
 
 def run(arguments: tuple[IAMRecArguments, RecTrainingArguments, EvaluationPolicy]) -> int:
-    from ..train import train
+    from ..training import train
 
     args, training_args, policy = arguments
     result = train(args, training_args, policy)

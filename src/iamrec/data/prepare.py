@@ -9,15 +9,9 @@ from typing import Any
 
 import datasets
 
-from ..folders import (
-    CATALOG_DIR,
-    PROTOCOL_FILE,
-    SPLITS_DIR,
-    check_prepared_dir,
-    check_replaceable,
-    read_json_object,
-    staged_dir,
-)
+from ..atomic import check_replaceable, staged_dir
+from ..folder_checks import check_prepared_dir, read_json_object
+from ..folders import CATALOG_DIR, PROTOCOL_FILE, SPLITS_DIR
 from .cold_start import COLD_SPLIT
 from .formats import FORMATS, ColumnNames, Source, embedded_source, read_source
 from .protocol import SPLITS, ProtocolConfig, ProtocolResult, run_protocol

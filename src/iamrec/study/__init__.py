@@ -1,13 +1,13 @@
 """The quality study: a grid of named configurations x seeds, each run trained, evaluated, recorded and summarised.
 
-One run is (configuration, seed). It trains (an LLM configuration through `train.train` with the configuration's
-per-layer `item_mask_modes`; SASRec through `SASRec.fit`; MostPopular through `.fit`), ranks the validation and test
-examples with the same metric code and the default `EvaluationPolicy()`, and writes `results/<configuration>/seed-<seed>
-.json` atomically as soon as it ends. A rerun skips every run whose result file is complete, so a killed or time-boxed
-study continues where it stopped. `summarize` turns the finished runs into `summary.json` and `summary.md`: mean and
-standard deviation over seeds, and a paired bootstrap of every configuration against a reference (`REFERENCES`: `full`
-on test; `random` on `test_cold`) on per-example NDCG@10, with the difference seed by seed and a paired t-test over
-seeds.
+One run is (configuration, seed). It trains (an LLM configuration through `training.train` with the configuration's
+per-layer `item_mask_modes`; a baseline registered in `iamrec.baselines` through its `fit`), ranks the validation and
+test examples with the same metric code and the default `EvaluationPolicy()`, and writes
+`results/<configuration>/seed-<seed>.json` atomically as soon as it ends. A rerun skips every run whose result file is
+complete, so a killed or time-boxed study continues where it stopped. `summarize` turns the finished runs into
+`summary.json` and `summary.md`: mean and standard deviation over seeds, and a paired bootstrap of every configuration
+against a reference (`REFERENCES`: `full` on test; `random` on `test_cold`) on per-example NDCG@10, with the difference
+seed by seed and a paired t-test over seeds.
 
 Configurations (`CONFIGURATIONS`): `full` (plain causal attention in every layer: BIGRec with an embedding head, the
 reference), `hatllm`, `iam`, HatLLM's Table-5 schedule variants (`table5_modes`), `hatllm_text` (hatllm with the title
@@ -16,8 +16,8 @@ items), `random` and `sasrec`. Grids (`GRIDS`): `main`, `ablations` and `cold_st
 prepared with `--cold_items_fraction`: results then hold `test_cold` beside `test`). Budgets (`BUDGETS`): `cpu`, `gpu`
 and `tiny`.
 
-Modules: `grid` (configurations, grids, budgets), `runs` (one run, the study loop), `results` (the result files),
-`summary` (the tables and the paired test).
+Modules: `grid` (configurations and grids; the budgets live in `training.budgets`), `runs` (one run, the study loop),
+`results` (the result files), `summary` (the tables and the paired test).
 """
 
 from .grid import (

@@ -3,15 +3,14 @@
 import math
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 
-from ..arguments import IAMRecArguments, RecTrainingArguments
 from ..baselines import BASELINES
 from ..configuration_iamrec import iam_schedule
-from ..demo import BUDGETS as DEMO_BUDGETS
+from ..training import IAMRecArguments, RecTrainingArguments
+from ..training.budgets import STUDY_BUDGETS, StudyBudget
 
 MODE_OF = {"IN": "intra", "OR": "full", "CR": "inter_last", "CR-pre": "inter"}
 """HatLLM's module names (section 4) as our attention modes: IN = intra-item attention (eq. 3), OR = the original
@@ -167,115 +166,8 @@ def resolve_grid(names: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(chosen))
 
 
-# ---------------------------------------------------------------------------------------------------------------------
-# Budgets
-
-
-@dataclass(frozen=True)
-class StudyBudget:
-    """How much each run may train and on how many examples it is evaluated."""
-
-    description: str
-    base_model: str | None  # None: the caller names it (`--base-model`)
-    base_model_layers: int | None  # None: every layer of the base model
-    max_steps: int
-    eval_steps: int
-    early_stopping_patience: int
-    max_eval_samples: int | None  # validation: the first N examples (the split is time-ordered); None: all
-    max_test_samples: int | None  # test: the first N examples; None: all
-    batch_size: int
-    eval_batch_size: int
-    learning_rate: float
-    rec_head_norm: str
-    sasrec: dict[str, Any] = field(default_factory=dict)  # SASRecConfig fields; empty: its HatLLM-like defaults
-    # (max_steps, eval_steps) of `every_item` supervision, which trains on sequences of --chunk_items items per row:
-    # chosen to take the wall-clock time of `last`'s steps on the budget's machine. None: the same steps as `last`.
-    every_item_steps: tuple[int, int] | None = None
-    bf16_on_gpu: bool = False  # bf16 autocast when training on a CUDA device
-
-    def steps(self, supervision: str) -> tuple[int, int]:
-        """(max_steps, eval_steps) of a run under `supervision` (`last` or `every_item`)."""
-        if supervision == "every_item" and self.every_item_steps is not None:
-            return self.every_item_steps
-        return self.max_steps, self.eval_steps
-
-
-_DEMO = DEMO_BUDGETS["default"]
-BUDGETS = {
-    "cpu": StudyBudget(
-        description="the demo's default budget: SmolLM2-135M truncated to 3 layers, 300 steps of batch 16 at lr 1e-3 "
-        "(validation every 100 steps on the first 1,000 validation examples, best checkpoint kept), the whole test "
-        "split; SASRec with its defaults",
-        base_model="smollm2-135m",
-        base_model_layers=_DEMO.base_model_layers,
-        max_steps=_DEMO.steps("last")[0],
-        eval_steps=_DEMO.steps("last")[1],
-        early_stopping_patience=RecTrainingArguments.early_stopping_patience,
-        max_eval_samples=_DEMO.max_eval_samples,
-        max_test_samples=_DEMO.max_test_samples,
-        batch_size=_DEMO.batch_size,
-        eval_batch_size=RecTrainingArguments.per_device_eval_batch_size,
-        learning_rate=_DEMO.learning_rate,
-        rec_head_norm="batch",
-        every_item_steps=_DEMO.steps("every_item"),
-    ),
-    "converge": StudyBudget(
-        description="the cpu budget's model, batch and learning rate trained until validation NDCG@10 (every 250 "
-        "steps, first 1,000 validation examples) has not improved for 4 validations, at most 25,000 steps",
-        base_model="smollm2-135m",
-        base_model_layers=_DEMO.base_model_layers,
-        max_steps=25_000,
-        eval_steps=250,
-        early_stopping_patience=4,
-        max_eval_samples=_DEMO.max_eval_samples,
-        max_test_samples=None,
-        batch_size=_DEMO.batch_size,
-        eval_batch_size=RecTrainingArguments.per_device_eval_batch_size,
-        learning_rate=_DEMO.learning_rate,
-        rec_head_norm="batch",
-    ),
-    "gpu": StudyBudget(
-        description="HatLLM 5.1.4 on one GPU: the whole 30-layer SmolLM2-135M, batch 32, lr 1e-3, at most 1,600 "
-        "steps, validation every 100 steps on the whole validation split, early stopping on NDCG@10 with patience 2; "
-        "the paper's plain head",
-        base_model="smollm2-135m",
-        base_model_layers=None,
-        max_steps=1600,
-        eval_steps=100,
-        early_stopping_patience=2,
-        max_eval_samples=None,
-        max_test_samples=None,
-        batch_size=32,
-        eval_batch_size=64,
-        learning_rate=1e-3,
-        rec_head_norm="none",
-        bf16_on_gpu=True,
-    ),
-    "tiny": StudyBudget(
-        description="a smoke run for tests on the tiny fixtures (pass the base model): 4 steps of batch 4, 16 "
-        "validation and 64 test examples, a 2-epoch SASRec",
-        base_model=None,
-        base_model_layers=None,
-        max_steps=4,
-        eval_steps=2,
-        early_stopping_patience=2,
-        max_eval_samples=16,
-        max_test_samples=64,
-        batch_size=4,
-        eval_batch_size=8,
-        learning_rate=5e-3,
-        rec_head_norm="batch",
-        sasrec={
-            "embedding_dim": 16,
-            "num_heads": 1,
-            "feedforward_dim": 16,
-            "batch_size": 32,
-            "max_epochs": 2,
-            "patience": 1,
-            "eval_batch_size": 64,
-        },
-    ),
-}
+BUDGETS = STUDY_BUDGETS
+"""The study's budgets (defined in `training.budgets`, beside the demo's)."""
 
 
 def llm_arguments(

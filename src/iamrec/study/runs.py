@@ -21,11 +21,12 @@ import transformers
 from tqdm.auto import tqdm
 from transformers import TrainerCallback
 
+from ..atomic import write_json_atomic
 from ..baselines import BASELINES, BaselineSettings, build_baseline
 from ..data.cold_start import COLD_AMONG_COLD, COLD_SPLIT
 from ..evaluation import CandidateScorer, EvaluationPolicy, ModelScorer, RankingAccumulator, metrics_from_ranks
 from ..evaluation.runner import iter_example_batches
-from ..folders import CONFIG_FILE, STUDY_WORK_DIR, write_json_atomic
+from ..folders import CONFIG_FILE, STUDY_WORK_DIR
 from .grid import BUDGETS, GRIDS, head_arguments, label, llm_arguments, resolve_grid, table5_modes
 from .results import RESULT_FORMAT, read_result, result_path
 from .summary import summarize
@@ -100,7 +101,7 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
     """Trains and evaluates one (configuration, seed) and writes its result file; returns the record."""
     from ..data import load_prepared
     from ..inference import Recommender
-    from ..train import train
+    from ..training import train
 
     started = time.time()
     budget, policy = BUDGETS[spec.budget], EvaluationPolicy()
@@ -286,7 +287,7 @@ def run_study(
     base_model = base_model or BUDGETS[budget].base_model
     if base_model is None:
         raise ValueError(f"The {budget!r} budget has no base model of its own; pass base_model (--base-model).")
-    from ..folders import check_prepared_dir
+    from ..folder_checks import check_prepared_dir
 
     check_prepared_dir(Path(data_dir))
     output_dir = Path(output_dir)

