@@ -89,3 +89,21 @@ def test_former_import_paths_name_the_same_objects():
     for (old_module, old_name), (new_module, new_name) in former.items():
         old = getattr(importlib.import_module(old_module), old_name)
         assert old is getattr(importlib.import_module(new_module), new_name), f"{old_module}.{old_name}"
+
+
+def test_every_name_imported_from_iamrec_exists():
+    """Imports inside functions run late: a name moved elsewhere would fail only when that code path runs."""
+    import importlib
+    import importlib.util
+
+    for path in SRC.rglob("*.py"):
+        name = module_name(path)
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.ImportFrom) or not (node.level or (node.module or "").startswith("iamrec")):
+                continue
+            base = package.split(".")[: len(package.split(".")) - (node.level - 1)] if node.level else []
+            module = importlib.import_module(".".join([*base, *([node.module] if node.module else [])]))
+            for alias in node.names:
+                target = f"{module.__name__}.{alias.name}"
+                assert hasattr(module, alias.name) or importlib.util.find_spec(target), f"{name}: {target}"
