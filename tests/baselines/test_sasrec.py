@@ -226,3 +226,15 @@ def test_bad_settings_and_empty_splits_are_one_line_value_errors(splits):
         SASRecConfig(dropout=1.0)
     with pytest.raises(ValueError, match="supervision"):
         SASRecConfig(supervision="all")
+
+
+def test_fit_on_an_instance_equals_the_former_classmethod(splits, fitted):
+    """`SASRec(...).fit(train, validation)` (the `Scorer` protocol) trains exactly as `SASRec.fit(train, validation,
+    num_items, ...)` did; fitting a fitted or loaded scorer keeps its weights."""
+    scorer = SASRec(NUM_ITEMS, TINY, seed=0, show_progress=False)
+    assert scorer.fit(splits["train"], splits["validation"]) is scorer and scorer.is_fitted
+    for name, tensor in fitted.model.state_dict().items():
+        assert torch.equal(tensor, scorer.model.state_dict()[name]), name
+    before = {name: tensor.clone() for name, tensor in scorer.model.state_dict().items()}
+    scorer.fit(splits["train"], splits["validation"])
+    assert all(torch.equal(before[name], tensor) for name, tensor in scorer.model.state_dict().items())
