@@ -340,7 +340,8 @@ def headline(results: Path = RESULTS) -> list[str]:
         "",
         f"Mean ± std over seeds, from {', '.join(sources)} under `benchmarks/results/`. Every LLM row is "
         "SmolLM2-135M-Instruct cut to 3 layers and trained at the CPU budget (the demo's, a small fraction of one "
-        "epoch); SASRec trains to early stopping.",
+        "epoch); `study_cpu` rows train on one prompt per target, `study_cpu_every_item` rows on every item of users' "
+        "sequences (`--supervision every_item`), which the demo uses too. SASRec trains to early stopping.",
     ]
 
 
