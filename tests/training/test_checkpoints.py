@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from iamrec.training import train
-from iamrec.training.resume import last_complete_checkpoint
+from iamrec.training.resume import last_complete_checkpoint, resumable_checkpoint
 from training_fixtures import tiny_arguments, write_tiny_base_model, write_tiny_data
 
 RESUME_FILES = [
@@ -83,3 +83,13 @@ def test_a_run_whose_newest_optimizer_file_is_cut_resumes_from_the_checkpoint_be
     assert "Skipping checkpoint-4: optimizer.pt is truncated" in caplog.text
     steps = [entry["step"] for entry in resumed.log_history if "loss" in entry]
     assert steps == [1, 2, 3, 4] and resumed.global_step == 4  # steps 3 and 4 ran again after checkpoint-2
+
+
+def test_a_damaged_checkpoint_named_by_its_path_is_one_clear_error(run, tmp_path):
+    _, _, run_dir = run
+    damaged = copy_with_damage(run_dir, tmp_path / "run", {"checkpoint-4": ["optimizer.pt"]})
+    with pytest.raises(FileNotFoundError, match="checkpoint-4: cannot resume from it, optimizer.pt is truncated"):
+        resumable_checkpoint(str(damaged / "checkpoint-4"), damaged)
+    with pytest.raises(FileNotFoundError, match="it is not a folder"):
+        resumable_checkpoint(str(damaged / "checkpoint-9"), damaged)
+    assert resumable_checkpoint(str(damaged / "checkpoint-2"), damaged) == str(damaged / "checkpoint-2")

@@ -26,7 +26,7 @@ from ..pretrained import public_base_model, resolve_base_model
 from ..tokenization import IAMRecProcessor
 from ..tokenization.collator import NEXT_ITEMS
 from .arguments import IAMRecArguments, RecTrainingArguments
-from .resume import last_complete_checkpoint
+from .resume import resumable_checkpoint
 from .trainer import RankingEvalCollator, RecommendationTrainer
 
 logger = logging.getLogger(__name__)
@@ -132,8 +132,8 @@ def train(
         Path(training_args.output_dir), training_args.overwrite_output_dir, training_args.resume_from_checkpoint
     )
     resume = training_args.resume_from_checkpoint  # resolved before any loading, so a bad one fails at once
-    if resume == "last":
-        resume = last_complete_checkpoint(Path(training_args.output_dir))
+    if resume is not None:
+        resume = resumable_checkpoint(resume, Path(training_args.output_dir))
     push_to_hub = training_args.push_to_hub
     if push_to_hub:  # the Trainer would push every LoRA checkpoint; we push the merged model once, at the end
         training_args = replace(training_args, push_to_hub=False)

@@ -97,3 +97,18 @@ def last_complete_checkpoint(output_dir: Path) -> str:
         f"--resume_from_checkpoint last: {output_dir} holds no complete checkpoint to resume from; drop the flag to "
         "start from step 0"
     )
+
+
+def resumable_checkpoint(resume_from_checkpoint: str, output_dir: Path) -> str:
+    """The checkpoint `--resume_from_checkpoint` names (`last`: the newest complete one in `output_dir`), checked
+    before anything loads: a damaged one named by its path is one error line, not a failure deep in the Trainer."""
+    if resume_from_checkpoint == "last":
+        return last_complete_checkpoint(output_dir)
+    checkpoint = Path(resume_from_checkpoint)
+    problem = checkpoint_problem(checkpoint) if checkpoint.is_dir() else "it is not a folder"
+    if problem is not None:
+        raise FileNotFoundError(
+            f"--resume_from_checkpoint {checkpoint}: cannot resume from it, {problem}; name another checkpoint or "
+            "pass last for the newest complete one"
+        )
+    return str(checkpoint)
