@@ -39,7 +39,7 @@ class StudyArguments:
         default="last",
         metadata={
             "help": "How LLM runs train: last (one prompt per target, the papers' format) or every_item (every item "
-            "of a user's sequence in one forward, for the same wall-clock time as last on the cpu budget)."
+            "of a user's sequence in one forward; 140 steps on the cpu budget, less training time than last's 300)."
         },
     )
     budget_minutes: float | None = field(
