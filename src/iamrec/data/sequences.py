@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from datasets import Dataset
 
-IGNORED = -100  # a history item whose next item is not supervised (context, or a held-out item)
+from ..tokenization.collator import IGNORED, NEXT_ITEMS  # the collator reads what this writes
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,7 @@ def chunk_segment(segment: UserSegment, spec: ChunkSpec) -> list[dict]:
             for j in range(start, last_target)
         ]
         if any(item != IGNORED for item in next_items):
-            chunks.append({"user": segment.user, "history": history, "next_items": next_items})
+            chunks.append({"user": segment.user, "history": history, NEXT_ITEMS: next_items})
         first_target, size = last_target + 1, spec.chunk_items - spec.context_items
     return chunks
 
@@ -111,5 +111,5 @@ def every_item_sequences(train: Dataset, spec: ChunkSpec, held_out: Iterable[int
     segments = user_segments(train["user"], train["history"], train["target"], held_out)
     rows = [chunk for segment in segments for chunk in chunk_segment(segment, spec)]
     return Dataset.from_dict(
-        {name: [row[name] for row in rows] for name in ("user", "history", "next_items")},
+        {name: [row[name] for row in rows] for name in ("user", "history", NEXT_ITEMS)},
     )
