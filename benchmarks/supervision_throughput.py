@@ -4,8 +4,12 @@ baseline and `every_item` at each chunking given, their steps interleaved.
 
     python benchmarks/supervision_throughput.py --data-dir runs/ml-100k --steps 20
     python benchmarks/supervision_throughput.py --data-dir runs/ml-100k --device cuda --layers 30 --batch-size 32
+    python benchmarks/supervision_throughput.py ... --device cuda --variants autocast bf16 bf16_flex
 
-Writes benchmarks/results/supervision_throughput_<device>.json (or --output).
+`--variants` are speed-ups of every_item, each its own model in the same interleaved loop; `last` runs under the first
+one, the reference of every ratio. `autocast` (the Trainer's `--bf16`) keeps fp32 weights and casts per operation;
+`bf16` holds the weights, LoRA adapters and optimizer state in bf16. Writes
+benchmarks/results/supervision_throughput_<device>.json (or --output).
 """
 
 import argparse
@@ -26,6 +30,14 @@ from iamrec.pretrained import resolve_base_model
 from iamrec.tokenization import IAMRecProcessor
 from iamrec.training import IAMRecArguments, build_model
 
+VARIANTS = {  # name: (weights' dtype, autocast to bf16, torch.compile, attention implementation, description)
+    "fp32": (torch.float32, False, False, "sdpa", "fp32"),
+    "autocast": (torch.float32, True, False, "sdpa", "fp32 weights under bf16 autocast"),
+    "bf16": (torch.bfloat16, False, False, "sdpa", "bf16 weights, adapters and optimizer state"),
+    "bf16_compile": (torch.bfloat16, False, True, "sdpa", "bf16 weights, torch.compile"),
+    "bf16_flex": (torch.bfloat16, False, False, "flex_attention", "bf16 weights, flex attention (a BlockMask)"),
+}
+
 
 def formats(chunkings: list[str]) -> dict[str, ChunkSpec | None]:
     """`last`, then every_item at each `CHUNK:CONTEXT`."""
@@ -45,13 +57,13 @@ def batches(examples, collator, batch_size: int, count: int, seed: int) -> list[
     return [collator([dict(example) for example in batch]) for batch in chosen]
 
 
-def timed_step(model, optimizer, batch: dict, device: str) -> float:
+def timed_step(model, optimizer, batch: dict, device: str, autocast: bool) -> float:
     """Seconds of one forward, backward and optimizer step, the device synchronised at both ends."""
     batch = {key: value.to(device) for key, value in batch.items()}
     if device.startswith("cuda"):
         torch.cuda.synchronize()
     started = time.perf_counter()
-    with torch.autocast(device.split(":")[0], dtype=torch.bfloat16, enabled=device.startswith("cuda")):
+    with torch.autocast(device.split(":")[0], dtype=torch.bfloat16, enabled=autocast):
         loss = model(**batch).loss
     loss.backward()
     optimizer.step()
@@ -86,9 +98,11 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20, help="Timed steps per format (after the warm-up ones).")
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), help="default: autocast on CUDA, else fp32")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output", type=Path)
     args = parser.parse_args()
+    args.variants = args.variants or ["autocast" if args.device.startswith("cuda") else "fp32"]
 
     data = load_prepared(args.data_dir)
     layers = args.layers if args.base_model == "smollm2-135m" else None
@@ -100,25 +114,34 @@ def main() -> None:
     model_args = IAMRecArguments(data_dir=args.data_dir, rec_head_norm="batch", num_intra=1, num_inter_last=1)
     runs = {}
     for name, spec in formats(args.chunkings).items():
-        set_seed(args.seed)
         examples = train if spec is None else every_item_sequences(train, spec, data.protocol.get("cold_items") or [])
         prepared = batches(examples, collator, args.batch_size, args.steps + args.warmup, args.seed)
-        model = build_model(model_args, base, processor, popular).to(args.device).train()
-        optimizer = torch.optim.AdamW((p for p in model.parameters() if p.requires_grad), lr=1e-3)
-        runs[name] = (model, optimizer, prepared, len(examples))
-    # Interleaved: step i of every format, then step i + 1, so a machine that slows down slows every format alike.
-    seconds = {name: [] for name in runs}
+        for variant in args.variants[:1] if spec is None else args.variants:
+            dtype, autocast, compiled, attention, _ = VARIANTS[variant]
+            set_seed(args.seed)
+            model = build_model(model_args, base, processor, popular)
+            model.get_base_model().set_attn_implementation(attention)
+            model = model.to(args.device, dtype).train()
+            optimizer = torch.optim.AdamW((p for p in model.parameters() if p.requires_grad), lr=1e-3)
+            key = name if variant == args.variants[0] else f"{name} {variant}"
+            runs[key] = (torch.compile(model) if compiled else model, optimizer, prepared, len(examples), autocast)
+    # Interleaved: step i of every run, then step i + 1, so a machine that slows down slows every run alike.
+    seconds, results = {name: [] for name in runs}, {}
     for step in range(args.steps + args.warmup):
-        for name, (model, optimizer, prepared, _) in runs.items():
-            elapsed = timed_step(model, optimizer, prepared[step], args.device)
+        for name, (model, optimizer, prepared, _, autocast) in list(runs.items()):
+            try:
+                elapsed = timed_step(model, optimizer, prepared[step], args.device, autocast)
+            except Exception as error:  # a speed-up that cannot run here is a result; the other runs go on
+                results[name] = {"error": f"{type(error).__name__}: {error}"[:500]}
+                del runs[name]
+                continue
             if step >= args.warmup:
                 seconds[name].append(elapsed)
-    results = {}
-    for name, (_, _, prepared, examples) in runs.items():
+    for name, (_, _, prepared, examples, _) in runs.items():
         results[name] = {**summary(prepared, seconds[name]), "training_examples": examples}
         print(name, {key: round(value, 3) for key, value in results[name].items()}, flush=True)
     baseline = results["last"]
-    for result in results.values():
+    for result in (result for result in results.values() if "error" not in result):
         result["targets_per_second_vs_last"] = result["targets_per_second"] / baseline["targets_per_second"]
         result["tokens_per_target_vs_last"] = result["tokens_per_target"] / baseline["tokens_per_target"]
     device = "cuda" if args.device.startswith("cuda") else "cpu"
@@ -128,8 +151,10 @@ def main() -> None:
             "environment": environment(args.device),
             "command": command_line(),
             "settings": {key: str(value) for key, value in vars(args).items() if key != "output"},
-            "note": "LoRA r=8 on every projection, the standardised head fully trained, AdamW lr 1e-3, "
-            + ("bf16 autocast" if device == "cuda" else "fp32"),
+            "note": "LoRA r=8 on every projection, the standardised head fully trained, AdamW lr 1e-3; `last` and "
+            f"unnamed rows under {args.variants[0]} ("
+            + "; ".join(f"{name}: {VARIANTS[name][-1]}" for name in args.variants)
+            + ")",
             "results": results,
             "load_average_1_5_15_min": list(os.getloadavg()),  # other work on the machine slows both formats
         },
