@@ -13,7 +13,7 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-from environment import command_line, public_path, write_result
+from environment import command_line, environment, public_path, write_result
 
 from iamrec.study.summary import load_results, mean_std, ndcg_per_example, paired_bootstrap, split_ranks
 
@@ -57,7 +57,8 @@ def main() -> None:
     parser.add_argument("--resamples", type=int, default=10_000)
     parser.add_argument("--output", type=Path, required=True)
     args = parser.parse_args()
-    result = {"command": command_line(), **compare(args.sasrec, args.runs, args.resamples)}
+    comparison = compare(args.sasrec, args.runs, args.resamples)
+    result = {"environment": environment(), "command": command_line(), **comparison}
     write_result(result, args.output)
     for name, run in result["runs"].items():
         print(name, round(run["test_NDCG@10"], 4), round(run["mean_difference"], 4), run["p_value"])

@@ -54,6 +54,13 @@ def one(render: Callable[[Path], list[str]]) -> Callable[[list[Path]], list[str]
 study = one(t.study)
 STUDY_CPU = "iamrec study --data-dir runs/ml-100k --output-dir runs/study --grid main --seeds 0 1 2 --budget cpu"
 COLD = "iamrec study --data-dir runs/ml-100k-cold --output-dir runs/cold --grid cold_start --budget cpu --parallel 2"
+GPU_EVERY_ITEM = "DATA=runs/ml-100k RESULTS=<folder> bash benchmarks/gpu_every_item.sh"
+H200 = "gpu_every_item_h200"
+THROUGHPUT = (
+    "`iamrec train`'s own step on the same model: `last` (one prompt per target) against `every_item` "
+    "(CHUNK:CONTEXT items per sequence), measured in one process with the formats' steps interleaved. Tokens per "
+    "target are exact."
+)
 GPU = "python benchmarks/gpu_check.py --device cuda --data-dir runs/ml-100k --random-base-model SHAPE_DIR"
 QUALITY, ATTENTION, NEW_ITEMS, CPU, ON_GPU = (
     "Quality on ML-100K",
@@ -105,6 +112,49 @@ TABLES = [
     ),
     Table(
         QUALITY,
+        "The 30-layer model on one GPU, every_item",
+        (f"{H200}/full_model",),
+        study,
+        "iamrec study --data-dir runs/ml-100k --output-dir runs/full_model --grid hatllm --seeds 0 --budget gpu "
+        "--supervision every_item --budget-minutes 3.65",
+        "The whole SmolLM2-135M-Instruct (HatLLM schedule: 4 `intra`, 25 `full`, 1 `inter_last`), batch 32 sequences "
+        "of 20 items, bf16 autocast, stopped by its 3.65-minute box on an H200 that it shared with the runs below. "
+        "One seed; validation and test on the device.",
+    ),
+    Table(
+        QUALITY,
+        "The 3-layer model trained further on one GPU, every_item",
+        (f"{H200}/converge",),
+        study,
+        "iamrec study --data-dir runs/ml-100k --output-dir runs/converge --grid hatllm --seeds 0 --budget converge "
+        "--supervision every_item --budget-minutes 3.65",
+        "The CPU budget's model, batch and learning rate, validated every 250 steps; the box ended it (at 1,429 "
+        "steps, about 3 epochs) one validation after its best, before early stopping (patience 4) would have.",
+    ),
+    Table(
+        QUALITY,
+        "The GPU runs against SASRec",
+        (f"{H200}/against_sasrec.json",),
+        one(t.against_sasrec),
+        "python benchmarks/compare_to_sasrec.py --sasrec benchmarks/results/study_cpu --runs "
+        f"benchmarks/results/{H200}/full_model benchmarks/results/{H200}/converge",
+        "Each run paired per test example with SASRec's per-example NDCG@10 averaged over its 3 seeds (the "
+        "`study_cpu` SASRec, trained to early stopping). The bootstrap covers example noise; one LLM seed does not "
+        "cover seed noise.",
+    ),
+    Table(
+        QUALITY,
+        "Chunking at the CPU budget",
+        (f"{H200}/chunking_sweep.json", f"{H200}/chunking_sweep"),
+        one(t.chunking_sweep),
+        f"python benchmarks/chunking_sweep.py --sweep-dir benchmarks/results/{H200}/chunking_sweep",
+        "HatLLM on the 3-layer model, batch 16, lr 1e-3, at the training tokens of the default's 140 steps (fewer "
+        "steps for longer rows), seeds 0-2, trained and tested on an H200 (fp32 ranking). `CHUNK:CONTEXT`: items per "
+        "training row, and items of context that start each of a user's later rows. Each chunking is paired with "
+        "the default seed by seed.",
+    ),
+    Table(
+        QUALITY,
         "SASRec to convergence",
         ("sasrec_ml100k_last_position.json", "sasrec_ml100k.json"),
         t.sasrec,
@@ -122,19 +172,14 @@ TABLES = [
         "python benchmarks/bench_evaluation.py",
         "Counting rules of MostPopular, and history items kept in or excluded from the ranking.",
     ),
-    *(
-        Table(
-            CPU if device == "cpu" else ON_GPU,
-            f"Training throughput of the two supervision formats ({device.upper()})",
-            (f"supervision_throughput_{device}.json",),
-            one(t.supervision_throughput),
-            "python benchmarks/supervision_throughput.py --data-dir runs/ml-100k",
-            "`iamrec train`'s own step on the same model: `last` (one prompt per target) against `every_item` "
-            "(CHUNK:CONTEXT items per sequence), measured in one process with the formats' steps interleaved. "
-            "Tokens per target are exact; step times depend on the machine's load (the CPU file was measured beside "
-            "a running study, which slowed every format: compare the ratios, not the seconds).",
-        )
-        for device in ("cpu", "cuda")
+    Table(
+        CPU,
+        "Training throughput of the two supervision formats (CPU)",
+        ("supervision_throughput_cpu.json",),
+        one(t.supervision_throughput),
+        "python benchmarks/supervision_throughput.py --data-dir runs/ml-100k",
+        THROUGHPUT + " Step times depend on the machine's load (this file was measured beside a running study, "
+        "which slowed every format: compare the ratios, not the seconds).",
     ),
     Table(
         ATTENTION,
@@ -241,6 +286,16 @@ TABLES = [
         one(t.step_ops),
         "python benchmarks/count_step_ops.py --data-dir runs/ml-100k",
         "On a GPU each call is at least one kernel launch, so at small batches step time follows this count.",
+    ),
+    Table(
+        ON_GPU,
+        "Training throughput of the two supervision formats (H200, 30 layers)",
+        (f"{H200}/supervision_throughput.json",),
+        one(t.supervision_throughput),
+        GPU_EVERY_ITEM,
+        THROUGHPUT + " A second run of `--variants bf16 bf16_flex bf16_compile --chunkings 50:10` (flex "
+        "attention's BlockMask and torch.compile) did not finish its 4 warm-up and 8 timed steps in 215 s, nor in "
+        "80 s before it: no number for either.",
     ),
     Table(
         ON_GPU,

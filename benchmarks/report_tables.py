@@ -75,7 +75,7 @@ def study(folder: Path) -> list[str]:
             ]
         )
     lines = table(["configuration", "seeds", "test NDCG@10 per seed", *(m.replace("_", " ") for m in metrics)], rows)
-    for split, comparisons in summary["comparisons"].items():
+    for split, comparisons in (item for item in summary["comparisons"].items() if item[1]):
         reference = summary["references"][split]
         lines += ["", f"Paired against `{reference}` on `{split}` (NDCG@10 per example, averaged over seeds):", ""]
         lines += comparison_table(comparisons)
@@ -169,7 +169,9 @@ def supervision_throughput(path: Path) -> list[str]:
     """`benchmarks/supervision_throughput.py`: one row per training format, `last` first as the reference."""
     report = read(path)
     rows = [
-        [
+        [f"`{name}`", r["error"].split(":")[0] + " (did not run)", "", "", "", ""]
+        if "error" in r
+        else [
             f"`{name}`",
             f"{r['seconds_per_step']:.3f}",
             f"{r['tokens_per_step']:,.0f}",
@@ -510,9 +512,7 @@ def supervision_comparison(path: Path) -> list[str]:
                 p_value(c["p_value"]),
                 ", ".join(signed(value) for value in c["per_seed_differences"]),
                 "" if t_test is None else f"{t_test['p_value']:.3f}",
-                "within noise"
-                if c["within_noise"]
-                else ("every_item better" if c["mean_difference"] > 0 else "last better"),
+                verdict(c, "every_item better", "last better"),
             ]
         )
     header = [
@@ -528,3 +528,51 @@ def supervision_comparison(path: Path) -> list[str]:
         "verdict",
     ]
     return table(header, rows)
+
+
+def chunking_sweep(path: Path) -> list[str]:
+    """`benchmarks/chunking_sweep.py`: test metrics per chunking, each paired seed by seed with the reference."""
+    report = read(path)
+    reference, rows = report["reference"], []
+    for chunking, entry in report["summary"].items():
+        paired = entry.get(f"vs_{reference}")
+        rows.append(
+            [
+                f"`{chunking}`" + (" (default)" if chunking == reference else ""),
+                ", ".join(map(str, entry["seeds"])),
+                ", ".join(map(str, entry["steps"])),
+                mean_std(entry["test_HR@10"]),
+                mean_std(entry["test_NDCG@10"]),
+                "" if paired is None else ", ".join(signed(value) for value in paired["per_seed_differences"]),
+                "" if paired is None or paired["seed_t_test"] is None else f"{paired['seed_t_test']['p_value']:.3f}",
+            ]
+        )
+    header = ["CHUNK:CONTEXT", "seeds", "steps", "test HR@10", "test NDCG@10", f"vs {reference}, per seed", "t-test p"]
+    return table(header, rows)
+
+
+def against_sasrec(path: Path) -> list[str]:
+    """`benchmarks/compare_to_sasrec.py`: each LLM run paired per test example with SASRec's mean over its seeds."""
+    report = read(path)
+    sasrec = report["sasrec"]
+    rows = [
+        [
+            f"`{name}`",
+            run["device"],
+            f"{run['training']['global_step']} ({run['training']['stop_reason']}, best {run['training']['best_step']})",
+            f"{run['test_NDCG@10']:.4f}",
+            signed(run["mean_difference"]),
+            f"[{signed(run['ci_low'])}, {signed(run['ci_high'])}]",
+            p_value(run["p_value"]),
+            verdict(run, "LLM better", "SASRec better"),
+        ]
+        for name, run in report["runs"].items()
+    ]
+    header = ["run", "device", "steps (stop, best)", "test NDCG@10", "vs SASRec", "95% CI", "bootstrap p", "verdict"]
+    seeds = ", ".join(map(str, sasrec["seeds"]))
+    return [*table(header, rows), "", f"SASRec: test NDCG@10 {mean_std(sasrec['test_NDCG@10'])} (seeds {seeds})."]
+
+
+def verdict(paired: dict, better: str, worse: str) -> str:
+    """A paired bootstrap's verdict: within noise, or which side is better."""
+    return "within noise" if paired["within_noise"] else (better if paired["mean_difference"] > 0 else worse)
