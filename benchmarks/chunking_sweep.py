@@ -13,7 +13,7 @@ import json
 import re
 from pathlib import Path
 
-from environment import command_line, write_result
+from environment import command_line, environment, write_result
 
 from iamrec.study.summary import mean_std, paired_t_test
 
@@ -65,16 +65,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sweep-dir", type=Path, required=True)
     parser.add_argument("--reference", default="20:10", help="the chunking every other is paired with")
-    parser.add_argument("--environment-from", type=Path, help="a result file of the same run, for its environment")
+    parser.add_argument(
+        "--environment-from", type=Path, help="a result file of the machine the sweep ran on (default: this one)"
+    )
     parser.add_argument("--output", type=Path)
     args = parser.parse_args()
     runs = read_runs(args.sweep_dir)
     if args.reference not in runs:
         parser.error(f"no run of the reference chunking {args.reference}; found {sorted(runs)}")
-    environment = json.loads(args.environment_from.read_text())["environment"] if args.environment_from else None
+    ran_on = json.loads(args.environment_from.read_text())["environment"] if args.environment_from else environment()
     output = args.output or args.sweep_dir.with_suffix(".json")
     result = {
-        **({"environment": environment} if environment else {}),
+        "environment": ran_on,
         "command": command_line(),
         "reference": args.reference,
         "summary": summarize(runs, args.reference),
