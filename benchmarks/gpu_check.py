@@ -29,7 +29,7 @@ from transformers import TrainerCallback
 sys.path.insert(0, str(Path(__file__).parent))
 import bench_attention  # noqa: E402  (the same model shapes and batches as the attention benchmark)
 
-# `iamrec train` settings measured one after another, each adding one speed-up to the previous (the issue's run first).
+# `iamrec train` settings measured one after another, each adding one speed-up to the previous (batch 32 first).
 TRAIN_VARIANTS = {
     "batch_32": {"per_device_train_batch_size": 32},
     "batch_256": {"per_device_train_batch_size": 256},
@@ -147,6 +147,7 @@ def train_variant(args: argparse.Namespace, settings: dict, work: Path) -> dict:
         num_intra=args.num_intra,
         num_inter_last=args.num_inter_last,
         rec_head_norm="batch",
+        supervision=args.supervision,
     )
     values = {
         "output_dir": str(work / f"train-{len(list(work.glob('train-*')))}"),
@@ -174,6 +175,7 @@ def train_variant(args: argparse.Namespace, settings: dict, work: Path) -> dict:
     steady = timer.steady_step_seconds(args.warmup_steps)
     return {
         "settings": {key: value for key, value in values.items() if key != "output_dir"},
+        "supervision": args.supervision,  # samples are rows: prompts under last, item sequences under every_item
         "steps": result.global_step,
         "steady_step_seconds": steady,
         "steady_samples_per_second": batch_size / steady,
@@ -260,6 +262,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--length", type=int, default=160, help="synthetic prompts (ML-100K's are 44-167 tokens)")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--batch-size", type=int, default=32, help="training batch unless a variant sets one")
+    parser.add_argument(
+        "--supervision", default="last", choices=["last", "every_item"], help="the train stages' format (rows/s)"
+    )
     parser.add_argument("--train-variants", nargs="*", choices=list(TRAIN_VARIANTS), default=list(TRAIN_VARIANTS))
     parser.add_argument("--train-steps", type=int, default=40)
     parser.add_argument("--warmup-steps", type=int, default=10, help="steps left out of the steady samples/s")
