@@ -133,6 +133,15 @@ TABLES = [
     ),
     Table(
         QUALITY,
+        "Validation curves of the longer runs",
+        (f"{H200}/converge", f"{H200}/full_model"),
+        t.validation_curves,
+        GPU_EVERY_ITEM,
+        "Validation NDCG@10 at each evaluation (the first 1,000 validation examples for the 3-layer runs, all 9,834 "
+        "for the 30-layer run); the test number is the best validation checkpoint's.",
+    ),
+    Table(
+        QUALITY,
         "The GPU runs against SASRec",
         (f"{H200}/against_sasrec.json",),
         one(t.against_sasrec),

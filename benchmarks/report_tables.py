@@ -576,3 +576,26 @@ def against_sasrec(path: Path) -> list[str]:
 def verdict(paired: dict, better: str, worse: str) -> str:
     """A paired bootstrap's verdict: within noise, or which side is better."""
     return "within noise" if paired["within_noise"] else (better if paired["mean_difference"] > 0 else worse)
+
+
+def validation_curves(folders: list[Path]) -> list[str]:
+    """Validation NDCG@10 at each evaluation of every run in `iamrec study` folders, with where and why it stopped."""
+    rows = []
+    for folder in folders:
+        for path in sorted(folder.glob("results/*/seed-*.json")):
+            run = read(path)
+            training = run["training"]
+            evaluations = [entry for entry in training["log_history"] if "eval_NDCG@10" in entry]
+            epochs = max((entry.get("epoch", 0.0) for entry in training["log_history"]), default=0.0)
+            rows.append(
+                [
+                    f"`{folder.name}/{run['configuration']}/seed-{run['seed']}`",
+                    run["device"],
+                    f"{training['global_step']} ({epochs:.1f} epochs)",
+                    f"{training['stop_reason']}, best {training['best_step']}",
+                    ", ".join(f"{entry['step']}: {entry['eval_NDCG@10']:.4f}" for entry in evaluations),
+                    f"{run['test']['metrics']['NDCG@10']:.4f}",
+                ]
+            )
+    header = ["run", "device", "steps", "stop, best step", "validation NDCG@10 by step", "test NDCG@10"]
+    return table(header, rows)
