@@ -31,11 +31,11 @@ IAMREC=("$PYTHON" -m iamrec.cli)
 if [[ -n "${SMOKE:-}" ]]; then  # a few steps of everything on the CPU
   LAYERS=2 SWEEP_STEPS=16 SWEEP_VALIDATION=16 SEEDS=(0)
   STUDY_EXTRA=(--budget tiny --base-model "$("$PYTHON" -c "from iamrec.pretrained import cached_smollm2; print(cached_smollm2(2))")")
-  THROUGHPUT=(--layers 2 --batch-size 2 --steps 1 --warmup 1 --device cpu)
+  THROUGHPUT=(--layers 2 --batch-size 2 --steps 1 --warmup 1 --device cpu) REFERENCE_VARIANT=fp32
   SPEEDUPS=(--variants fp32 --chunkings 20:10)
 else
   LAYERS=3 SWEEP_STEPS=140 SWEEP_VALIDATION=1000 SEEDS=(0 1 2) STUDY_EXTRA=()
-  THROUGHPUT=(--layers 30 --batch-size 32 --steps 10 --warmup 4 --device cuda)
+  THROUGHPUT=(--layers 30 --batch-size 32 --steps 10 --warmup 4 --device cuda) REFERENCE_VARIANT=autocast
   SPEEDUPS=(--variants bf16 bf16_flex bf16_compile --chunkings 50:10)
 fi
 left() { echo $((END - SECONDS)); }
@@ -49,7 +49,7 @@ timeout 150 "$PYTHON" -c "from iamrec.pretrained import cached_smollm2; cached_s
 echo "convert: rc $? at ${SECONDS}s"
 
 timeout 150 "$PYTHON" benchmarks/supervision_throughput.py --data-dir "$DATA" "${THROUGHPUT[@]}" \
-  --variants "$([[ -n "${SMOKE:-}" ]] && echo fp32 || echo autocast)" bf16 --chunkings 20:10 50:10 \
+  --variants "$REFERENCE_VARIANT" bf16 --chunkings 20:10 50:10 \
   --output "$RESULTS/supervision_throughput.json" >"$RESULTS/logs/throughput.log" 2>&1
 echo "throughput: rc $? at ${SECONDS}s"
 

@@ -18,6 +18,7 @@ import random
 import statistics
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 from environment import RESULTS, command_line, environment, write_result
@@ -30,12 +31,23 @@ from iamrec.pretrained import resolve_base_model
 from iamrec.tokenization import IAMRecProcessor
 from iamrec.training import IAMRecArguments, build_model
 
-VARIANTS = {  # name: (weights' dtype, autocast to bf16, torch.compile, attention implementation, description)
-    "fp32": (torch.float32, False, False, "sdpa", "fp32"),
-    "autocast": (torch.float32, True, False, "sdpa", "fp32 weights under bf16 autocast"),
-    "bf16": (torch.bfloat16, False, False, "sdpa", "bf16 weights, adapters and optimizer state"),
-    "bf16_compile": (torch.bfloat16, False, True, "sdpa", "bf16 weights, torch.compile"),
-    "bf16_flex": (torch.bfloat16, False, False, "flex_attention", "bf16 weights, flex attention (a BlockMask)"),
+
+class Variant(NamedTuple):
+    """How one run trains: its weights' dtype, bf16 autocast or not, torch.compile or not, its attention."""
+
+    dtype: torch.dtype
+    autocast: bool
+    compiled: bool
+    attention: str
+    description: str
+
+
+VARIANTS = {
+    "fp32": Variant(torch.float32, False, False, "sdpa", "fp32"),
+    "autocast": Variant(torch.float32, True, False, "sdpa", "fp32 weights under bf16 autocast"),
+    "bf16": Variant(torch.bfloat16, False, False, "sdpa", "bf16 weights, adapters and optimizer state"),
+    "bf16_compile": Variant(torch.bfloat16, False, True, "sdpa", "bf16 weights, torch.compile"),
+    "bf16_flex": Variant(torch.bfloat16, False, False, "flex_attention", "bf16 weights, flex attention (a BlockMask)"),
 }
 
 
@@ -117,14 +129,15 @@ def main() -> None:
         examples = train if spec is None else every_item_sequences(train, spec, data.protocol.get("cold_items") or [])
         prepared = batches(examples, collator, args.batch_size, args.steps + args.warmup, args.seed)
         for variant in args.variants[:1] if spec is None else args.variants:
-            dtype, autocast, compiled, attention, _ = VARIANTS[variant]
+            how = VARIANTS[variant]
             set_seed(args.seed)
             model = build_model(model_args, base, processor, popular)
-            model.get_base_model().set_attn_implementation(attention)
-            model = model.to(args.device, dtype).train()
+            model.get_base_model().set_attn_implementation(how.attention)
+            model = model.to(args.device, how.dtype).train()
             optimizer = torch.optim.AdamW((p for p in model.parameters() if p.requires_grad), lr=1e-3)
             key = name if variant == args.variants[0] else f"{name} {variant}"
-            runs[key] = (torch.compile(model) if compiled else model, optimizer, prepared, len(examples), autocast)
+            model = torch.compile(model) if how.compiled else model
+            runs[key] = (model, optimizer, prepared, len(examples), how.autocast)
     # Interleaved: step i of every run, then step i + 1, so a machine that slows down slows every run alike.
     seconds, results = {name: [] for name in runs}, {}
     for step in range(args.steps + args.warmup):
@@ -153,7 +166,7 @@ def main() -> None:
             "settings": {key: str(value) for key, value in vars(args).items() if key != "output"},
             "note": "LoRA r=8 on every projection, the standardised head fully trained, AdamW lr 1e-3; `last` and "
             f"unnamed rows under {args.variants[0]} ("
-            + "; ".join(f"{name}: {VARIANTS[name][-1]}" for name in args.variants)
+            + "; ".join(f"{name}: {VARIANTS[name].description}" for name in args.variants)
             + ")",
             "results": results,
             "load_average_1_5_15_min": list(os.getloadavg()),  # other work on the machine slows both formats

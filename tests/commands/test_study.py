@@ -345,30 +345,20 @@ def test_the_cpu_budget_is_the_demos_default_budget(tmp_path, supervision):
 
 
 def test_every_item_runs_record_their_supervision_and_a_mixed_folder_is_refused(tiny):
-    output = tiny["root"] / "every-item"
-    study.run_study(
-        tiny["data"],
-        output,
-        ["hatllm"],
-        [0],
-        "tiny",
-        base_model=tiny["base"],
-        show_progress=False,
-        supervision="every_item",
-    )
+    output, again = tiny["root"] / "every-item", tiny["root"] / "every-item-again"
+    for folder in (output, again):  # twice: deterministic for a fixed seed, as `last` is
+        study.run_study(
+            tiny["data"],
+            folder,
+            ["hatllm"],
+            [0],
+            "tiny",
+            base_model=tiny["base"],
+            show_progress=False,
+            supervision="every_item",
+        )
     record = json.loads(study.result_path(output, "hatllm", 0).read_text())
     assert record["supervision"] == "every_item" and record["training"]["global_step"] == 4
-    again = tiny["root"] / "every-item-again"  # deterministic for a fixed seed, as `last` is
-    study.run_study(
-        tiny["data"],
-        again,
-        ["hatllm"],
-        [0],
-        "tiny",
-        base_model=tiny["base"],
-        show_progress=False,
-        supervision="every_item",
-    )
     assert json.loads(study.result_path(again, "hatllm", 0).read_text())["test_ranks"] == record["test_ranks"]
     with pytest.raises(ValueError, match="trained with 'every_item' supervision, not 'last'"):
         study.run_study(tiny["data"], output, ["hatllm"], [0], "tiny", base_model=tiny["base"], show_progress=False)
