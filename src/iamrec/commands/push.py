@@ -15,6 +15,13 @@ class PushArguments:
     folder_only: str | None = field(
         default=None, metadata={"help": "Only write the upload folder here; upload nothing."}
     )
+    installed_code: bool = field(
+        default=False,
+        metadata={
+            "help": "Ship this installation's remote code (modeling_iamrec.py, ...) instead of the folder's, "
+            "where they differ."
+        },
+    )
 
 
 def parse(argv: list[str]) -> PushArguments:
@@ -26,7 +33,7 @@ def run(args: PushArguments) -> int:
     from ..hub import build_hub_folder, push
 
     if args.folder_only:
-        print(build_hub_folder(args.model, args.folder_only, args.repo_id))
+        print(build_hub_folder(args.model, args.folder_only, args.repo_id, args.installed_code))
     else:
-        print(push(args.model, args.repo_id, private=args.private))
+        print(push(args.model, args.repo_id, private=args.private, installed_code=args.installed_code))
     return 0
