@@ -7,6 +7,9 @@ PROTOCOL_FILE = "protocol.json"
 SPLITS_DIR = "splits"
 CATALOG_DIR = "catalog"
 
+# Any output folder of `iamrec train` and `iamrec study`: held by one process at a time (`locks`).
+LOCK_FILE, LOCK_HOLDER_FILE = ".iamrec.lock", ".iamrec.lock.holder"
+
 # A training run (`iamrec train --output_dir`): Trainer checkpoints, and the final model folder.
 MODEL_DIR = "model"
 CHECKPOINT_PREFIX = "checkpoint-"

@@ -8,6 +8,7 @@ import multiprocessing
 import os
 import platform
 import shutil
+import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -27,6 +28,7 @@ from ..data.cold_start import COLD_AMONG_COLD, COLD_SPLIT
 from ..evaluation import CandidateScorer, EvaluationPolicy, ModelScorer, RankingAccumulator, metrics_from_ranks
 from ..evaluation.runner import iter_example_batches
 from ..folders import CONFIG_FILE, STUDY_WORK_DIR
+from ..locks import folder_lock
 from .grid import BUDGETS, GRIDS, head_arguments, label, llm_arguments, resolve_grid, table5_modes
 from .results import RESULT_FORMAT, read_result, result_path
 from .summary import summarize
@@ -291,7 +293,33 @@ def run_study(
 
     check_prepared_dir(Path(data_dir))
     output_dir = Path(output_dir)
-    deadline = None if budget_minutes is None else time.time() + 60 * budget_minutes
+    with folder_lock(output_dir, "iamrec study"):  # a second study here would mix its results with these
+        deadline = None if budget_minutes is None else time.time() + 60 * budget_minutes
+        skipped, pending = finished_and_pending(output_dir, configurations, seeds, budget, supervision)
+        threads = max(1, (os.cpu_count() or 1) // parallel) if parallel > 1 else None
+        specs = [
+            RunSpec(
+                c, s, str(data_dir), str(output_dir), budget, base_model, deadline, keep_models, threads, supervision
+            )
+            for c, s in pending
+        ]
+        finished, not_started = execute_all(specs, parallel, show_progress)
+        order = {key: index for index, key in enumerate(pending)}
+        not_started.sort(key=order.__getitem__)
+        finished.sort(key=order.__getitem__)
+        summary, markdown = summarize(output_dir, configurations)
+    if not specs:
+        logger.info("Every run already has a complete result in %s.", output_dir)
+    if not_started and not finished:
+        logger.warning("No run started: the time budget of %s minute(s) ended first.", budget_minutes)
+    return StudyReport(finished, skipped, not_started, summary, markdown)
+
+
+def finished_and_pending(
+    output_dir: Path, configurations: Sequence[str], seeds: Sequence[int], budget: str, supervision: str
+) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
+    """The (configuration, seed) pairs with a complete result in `output_dir`, and those still to run; refuses a
+    folder holding results of another budget or supervision."""
     skipped, pending = [], []
     for configuration in configurations:
         for seed in seeds:
@@ -308,11 +336,31 @@ def run_study(
                     f"supervision, not {supervision!r}; use another output folder."
                 )
             (skipped if record is not None else pending).append((configuration, seed))
-    threads = max(1, (os.cpu_count() or 1) // parallel) if parallel > 1 else None
-    specs = [
-        RunSpec(c, s, str(data_dir), str(output_dir), budget, base_model, deadline, keep_models, threads, supervision)
-        for c, s in pending
-    ]
+    return skipped, pending
+
+
+def worker_pool(workers: int) -> ProcessPoolExecutor:
+    """Spawned worker processes that end with the study: each watches its parent and exits once it is gone (killed,
+    even by SIGKILL, which runs no clean-up), instead of training on and writing results for nobody."""
+    context = multiprocessing.get_context("spawn")
+    return ProcessPoolExecutor(workers, mp_context=context, initializer=watch_parent, initargs=(os.getpid(),))
+
+
+def watch_parent(parent: int, interval: float = 1.0) -> None:
+    """Starts a thread that ends this process as soon as `parent` is no longer its parent."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval)
+        os._exit(1)  # no clean-up: the results this worker would write belong to a study that is gone
+
+    threading.Thread(target=watch, name="watch-parent", daemon=True).start()
+
+
+def execute_all(
+    specs: list[RunSpec], parallel: int, show_progress: bool
+) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
+    """Runs `specs` here or in `parallel` worker processes; returns the finished and the not started runs."""
     finished, not_started = [], []
     bar = tqdm(total=len(specs), desc="Study runs", unit="run", disable=not show_progress)
 
@@ -326,19 +374,9 @@ def run_study(
         for spec in specs:
             record_outcome(execute(spec))
     else:
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=parallel, mp_context=context) as pool:
+        with worker_pool(parallel) as pool:
             futures = [pool.submit(execute, spec) for spec in specs]
             for future in as_completed(futures):
                 record_outcome(future.result())
     bar.close()
-    order = {key: index for index, key in enumerate(pending)}
-    not_started.sort(key=order.__getitem__)
-    finished.sort(key=order.__getitem__)
-    summary, markdown = summarize(output_dir, configurations)
-    report = StudyReport(finished, skipped, not_started, summary, markdown)
-    if not specs:
-        logger.info("Every run already has a complete result in %s.", output_dir)
-    if not_started and not finished:
-        logger.warning("No run started: the time budget of %s minute(s) ended first.", budget_minutes)
-    return report
+    return finished, not_started

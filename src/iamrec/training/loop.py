@@ -5,6 +5,7 @@ Data-parallel: `torchrun --nproc_per_node 2 -m iamrec.cli train ...` (gloo on CP
 
 import json
 import logging
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from ..data.sequences import ChunkSpec, every_item_sequences
 from ..evaluation import EvaluationPolicy
 from ..folders import MODEL_DIR, RUN_FILE
 from ..hub import push
+from ..locks import folder_lock
 from ..modeling_iamrec import IAMRecForSequentialRecommendation
 from ..pretrained import public_base_model, resolve_base_model
 from ..tokenization import IAMRecProcessor
@@ -126,8 +128,21 @@ def train(
 ) -> TrainResult:
     """Trains, keeps the best validation checkpoint, merges LoRA and saves model + processor to `output_dir/model`.
 
-    With `--push_to_hub`, that folder (not the adapter checkpoints) goes to `--hub_model_id` at the end.
+    With `--push_to_hub`, that folder (not the adapter checkpoints) goes to `--hub_model_id` at the end. The output
+    folder is locked while training (by the first process of a data-parallel run): a second run there is refused.
     """
+    first = training_args.process_index == 0
+    with folder_lock(training_args.output_dir, "iamrec train") if first else nullcontext():
+        return train_in_locked_dir(args, training_args, policy, callbacks)
+
+
+def train_in_locked_dir(
+    args: IAMRecArguments,
+    training_args: RecTrainingArguments,
+    policy: EvaluationPolicy,
+    callbacks: list[TrainerCallback] | None,
+) -> TrainResult:
+    """`train`, once the output folder is this run's."""
     check_output_dir(
         Path(training_args.output_dir), training_args.overwrite_output_dir, training_args.resume_from_checkpoint
     )
