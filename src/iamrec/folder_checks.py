@@ -19,6 +19,18 @@ from .folders import (
 )
 
 
+def is_count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+MODEL_CONFIG_TYPES = (
+    ("num_items", "a whole number", is_count),
+    ("num_hidden_layers", "a whole number", is_count),
+    ("item_mask_modes", "a list of mode names", lambda value: isinstance(value, list)),
+)
+"""The types of `MODEL_CONFIG_KEYS` that loading relies on: a quoted number otherwise fails deep in transformers."""
+
+
 def check_model_dir(model_dir: str | os.PathLike) -> Path:
     """Fails early, naming the missing or malformed pieces, when a folder is not a complete `iamrec train` model."""
     path = Path(model_dir)
@@ -29,7 +41,14 @@ def check_model_dir(model_dir: str | os.PathLike) -> Path:
     missing = [name for name in REQUIRED_MODEL_FILES if not (path / name).is_file()]
     if missing:
         raise FileNotFoundError(f"{path} is not a complete iamrec model: {', '.join(missing)} missing.")
-    read_json_object(path / CONFIG_FILE, MODEL_CONFIG_HOLDS, MODEL_CONFIG_KEYS)
+    config = read_json_object(path / CONFIG_FILE, MODEL_CONFIG_HOLDS, MODEL_CONFIG_KEYS)
+    wrong = [
+        f"{key!r} should be {kind}, got {json_kind(config[key])}"
+        for key, kind, check in MODEL_CONFIG_TYPES
+        if not check(config[key])
+    ]
+    if wrong:
+        raise ValueError(f"{path / CONFIG_FILE}: {'; '.join(wrong)}")
     read_json_object(path / PROCESSOR_FILE, "the processor settings: the catalog titles and the prompt", ("titles",))
     return path
 

@@ -3,6 +3,7 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 from safetensors import SafetensorError
@@ -10,10 +11,10 @@ from transformers import AutoModel
 
 from . import auto_classes  # noqa: F401  (AutoModel must know IAMRec folders)
 from .folder_checks import check_model_dir
+from .precision import resolve_dtype
 from .tokenization import IAMRecProcessor
 
 DEVICES = "auto, cpu, cuda or cuda:N"
-DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
 
 
 def resolve_device(device: str = "auto") -> torch.device:
@@ -34,21 +35,27 @@ def resolve_device(device: str = "auto") -> torch.device:
     return resolved
 
 
-def resolve_dtype(dtype: str, device: torch.device) -> torch.dtype:
-    """`auto` is bfloat16 on a CUDA device that supports it and float32 otherwise (CPU bf16 matmuls are slow)."""
-    if dtype == "auto":
-        supported = device.type == "cuda" and torch.cuda.is_bf16_supported()
-        return torch.bfloat16 if supported else torch.float32
-    if dtype not in DTYPES:
-        raise ValueError(f"Unknown dtype {dtype!r}; choose auto, {' or '.join(DTYPES)}.")
-    return DTYPES[dtype]
-
-
 @dataclass
 class Recommendation:
     item_id: int
     title: str
     score: float
+
+
+def check_all_weights_loaded(path: Path, loading: dict[str, Any]) -> None:
+    """Refuses a folder whose weights file lacks weights of the model or holds others: transformers only reports
+    them, initialising the missing ones at random (a half-trained model that still ranks) or dropping layers that the
+    config does not declare."""
+    problems = [
+        f"{what}: {', '.join(sorted(loading[key])[:5])}{' ...' if len(loading[key]) > 5 else ''}"
+        for key, what in (
+            ("missing_keys", "missing weights"),
+            ("unexpected_keys", "weights the config has no place for"),
+        )
+        if loading[key]
+    ]
+    if problems:
+        raise ValueError(f"{path} is an incomplete or inconsistent checkpoint, {'; '.join(problems)}")
 
 
 class Recommender:
@@ -71,10 +78,15 @@ class Recommender:
         target = resolve_device(device)
         torch_dtype = resolve_dtype(dtype, target)
         try:
-            model = AutoModel.from_pretrained(path, dtype=torch_dtype)
+            model, loading = AutoModel.from_pretrained(path, dtype=torch_dtype, output_loading_info=True)
         except (OSError, ValueError, RuntimeError, SafetensorError) as error:
             raise ValueError(f"Could not load the model in {path}; the checkpoint looks corrupt: {error}") from error
-        return cls(model.to(target), IAMRecProcessor.from_pretrained(path))
+        check_all_weights_loaded(path, loading)
+        try:
+            processor = IAMRecProcessor.from_pretrained(path)
+        except Exception as error:  # tokenizers reports a malformed tokenizer.json as a bare Exception
+            raise ValueError(f"Could not load the tokenizer or processor in {path}: {error}") from error
+        return cls(model.to(target), processor)
 
     @property
     def placement(self) -> dict[str, str]:
