@@ -15,6 +15,8 @@ MODEL_DIR = "model"
 CHECKPOINT_PREFIX = "checkpoint-"
 CHECKPOINT_STATE_FILES = ("trainer_state.json", "optimizer.pt", "scheduler.pt")
 """What a Trainer checkpoint needs besides its weights to resume exactly where it stopped."""
+CHECKPOINT_SETTINGS_FILE = "iamrec_settings.json"
+"""In each checkpoint: the settings that define the run, compared with a resuming run's."""
 CHECKPOINT_WEIGHTS_FILES = ("adapter_model.safetensors", "model.safetensors")
 ADAPTER_CONFIG = "adapter_config.json"
 """Beside LoRA weights: without it the Trainer cannot load them back."""

@@ -2,10 +2,13 @@
 name for the previous complete one, instead of the run dying in the Trainer (`PytorchStreamReader failed ...`)."""
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from iamrec.cli import main as iamrec_main
+from iamrec.data import ProtocolConfig
 from iamrec.training import train
 from iamrec.training.resume import last_complete_checkpoint, resumable_checkpoint
 from training_fixtures import tiny_arguments, write_tiny_base_model, write_tiny_data
@@ -93,3 +96,31 @@ def test_a_damaged_checkpoint_named_by_its_path_is_one_clear_error(run, tmp_path
     with pytest.raises(FileNotFoundError, match="it is not a folder"):
         resumable_checkpoint(str(damaged / "checkpoint-9"), damaged)
     assert resumable_checkpoint(str(damaged / "checkpoint-2"), damaged) == str(damaged / "checkpoint-2")
+
+
+def test_resuming_with_settings_other_than_the_checkpoints_is_refused_naming_each(run, tmp_path):
+    """Resuming with --supervision last -> every_item or other modes used to be accepted, and another dataset or
+    --lora_r failed with a size-mismatch traceback."""
+    data_dir, base, run_dir = run
+    copy = shutil.copytree(run_dir, tmp_path / "run")
+    args, training_args = tiny_arguments(data_dir, base, copy, max_steps=6, resume_from_checkpoint="last")
+    changed = replace(args, supervision="every_item", lora_r=4)
+    with pytest.raises(ValueError, match="other settings") as refused:
+        train(changed, training_args)
+    assert "supervision 'last' (now 'every_item')" in str(refused.value) and "lora_r 8 (now 4)" in str(refused.value)
+    assert "max_length" not in str(refused.value)
+    (tmp_path / "other").mkdir()
+    other_data = write_tiny_data(tmp_path / "other", ProtocolConfig(max_history=2))
+    with pytest.raises(ValueError, match="other settings: another prepared dataset;"):
+        train(replace(args, data_dir=str(other_data)), training_args)
+    assert sorted(path.name for path in copy.glob("checkpoint-*")) == ["checkpoint-2", "checkpoint-4"]
+
+
+def test_a_refused_resume_is_one_line_from_the_command(run, tmp_path, capsys):
+    data_dir, base, run_dir = run
+    copy = shutil.copytree(run_dir, tmp_path / "run")
+    argv = ["train", "--data_dir", str(data_dir), "--base_model", str(base), "--output_dir", str(copy)]
+    argv += ["--schedule", "hatllm", "--num_intra", "1", "--num_inter_last", "1", "--max_length", "256"]
+    assert iamrec_main([*argv, "--item_mask_modes", "full", "full", "--resume_from_checkpoint", "last"]) == 1
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error.startswith("iamrec train: error: --resume_from_checkpoint ") and "item_mask_modes [] (now" in error

@@ -28,7 +28,7 @@ from ..pretrained import public_base_model, resolve_base_model
 from ..tokenization import IAMRecProcessor
 from ..tokenization.collator import NEXT_ITEMS
 from .arguments import IAMRecArguments, RecTrainingArguments
-from .resume import resumable_checkpoint
+from .resume import RecordRunSettings, check_resume_settings, resumable_checkpoint, run_settings
 from .trainer import RankingEvalCollator, RecommendationTrainer
 
 logger = logging.getLogger(__name__)
@@ -153,6 +153,8 @@ def train_in_locked_dir(
     if push_to_hub:  # the Trainer would push every LoRA checkpoint; we push the merged model once, at the end
         training_args = replace(training_args, push_to_hub=False)
     data = load_prepared(args.data_dir)
+    settings = run_settings(args, data.protocol)
+    check_resume_settings(resume, settings)
     # Converting the shipped SmolLM2 on first use builds a randomly initialised model: seeding after it keeps the
     # first run on a fresh machine identical to every later one.
     base_path = resolve_base_model(args.base_model, args.base_model_layers)
@@ -173,7 +175,7 @@ def train_in_locked_dir(
     validation = data.splits["validation"]
     if args.max_eval_samples is not None:
         validation = validation.select(range(min(args.max_eval_samples, len(validation))))
-    callbacks = list(callbacks or [])
+    callbacks = [*(callbacks or []), RecordRunSettings(settings)]
     if training_args.early_stopping_patience > 0 and training_args.eval_strategy != "no":
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=training_args.early_stopping_patience))
     trainer = RecommendationTrainer(

@@ -1,18 +1,31 @@
 """Resuming a training run: the newest checkpoint that is complete, each file the Trainer reads checked first, so a
-checkpoint damaged by a kill while saving is skipped by name instead of failing the run deep in the Trainer."""
+checkpoint damaged by a kill while saving is skipped by name instead of failing the run deep in the Trainer; and the
+settings that define the run, recorded in each checkpoint and compared with the resuming run's."""
 
+import json
 import logging
 import zipfile
+from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
+from transformers import TrainerCallback
+
+from ..atomic import write_json_atomic
 from ..folder_checks import read_json_object
 from ..folders import (
     ADAPTER_CONFIG,
     CHECKPOINT_PREFIX,
+    CHECKPOINT_SETTINGS_FILE,
     CHECKPOINT_STATE_FILES,
     CHECKPOINT_WEIGHTS_FILES,
     RNG_STATE_PATTERN,
 )
+from .arguments import IAMRecArguments
+
+NOT_DEFINING = ("data_dir", "max_eval_samples")
+"""Arguments a resumed run may change: the data folder may move (its protocol is compared instead), and validation
+may rank fewer or more examples."""
 
 logger = logging.getLogger(__name__)
 
@@ -112,3 +125,45 @@ def resumable_checkpoint(resume_from_checkpoint: str, output_dir: Path) -> str:
             "pass last for the newest complete one"
         )
     return str(checkpoint)
+
+
+def run_settings(args: IAMRecArguments, data_protocol: dict[str, Any]) -> dict[str, Any]:
+    """What defines a run (model, adapters, head, supervision, data), as JSON values: resuming a checkpoint with
+    other settings would go on training another model from its weights, or fail on their shapes."""
+    settings = {key: value for key, value in asdict(args).items() if key not in NOT_DEFINING}
+    base = Path(args.base_model)
+    settings["base_model"] = str(base.resolve()) if base.exists() else args.base_model
+    settings["data"] = data_protocol
+    return json.loads(json.dumps(settings, default=str))
+
+
+class RecordRunSettings(TrainerCallback):
+    """Writes the run's settings into every checkpoint it saves, for `check_resume_settings`."""
+
+    def __init__(self, settings: dict[str, Any]):
+        self.settings = settings
+
+    def on_save(self, args, state, control, **kwargs):
+        if state.is_world_process_zero:
+            checkpoint = Path(args.output_dir) / f"{CHECKPOINT_PREFIX}{state.global_step}"
+            write_json_atomic(checkpoint / CHECKPOINT_SETTINGS_FILE, self.settings)
+        return control
+
+
+def check_resume_settings(checkpoint: str | None, settings: dict[str, Any]) -> None:
+    """Refuses to resume `checkpoint` with settings other than its own, naming each difference (a checkpoint from
+    before settings were recorded is resumed unchecked)."""
+    recorded_path = Path(checkpoint or "") / CHECKPOINT_SETTINGS_FILE
+    if checkpoint is None or not recorded_path.is_file():
+        return
+    recorded = read_json_object(recorded_path, "the settings of the run that saved the checkpoint")
+    differences = [
+        "another prepared dataset" if key == "data" else f"{key} {recorded.get(key)!r} (now {value!r})"
+        for key, value in settings.items()
+        if recorded.get(key) != value
+    ]
+    if differences:
+        raise ValueError(
+            f"--resume_from_checkpoint {checkpoint}: it was trained with other settings: {'; '.join(differences)}; "
+            "resume with the checkpoint's settings, or start a new run in another --output_dir"
+        )
