@@ -225,3 +225,41 @@ def test_several_files_are_concatenated(tmp_path):
     inter, _, reports = rows(Source("csv", (a, b), (item,)))
     assert inter == [("u1", "x", 1), ("u2", "y", 2), ("u1", "y", 3)]
     assert [r.rows for r in reports] == [1, 2, 2]
+
+
+@pytest.mark.parametrize(
+    ("fmt", "name", "text"),
+    [
+        ("csv", "log.csv", "user,item,timestamp\nu,i,1\nu,j,{big}\nu,k,3\n"),
+        (
+            "amazon2018",
+            "r.json",
+            '{{"reviewerID": "u", "asin": "i", "unixReviewTime": 1}}\n'
+            '{{"reviewerID": "u", "asin": "j", "unixReviewTime": {big}}}\n'
+            '{{"reviewerID": "u", "asin": "k", "unixReviewTime": 3}}\n',
+        ),
+    ],
+)
+def test_a_timestamp_beyond_64_bits_is_a_skipped_line(tmp_path, fmt, name, text):
+    """A timestamp of 10**30 used to end the prepare with an OverflowError traceback."""
+    inter_file = write(tmp_path / name, text.format(big=10**30))
+    items = {"csv": "item,title\ni,I\n", "amazon2018": '{"asin": "i", "title": "I"}\n'}[fmt]
+    item_file = write(tmp_path / "items.txt", items)
+    inter, _, reports = rows(Source(fmt, (inter_file,), (item_file,)))
+    assert [row[2] for row in inter] == [1, 3]
+    assert reports[0].skipped == 1 and reports[0].first_bad.startswith(f"{inter_file}:")
+    assert "64-bit range" in reports[0].first_bad
+
+
+def test_a_byte_that_is_not_utf8_in_a_csv_is_a_skipped_line_named_by_its_number(tmp_path):
+    """It used to stop the prepare, reported at line 1 (the decoder reads ahead in blocks)."""
+    lines = [f"u{index % 7},i{index % 5},{index}\n".encode() for index in range(2000)]
+    lines[1500] = b"u1,caf\xe9,1501\n"
+    inter_file = tmp_path / "log.csv"
+    inter_file.write_bytes(b"user,item,timestamp\n" + b"".join(lines))
+    item_file = write(tmp_path / "items.csv", "item,title\n" + "".join(f"i{index},I{index}\n" for index in range(5)))
+    inter, _, reports = rows(Source("csv", (inter_file,), (item_file,)))
+    assert len(inter) == 1999
+    assert reports[0].skipped == 1 and reports[0].first_bad == f"{inter_file}:1502: not valid utf-8-sig"
+    with pytest.raises(ValueError, match=f"{inter_file}:1502: not valid utf-8"):
+        read_source(Source("csv", (inter_file,), (item_file,)), strict=True, progress=False)

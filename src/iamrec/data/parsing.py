@@ -51,11 +51,11 @@ def open_binary(path: Path) -> IO[bytes]:
     return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
 
 
-def open_text(path: Path, encoding: str) -> IO[str]:
+def open_text(path: Path, encoding: str, errors: str = "strict") -> IO[str]:
     """Open `path` as text (newline="" as the csv module wants), decompressing when the name ends in `.gz`."""
     if path.suffix == ".gz":
-        return gzip.open(path, "rt", encoding=encoding, newline="")
-    return open(path, encoding=encoding, newline="")
+        return gzip.open(path, "rt", encoding=encoding, errors=errors, newline="")
+    return open(path, encoding=encoding, errors=errors, newline="")
 
 
 @dataclass
@@ -113,6 +113,19 @@ def convert(value: Any, kind: FieldKind) -> Any:
         if isinstance(value, int) or (isinstance(value, str) and value):
             return str(value)
         raise ValueError(f"expected a non-empty id, got {kind_of(value)}")
+    integer = to_integer(value)
+    if integer is None:
+        raise ValueError(f"expected an integer, got {kind_of(value)}")
+    if not INT64_MIN <= integer <= INT64_MAX:  # columns are int64 (a timestamp of 10**30 is no time)
+        raise ValueError("integer out of the 64-bit range")
+    return integer
+
+
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+def to_integer(value: Any) -> int | None:
+    """`value` as an integer (from an int, a whole float, or text such as "881250949" or "881250949.0"), or None."""
     if isinstance(value, int):
         return value
     if isinstance(value, float) and value.is_integer():
@@ -125,10 +138,9 @@ def convert(value: Any, kind: FieldKind) -> Any:
         try:
             number = float(value)  # "881250949.0" in RecBole files
         except ValueError:
-            number = None
-        if number is not None and number.is_integer():
-            return int(number)
-    raise ValueError(f"expected an integer, got {kind_of(value)}")
+            return None
+        return int(number) if number.is_integer() else None
+    return None
 
 
 def append_row(

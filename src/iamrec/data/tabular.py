@@ -1,6 +1,7 @@
 """Delimited text (MovieLens, RecBole atomic files, CSV) and Parquet sources."""
 
 import csv
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
@@ -42,7 +43,7 @@ def read_delimited(
     (CSV). `"recbole"`: the first line names them as `name:type` (RecBole atomic files). `quoted` parses CSV
     quoting with the csv module; otherwise lines are split on `sep`, which may be several characters (`::`).
     """
-    rows = _quoted_rows(path, sep, encoding) if quoted else _split_rows(path, sep, encoding, report)
+    rows = _quoted_rows(path, sep, encoding, report) if quoted else _split_rows(path, sep, encoding, report)
     builder = ColumnBuilder(fields)
     positions: dict[str, int] | None = None
     width: int | None = None
@@ -87,14 +88,22 @@ def _split_rows(path: Path, sep: str, encoding: str, report: LineReport) -> Iter
                 yield lineno, line.split(sep)
 
 
-def _quoted_rows(path: Path, sep: str, encoding: str) -> Iterator[tuple[int, list[str]]]:
-    with open_text(path, encoding) as handle:
+UNDECODABLE = re.compile("[\udc80-\udcff]")
+"""What `surrogateescape` turns each byte that is not valid in the encoding into."""
+
+
+def _quoted_rows(path: Path, sep: str, encoding: str, report: LineReport) -> Iterator[tuple[int, list[str]]]:
+    """CSV records with their line numbers; a record holding bytes that are not valid `encoding` is a bad line (the
+    text is decoded with `surrogateescape`, since a decoder error would name the wrong line and stop the file)."""
+    with open_text(path, encoding, errors="surrogateescape") as handle:
         reader = csv.reader(handle, delimiter=sep)
         try:
             for values in reader:
-                if values:
+                if values and UNDECODABLE.search("".join(values)):
+                    report.bad(reader.line_num, f"not valid {encoding}")
+                elif values:
                     yield reader.line_num, values
-        except (UnicodeDecodeError, csv.Error) as error:
+        except csv.Error as error:
             raise ValueError(f"{path}:{reader.line_num + 1}: {error}.") from error
 
 
