@@ -128,6 +128,21 @@ CASES = [
         "invalid int value",
         id="train-flag-of-the-wrong-type",
     ),
+    *(
+        pytest.param(
+            ["train", "--data-dir", "data", "--max_eval_samples", count],
+            2,
+            f"--max_eval_samples must be at least 1 (or left out for all), got {count}",
+            id=f"train-max-eval-samples-{count}-is-refused-before-training",
+        )
+        for count in ("0", "-1")
+    ),
+    pytest.param(
+        ["train", "--data-dir", "data", "--max_steps", "0"],
+        2,
+        "--max_steps 0 trains nothing",
+        id="train-zero-steps-is-refused-instead-of-training-one",
+    ),
     pytest.param(
         ["train", "--data-dir", "missing-data", "--output-dir", "run"],
         1,

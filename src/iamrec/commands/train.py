@@ -75,7 +75,18 @@ def parse(argv: list[str]) -> tuple[IAMRecArguments, RecTrainingArguments, Evalu
         path, file_flags = Path(argv[0]), flags_from_file(Path(argv[0]))
         argv = [*file_flags, *argv[1:]]
         refuse_unknown_keys(path, file_flags, argv)
-    return parse_flags(argv, "iamrec train", *ARGUMENTS)
+    parsed = parse_flags(argv, "iamrec train", *ARGUMENTS)
+    check_amounts(*parsed[:2])
+    return parsed
+
+
+def check_amounts(args: IAMRecArguments, training_args: RecTrainingArguments) -> None:
+    """Refuses amounts that would only fail (or do something else) later: validating on no example fails at the
+    first validation, after training to it; 0 steps trains one."""
+    if args.max_eval_samples is not None and args.max_eval_samples < 1:
+        raise ValueError(f"--max_eval_samples must be at least 1 (or left out for all), got {args.max_eval_samples}")
+    if training_args.max_steps == 0:
+        raise ValueError("--max_steps 0 trains nothing; give a positive number (or -1 to train --num_train_epochs)")
 
 
 def refuse_unknown_keys(path: Path, file_flags: list[str], argv: list[str]) -> None:
