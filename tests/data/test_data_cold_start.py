@@ -93,3 +93,24 @@ def test_the_cli_prepares_and_evaluates_the_cold_split(tmp_path, capsys):
     assert cold_metrics["HR@10"] == 0
     [warm_metrics] = evaluate_all(data, "test", baselines=("most_popular",))["results"].values()
     assert warm_metrics["HR@10"] > 0
+
+
+@pytest.mark.parametrize(
+    ("cold_items", "message"),
+    [
+        ([3, 99], r"'cold_items' \[99\] are not item ids of the 20-item catalog"),
+        ([-1], r"'cold_items' \[-1\] are not item ids"),
+        ("3", "'cold_items' should be a list of item ids, got a string"),
+        ([3, "4"], r"'cold_items' should hold item ids \(whole numbers\), got a string"),
+    ],
+)
+def test_cold_items_that_are_not_catalog_ids_are_one_line(tmp_path, capsys, cold_items, message):
+    """Out-of-range or non-list cold_items in protocol.json used to end in tracebacks (an IndexError, a TypeError)."""
+    prepare(tmp_path, "cold", cold_items_fraction=0.2, cold_items_seed=1)
+    path = tmp_path / "cold" / "protocol.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), "cold_items": cold_items}))
+    with pytest.raises(ValueError, match=message):
+        load_prepared(tmp_path / "cold")
+    capsys.readouterr()
+    assert iamrec_main(["evaluate", "--data-dir", str(tmp_path / "cold"), "--baselines", "random"]) == 1
+    assert capsys.readouterr().err.startswith(f"iamrec evaluate: error: {path}: 'cold_items'")

@@ -10,7 +10,7 @@ from typing import Any
 import datasets
 
 from ..atomic import check_replaceable, staged_dir
-from ..folder_checks import check_prepared_dir, read_json_object
+from ..folder_checks import check_prepared_dir, json_kind, read_json_object
 from ..folders import CATALOG_DIR, PROTOCOL_FILE, SPLITS_DIR
 from .cold_start import COLD_SPLIT
 from .formats import FORMATS, ColumnNames, Source, embedded_source, read_source
@@ -162,4 +162,20 @@ def load_prepared(path: str | os.PathLike) -> PreparedDataset:
     if not isinstance(splits, datasets.DatasetDict) or set(splits) - {COLD_SPLIT} != set(SPLITS):
         raise ValueError(f"{root / SPLITS_DIR}: expected a DatasetDict with splits {list(SPLITS)} (and {COLD_SPLIT}).")
     protocol = read_json_object(root / PROTOCOL_FILE, "the protocol written by `iamrec prepare`")
-    return PreparedDataset(splits, catalog, protocol, catalog.data.column("title").to_pylist())
+    titles = catalog.data.column("title").to_pylist()
+    check_cold_items(root / PROTOCOL_FILE, protocol.get("cold_items"), len(titles))
+    return PreparedDataset(splits, catalog, protocol, titles)
+
+
+def check_cold_items(path: Path, cold_items: object, num_items: int) -> None:
+    """Refuses `cold_items` that are not item ids of the catalog: training and evaluation index with them."""
+    if cold_items is None:
+        return
+    if not isinstance(cold_items, list):
+        raise ValueError(f"{path}: 'cold_items' should be a list of item ids, got {json_kind(cold_items)}")
+    odd = [item for item in cold_items if type(item) is not int]
+    if odd:
+        raise ValueError(f"{path}: 'cold_items' should hold item ids (whole numbers), got {json_kind(odd[0])}")
+    outside = [item for item in cold_items if not 0 <= item < num_items]
+    if outside:
+        raise ValueError(f"{path}: 'cold_items' {outside[:5]} are not item ids of the {num_items}-item catalog")
