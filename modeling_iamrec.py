@@ -596,7 +596,7 @@ class IAMRecForSequentialRecommendation(LlamaModel):
             final_hidden = hidden_states[torch.arange(batch_size, device=hidden_states.device), final_position]
         else:
             final_hidden = hidden_states[last_readout_tokens(readout_index)]
-        logits = self._score_items(final_hidden.to(self.rec_head.dtype))
+        logits = self._score_items(final_hidden)
         loss = None if labels is None else catalog_cross_entropy(logits, labels, num_items_in_batch)
         output = IAMRecOutput(
             loss=loss,
@@ -728,15 +728,18 @@ class IAMRecForSequentialRecommendation(LlamaModel):
             )
 
     def _score_items(self, final_hidden: torch.Tensor) -> torch.Tensor:
-        """Every catalog item's score from each sequence's final hidden state."""
-        if self.config.rec_head_type == "linear":
-            return self.rec_head(final_hidden)
-        if not isinstance(self.embed_tokens, nn.Embedding):
+        """Every catalog item's score from each sequence's final hidden state, in the head's fp32 even under bf16
+        autocast (scores of 1,000s of items in bf16 would tie)."""
+        if self.config.rec_head_type == "text" and not isinstance(self.embed_tokens, nn.Embedding):
             raise ValueError(
                 f"The title head reads the input embeddings, but embed_tokens is a {type(self.embed_tokens).__name__} "
                 "(a LoRA adapter?): its titles would score differently once merged. Leave embed_tokens out of LoRA."
             )
-        return self.rec_head(final_hidden, self.item_titles, self.embed_tokens.weight)
+        with torch.autocast(final_hidden.device.type, enabled=False):
+            final_hidden = final_hidden.to(self.rec_head.dtype)
+            if self.config.rec_head_type == "linear":
+                return self.rec_head(final_hidden)
+            return self.rec_head(final_hidden, self.item_titles, self.embed_tokens.weight)
 
     def check_inputs(
         self,

@@ -11,10 +11,10 @@ from transformers import AutoModel
 
 from . import auto_classes  # noqa: F401  (AutoModel must know IAMRec folders)
 from .folder_checks import check_model_dir
+from .precision import resolve_dtype
 from .tokenization import IAMRecProcessor
 
 DEVICES = "auto, cpu, cuda or cuda:N"
-DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
 
 
 def resolve_device(device: str = "auto") -> torch.device:
@@ -33,16 +33,6 @@ def resolve_device(device: str = "auto") -> torch.device:
             "device(s); use --device cpu or auto."
         )
     return resolved
-
-
-def resolve_dtype(dtype: str, device: torch.device) -> torch.dtype:
-    """`auto` is bfloat16 on a CUDA device that supports it and float32 otherwise (CPU bf16 matmuls are slow)."""
-    if dtype == "auto":
-        supported = device.type == "cuda" and torch.cuda.is_bf16_supported()
-        return torch.bfloat16 if supported else torch.float32
-    if dtype not in DTYPES:
-        raise ValueError(f"Unknown dtype {dtype!r}; choose auto, {' or '.join(DTYPES)}.")
-    return DTYPES[dtype]
 
 
 @dataclass

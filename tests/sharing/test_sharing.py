@@ -342,6 +342,7 @@ def test_auto_placement_prefers_a_gpu_in_bfloat16(monkeypatch):
     from iamrec.inference import resolve_device, resolve_dtype
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr("iamrec.precision.cpu_has_fast_bf16", lambda: False)
     assert resolve_device("auto") == torch.device("cpu") and resolve_dtype("auto", torch.device("cpu")) == torch.float32
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)

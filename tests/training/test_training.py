@@ -34,13 +34,17 @@ def test_defaults_follow_hatllm_and_config_files_work(tmp_path):
     args, training_args, policy = parse_arguments([str(tmp_path / "run.yaml"), "--ties", "optimistic"])
     assert (args.data_dir, args.schedule, training_args.learning_rate) == ("some/data", "iam", 5e-4)
     assert policy == EvaluationPolicy(exclude_history=False, ties="optimistic")  # flags after the file add to it
-    assert (args.lora_r, args.lora_alpha, args.lora_dropout) == (8, 16, 0.05)
+    assert (args.lora_r, args.lora_alpha, args.lora_dropout, args.dtype) == (8, 16, 0.0, "auto")
     assert (training_args.max_steps, training_args.eval_steps, training_args.early_stopping_patience) == (1600, 100, 2)
     assert training_args.load_best_model_at_end and training_args.metric_for_best_model == "NDCG@10"
     args, training_args, _ = parse_arguments(["--data_dir", "d", "--lr_scheduler_type", "cosine", "--lora_r", "4"])
     assert (args.lora_r, training_args.lr_scheduler_type.value) == (4, "cosine")
     with pytest.raises(ValueError, match="Unknown schedule"):
         parse_arguments(["--data_dir", "d", "--schedule", "bogus"])
+    with pytest.raises(ValueError, match="dtype must be one of .'auto', 'float32', 'bfloat16'., got 'float16'"):
+        parse_arguments(["--data_dir", "d", "--dtype", "float16"])
+    with pytest.raises(ValueError, match="max_tokens_per_batch must be a positive number of tokens, got 0"):
+        parse_arguments(["--data_dir", "d", "--max_tokens_per_batch", "0"])
 
 
 def test_train_saves_a_merged_model_whose_trainer_metrics_match_standalone_evaluation(workspace, tmp_path):

@@ -20,7 +20,7 @@ class Placement:
     dtype: str = field(
         default="auto",
         metadata={
-            "help": "auto (bfloat16 on a CUDA device that supports it, else "
+            "help": "auto (bfloat16 on a CUDA device that supports it or a CPU with AMX or AVX-512 BF16, else "
             "float32), float32 or bfloat16. The head stays float32."
         },
     )

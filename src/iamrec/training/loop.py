@@ -24,6 +24,7 @@ from ..folders import MODEL_DIR, RUN_FILE
 from ..hub import push
 from ..locks import folder_lock
 from ..modeling_iamrec import IAMRecForSequentialRecommendation
+from ..precision import resolve_dtype
 from ..pretrained import public_base_model, resolve_base_model
 from ..tokenization import IAMRecProcessor
 from ..tokenization.collator import NEXT_ITEMS
@@ -55,8 +56,15 @@ def popularity_bias(popular: MostPopular) -> torch.Tensor:
     return (torch.log((counts + 1) / (counts.sum() + len(counts))) - 1e-5 * popular.ranks.double()).float()
 
 
-def build_model(args: IAMRecArguments, base_path: str, processor: IAMRecProcessor, popular: MostPopular):
-    """The IAMRec model on the pretrained base, wrapped with LoRA adapters unless `lora_r` is 0."""
+def build_model(
+    args: IAMRecArguments,
+    base_path: str,
+    processor: IAMRecProcessor,
+    popular: MostPopular,
+    dtype: torch.dtype = torch.float32,
+):
+    """The IAMRec model on the pretrained base, wrapped with LoRA adapters unless `lora_r` is 0, its frozen weights in
+    `dtype` (see `hold_frozen_weights_in`)."""
     text_head = args.rec_head_type == "text"
     model = IAMRecForSequentialRecommendation.from_llama(
         base_path,
@@ -76,7 +84,7 @@ def build_model(args: IAMRecArguments, base_path: str, processor: IAMRecProcesso
     if args.head_init == "popularity":
         model.rec_head.start_from_item_bias(popularity_bias(popular))
     if args.lora_r == 0:
-        return model
+        return hold_frozen_weights_in(model, dtype)
     from peft import LoraConfig, get_peft_model
 
     lora = LoraConfig(
@@ -86,7 +94,24 @@ def build_model(args: IAMRecArguments, base_path: str, processor: IAMRecProcesso
         target_modules=args.lora_target_modules,
         modules_to_save=["rec_head"],
     )
-    return get_peft_model(model, lora)
+    return hold_frozen_weights_in(get_peft_model(model, lora), dtype)
+
+
+def hold_frozen_weights_in(model: torch.nn.Module, dtype: torch.dtype) -> torch.nn.Module:
+    """Casts the weights that do not train (the LoRA-adapted base) to `dtype`; trained ones stay float32 masters.
+
+    In bfloat16 the model then runs under bf16 autocast (`--bf16`), which computes the adapters in bf16 too: their
+    inputs are left in bf16 (PEFT would copy each into float32 first), and the head scores in float32 on its own.
+    """
+    if dtype == torch.float32:
+        return model
+    for parameter in model.parameters():
+        if not parameter.requires_grad:
+            parameter.data = parameter.data.to(dtype)
+    for module in model.modules():
+        if hasattr(module, "cast_input_dtype_enabled"):  # PEFT's adapter layers
+            module.cast_input_dtype_enabled = False
+    return model
 
 
 def held_out_items(data) -> list[int]:
@@ -158,18 +183,27 @@ def train_in_locked_dir(
     # Converting the shipped SmolLM2 on first use builds a randomly initialised model: seeding after it keeps the
     # first run on a fresh machine identical to every later one.
     base_path = resolve_base_model(args.base_model, args.base_model_layers)
+    dtype = resolve_dtype(args.dtype, training_args.device)
+    if dtype == torch.bfloat16 and not training_args.bf16:  # the frozen weights are bf16: compute under bf16 autocast
+        on_cpu = training_args.device.type == "cpu"  # (the Trainer takes bf16 on a CPU only when told it is one)
+        training_args = replace(training_args, bf16=True, use_cpu=training_args.use_cpu or on_cpu)
     set_seed(training_args.seed)  # before the head and the LoRA adapters are initialised
     processor = IAMRecProcessor(AutoTokenizer.from_pretrained(base_path), data.titles, max_length=args.max_length)
     if training_args.dataloader_num_workers > 0:  # tokenize once here, not again in every forked worker
         processor.title_tokens.tokenize_all()
     popular = MostPopular(len(data.titles)).fit({"target": target} for target in data.splits["train"]["target"])
-    model = build_model(args, base_path, processor, popular)
+    model = build_model(args, base_path, processor, popular, dtype)
 
     held_out = held_out_items(data)
     train_split = training_examples(data.splits["train"], args, held_out)
     next_items = train_split[NEXT_ITEMS] if NEXT_ITEMS in train_split.column_names else None
-    if next_items is not None or training_args.train_sampling_strategy in ("group_by_length", "batch_rebalance"):
-        # Length-grouped samplers read these (not `input_ids`); for sequences it also finds one too long before step 1.
+    if (
+        next_items is not None
+        or training_args.max_tokens_per_batch is not None
+        or training_args.train_sampling_strategy in ("group_by_length", "batch_rebalance")
+    ):
+        # Length-grouped and token-budget samplers read these (not `input_ids`); for sequences it also finds one too
+        # long before step 1.
         lengths = processor.collator().prompt_lengths(train_split["history"], next_items)
         train_split = train_split.add_column(training_args.length_column_name, lengths)
     validation = data.splits["validation"]
@@ -183,7 +217,10 @@ def train_in_locked_dir(
         args=training_args,
         train_dataset=train_split,
         eval_dataset=validation,
-        data_collator=RankingEvalCollator(processor.collator(), with_histories=policy.exclude_history),
+        data_collator=RankingEvalCollator(
+            processor.collator(pad_to_multiple_of=training_args.pad_to_multiple_of),
+            with_histories=policy.exclude_history,
+        ),
         callbacks=callbacks,
         policy=policy,
         head_learning_rate=training_args.head_learning_rate,
@@ -193,7 +230,9 @@ def train_in_locked_dir(
 
     model_dir = None
     if trainer.is_world_process_zero():
-        final = trainer.model.merge_and_unload() if hasattr(trainer.model, "merge_and_unload") else trainer.model
+        # Saved in float32: the bf16-held base is widened exactly, so the merged weights are what was trained.
+        trained = trainer.model.float()
+        final = trained.merge_and_unload() if hasattr(trained, "merge_and_unload") else trained
         if held_out and final.config.rec_head_type == "text":
             # Their rows never trained (they still hold the initial bias, the lowest popularity): saved as the new
             # items `add_items` gives, so `iamrec evaluate --split test_cold` scores them from their titles.

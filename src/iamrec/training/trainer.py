@@ -5,10 +5,12 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch.utils.data import DataLoader
 from transformers import EvalPrediction, Trainer
 
 from ..evaluation.ranking import DEFAULT_KS, EvaluationPolicy, metrics_from_ranks, target_ranks
 from ..modeling_iamrec import catalog_cross_entropy
+from .batching import TokenBudgetBatchSampler
 
 HISTORY_KEY = "history_items"
 HEAD_NAME = "rec_head"
@@ -89,6 +91,26 @@ class RecommendationTrainer(Trainer):
             **optimizer_kwargs,
         )
         return self.optimizer
+
+    def get_train_dataloader(self) -> DataLoader:
+        """With `max_tokens_per_batch`, batches by token budget ([`TokenBudgetBatchSampler`]); else the Trainer's."""
+        if self.args.max_tokens_per_batch is None:
+            return super().get_train_dataloader()
+        sampler = TokenBudgetBatchSampler(
+            self.train_dataset[self.args.length_column_name],
+            self.args.max_tokens_per_batch,
+            self.args.pad_to_multiple_of,
+            seed=self.args.data_seed if self.args.data_seed is not None else self.args.seed,
+        )
+        loader = DataLoader(
+            self.train_dataset,
+            batch_sampler=sampler,
+            collate_fn=self.data_collator,
+            num_workers=self.args.dataloader_num_workers,
+            pin_memory=self.args.dataloader_pin_memory,
+            persistent_workers=self.args.dataloader_persistent_workers,
+        )
+        return self.accelerator.prepare(loader)
 
     def compute_loss(self, model: torch.nn.Module, inputs: dict[str, Any], *args, **kwargs):
         inputs = {key: value for key, value in inputs.items() if key != HISTORY_KEY}
