@@ -184,6 +184,25 @@ def test_summarize_only_rebuilds_the_tables_from_finished_runs(finished, capsys)
     assert "| hatllm | 0,1 |" in printed and "| most_popular | 0,1 |" in printed
 
 
+@pytest.mark.parametrize("damage", ["cut short", "without its training key"])
+def test_summarize_only_names_a_result_it_leaves_out(finished, capsys, caplog, damage):
+    """A result without `training` used to end in a KeyError traceback; a truncated one was left out silently."""
+    path = study.result_path(finished["output"], "full", 1)
+    saved = path.read_text()
+    record = json.loads(saved)
+    del record["training"]
+    try:
+        path.write_text(saved[: len(saved) // 2] if damage == "cut short" else json.dumps(record))
+        with caplog.at_level("WARNING", logger="iamrec.study.results"):
+            assert main(["study", "--output-dir", str(finished["output"]), "--summarize-only"]) == 0
+        assert f"Ignoring the result {path}: " in caplog.text
+        full = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("| full |"))
+        assert "| 0 |" in full and "0,1" not in full  # seed 1 left out, seed 0 kept
+    finally:
+        path.write_text(saved)
+        study.summarize(finished["output"], GRID)
+
+
 def test_the_paired_bootstrap_separates_noise_from_a_clear_difference():
     rng = np.random.default_rng(1)
     reference = rng.random(500)
