@@ -132,6 +132,17 @@ def test_titles_are_unescaped_stripped_and_empty_ones_dropped():
     assert titles.to_dict() == {"a": "Tom & Jerry", "d": "Café"}
 
 
+def test_a_title_of_only_invisible_characters_is_no_title():
+    """A title of zero-width characters used to be kept, an item that shows as nothing."""
+    items = pd.DataFrame(
+        {
+            "item": pd.Categorical(["a", "b", "c", "d"]),
+            "title": ["\u200b\u200d", " \ufeff\u2060 ", "\u200bCaf\u00e9", "Red \x1b[31mHot"],
+        }
+    )
+    assert clean_titles(items).to_dict() == {"c": "\u200bCaf\u00e9", "d": "Red \x1b[31mHot"}
+
+
 def test_untitled_items_leave_before_the_k_core():
     rows = [(u, i, t) for t, (u, i) in enumerate((u, i) for u in "abc" for i in ("x", "y", "untitled"))]
     items = pd.DataFrame({"item": pd.Categorical(["x", "y", "untitled"]), "title": ["X", "Y", " "]})

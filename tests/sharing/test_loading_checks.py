@@ -1,4 +1,5 @@
-"""Model folders that load only in part, score NaN or hold malformed files: one error line naming what is wrong."""
+"""Model folders that load only in part, score NaN or hold malformed files: one error line naming what is wrong; and
+titles that would drive the terminal, printed escaped."""
 
 import json
 import shutil
@@ -89,3 +90,17 @@ def test_malformed_config_or_tokenizer_is_one_line(folder, capsys, break_folder,
     """A quoted num_items and a broken tokenizer.json used to end in tracebacks."""
     break_folder(folder)
     assert message in recommend_error(folder, capsys)
+
+
+def test_recommend_prints_escape_codes_in_titles_escaped(folder, capsys):
+    """A title holding an OSC sequence used to be printed raw and changed the terminal's title."""
+    settings = json.loads((folder / "processor_config.json").read_text())
+    settings["titles"][5] = "Heat \x1b]0;pwned\x07\x1b[31m(1995)"
+    (folder / "processor_config.json").write_text(json.dumps(settings))
+    num_items = len(settings["titles"])
+    argv = ["recommend", "--model", str(folder), "--history", TITLES[0], "-k", str(num_items), "--include-history"]
+    capsys.readouterr()
+    assert iamrec_main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "\x1b" not in printed and "\x07" not in printed
+    assert "Heat \\x1b]0;pwned\\x07\\x1b[31m(1995)  (item 5," in printed

@@ -40,5 +40,14 @@ def run(arguments: tuple[RecommendArguments, Placement]) -> int:
         print(json.dumps([item.__dict__ for item in items], indent=2))
     else:
         for rank, item in enumerate(items, 1):
-            print(f"{rank:>3}. {item.title}  (item {item.item_id}, score {item.score:.3f})")
+            print(f"{rank:>3}. {escaped(item.title)}  (item {item.item_id}, score {item.score:.3f})")
     return 0
+
+
+def escaped(title: str) -> str:
+    """`title` with every control or format character written as an escape (`\\x1b`): a title from a data file
+    could otherwise recolour the terminal or change its window title."""
+    return "".join(
+        character if character.isprintable() or character == " " else character.encode("unicode_escape").decode()
+        for character in title
+    )

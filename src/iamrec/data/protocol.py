@@ -6,6 +6,7 @@ Ties are broken by raw ids, never by input order, so shuffling the input files c
 
 import html
 import logging
+import unicodedata
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
@@ -110,7 +111,8 @@ class Log:
 
 
 def clean_titles(items: pd.DataFrame) -> pd.Series:
-    """Titles by raw item id: HTML-unescaped, stripped, empty ones dropped.
+    """Titles by raw item id: HTML-unescaped, stripped, empty ones (nothing visible: only spaces, zero-width or
+    control characters) dropped.
 
     An id listed more than once keeps its smallest title, so the order of the input lines does not matter.
     """
@@ -122,9 +124,20 @@ def clean_titles(items: pd.DataFrame) -> pd.Series:
             "title": [(html.unescape(t) if "&" in t else t).strip() for t in titles.to_numpy()[has_title]],
         }
     )
-    cleaned = cleaned[cleaned["title"].str.len() > 0].sort_values(["item", "title"], kind="stable")
+    cleaned = cleaned[cleaned["title"].map(is_visible).to_numpy(dtype=bool)].sort_values(
+        ["item", "title"], kind="stable"
+    )
     cleaned = cleaned.drop_duplicates("item", keep="first")
     return pd.Series(cleaned["title"].to_numpy(), index=pd.Index(cleaned["item"].to_numpy(), dtype=object))
+
+
+def is_visible(title: str) -> bool:
+    """Whether a stripped title shows anything: a zero-width space (U+200B) or joiner alone is no title."""
+    return any(not character.isspace() and unicodedata.category(character) not in INVISIBLE for character in title)
+
+
+INVISIBLE = ("Cc", "Cf")
+"""Control and format characters (U+200B-U+200D, U+2060, U+FEFF, bidirectional marks)."""
 
 
 def keep_titled(log: Log, titled: pd.Index) -> Log:
