@@ -125,5 +125,19 @@ def push(
     api = HfApi(token=token)
     with tempfile.TemporaryDirectory() as staging:
         folder = build_hub_folder(model_dir, Path(staging) / "upload", repo_id, installed_code)
-        api.create_repo(repo_id, private=private, exist_ok=True)
-        return str(api.upload_folder(repo_id=repo_id, folder_path=folder, commit_message="Upload IAMRec model"))
+        try:
+            api.create_repo(repo_id, private=private, exist_ok=True)
+            return str(api.upload_folder(repo_id=repo_id, folder_path=folder, commit_message="Upload IAMRec model"))
+        except Exception as error:
+            if not is_network_error(error):
+                raise
+            raise ConnectionError(
+                f"could not upload to the Hub repository {repo_id} ({error}); the model folder {model_dir} is kept: "
+                f"push it later with `iamrec push --model {model_dir} --repo-id {repo_id}`"
+            ) from error
+
+
+def is_network_error(error: Exception) -> bool:
+    """Whether the Hub client failed to reach or answer: it raises its HTTP library's errors (httpx, or httpx2 in
+    newer releases), which are no OSError, besides its own."""
+    return isinstance(error, OSError) or type(error).__module__.split(".")[0] in ("httpx", "httpx2", "requests")

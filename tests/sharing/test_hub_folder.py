@@ -104,3 +104,26 @@ def test_an_unedited_folder_warns_of_nothing(model_dir, tmp_path, caplog):
     with caplog.at_level("WARNING", logger="iamrec.hub"):
         hub.build_hub_folder(model_dir, tmp_path / "upload")
     assert not caplog.text
+
+
+@pytest.fixture
+def unreachable_hub(monkeypatch):
+    """A Hub endpoint where nothing listens (a refused connection, at once), and a token, so the client tries."""
+    monkeypatch.setattr("huggingface_hub.constants.ENDPOINT", "http://127.0.0.1:9")
+    monkeypatch.setenv("HF_TOKEN", "hf_not_a_real_token")
+
+
+def test_an_unreachable_hub_is_one_line_saying_the_model_is_kept(model_dir, unreachable_hub, capsys):
+    """It used to end in the HTTP library's traceback."""
+    assert iamrec_main(["push", "--model", str(model_dir), "--repo-id", "me/x"]) == 1
+    error = capsys.readouterr().err
+    assert "Traceback" not in error
+    assert "could not upload to the Hub repository me/x (" in error and f"the model folder {model_dir} is kept" in error
+
+
+def test_training_with_push_to_hub_keeps_the_model_when_the_hub_is_unreachable(tmp_path, unreachable_hub):
+    data_dir, base = write_tiny_data(tmp_path), write_tiny_base_model(tmp_path)
+    arguments = tiny_arguments(data_dir, base, tmp_path / "run", max_steps=2, push_to_hub=True, hub_model_id="me/x")
+    with pytest.raises(ConnectionError, match="is kept: push it later with `iamrec push --model "):
+        train(*arguments)
+    assert (tmp_path / "run" / "model" / "model.safetensors").is_file()
