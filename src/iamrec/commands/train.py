@@ -6,6 +6,9 @@ torchrun --nproc_per_node 2 -m iamrec.cli train ...   # data-parallel (gloo on C
 """
 
 import json
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -102,7 +105,8 @@ def run(arguments: tuple[IAMRecArguments, RecTrainingArguments, EvaluationPolicy
     from ..training import train
 
     args, training_args, policy = arguments
-    result = train(args, training_args, policy)
+    with interruption_reported(Path(training_args.output_dir)):
+        result = train(args, training_args, policy)
     if result.model_dir is not None:
         print(
             json.dumps(
@@ -116,3 +120,35 @@ def run(arguments: tuple[IAMRecArguments, RecTrainingArguments, EvaluationPolicy
             )
         )
     return 0
+
+
+@contextmanager
+def interruption_reported(output_dir: Path) -> Iterator[None]:
+    """Ends a Ctrl-C during training with one line saying where the last complete checkpoint is.
+
+    An interrupt that lands inside a PyTorch operation surfaces as a RuntimeError (`INTERNAL ASSERT FAILED`), not a
+    KeyboardInterrupt: the handler notes that the interrupt came, so either is reported as such.
+    """
+    from ..training.resume import last_complete_checkpoint
+
+    interrupted = False
+
+    def on_interrupt(signum, frame):
+        nonlocal interrupted
+        interrupted = True
+        signal.default_int_handler(signum, frame)
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        yield
+    except (KeyboardInterrupt, RuntimeError) as error:
+        if not interrupted:
+            raise
+        try:
+            where = f"the last complete checkpoint is {last_complete_checkpoint(output_dir)}: continue from it with "
+            where += "--resume_from_checkpoint last"
+        except FileNotFoundError:
+            where = "no checkpoint was saved yet"
+        raise InterruptedError(f"interrupted; {where}") from error
+    finally:
+        signal.signal(signal.SIGINT, previous)
