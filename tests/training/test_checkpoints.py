@@ -124,3 +124,25 @@ def test_a_refused_resume_is_one_line_from_the_command(run, tmp_path, capsys):
     assert iamrec_main([*argv, "--item_mask_modes", "full", "full", "--resume_from_checkpoint", "last"]) == 1
     error = capsys.readouterr().err.strip().splitlines()[-1]
     assert error.startswith("iamrec train: error: --resume_from_checkpoint ") and "item_mask_modes [] (now" in error
+
+
+def test_a_full_disk_while_saving_a_checkpoint_says_so_and_removes_the_half_written_one(run, tmp_path, monkeypatch):
+    """torch's `PytorchStreamWriter failed writing file` used to end the run in a traceback, the checkpoint left."""
+    import torch
+
+    data_dir, base, _ = run
+    save = torch.save
+
+    def save_until_full(value, path, *args, **kwargs):
+        if str(path).endswith("checkpoint-4/optimizer.pt"):
+            Path(path).write_bytes(b"PK\x03\x04 cut")
+            raise RuntimeError("[enforce fail at inline_container.cc:664] . unexpected pos 64 vs 0: file write failed")
+        return save(value, path, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "save", save_until_full)
+    output = tmp_path / "run"
+    with pytest.raises(
+        OSError, match="no space left on device while saving in .*; removed the half-written checkpoint-4"
+    ):
+        train(*tiny_arguments(data_dir, base, output, max_steps=4, save_total_limit=None))
+    assert sorted(path.name for path in output.glob("checkpoint-*")) == ["checkpoint-2"]

@@ -29,7 +29,13 @@ from ..pretrained import public_base_model, resolve_base_model
 from ..tokenization import IAMRecProcessor
 from ..tokenization.collator import NEXT_ITEMS
 from .arguments import IAMRecArguments, RecTrainingArguments
-from .resume import RecordRunSettings, check_resume_settings, resumable_checkpoint, run_settings
+from .resume import (
+    RecordRunSettings,
+    check_resume_settings,
+    disk_full_reported,
+    resumable_checkpoint,
+    run_settings,
+)
 from .trainer import RankingEvalCollator, RecommendationTrainer
 
 logger = logging.getLogger(__name__)
@@ -158,7 +164,8 @@ def train(
     """
     first = training_args.process_index == 0
     with folder_lock(training_args.output_dir, "iamrec train") if first else nullcontext():
-        return train_in_locked_dir(args, training_args, policy, callbacks)
+        with disk_full_reported(Path(training_args.output_dir)):
+            return train_in_locked_dir(args, training_args, policy, callbacks)
 
 
 def train_in_locked_dir(

@@ -2,9 +2,13 @@
 checkpoint damaged by a kill while saving is skipped by name instead of failing the run deep in the Trainer; and the
 settings that define the run, recorded in each checkpoint and compared with the resuming run's."""
 
+import errno
 import json
 import logging
+import shutil
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -167,3 +171,29 @@ def check_resume_settings(checkpoint: str | None, settings: dict[str, Any]) -> N
             f"--resume_from_checkpoint {checkpoint}: it was trained with other settings: {'; '.join(differences)}; "
             "resume with the checkpoint's settings, or start a new run in another --output_dir"
         )
+
+
+NO_SPACE_MESSAGES = ("No space left on device", "file write failed")
+"""How a full disk reads when torch (`PytorchStreamWriter failed writing file`) or safetensors raise it as their own
+error instead of an OSError."""
+
+
+@contextmanager
+def disk_full_reported(output_dir: Path) -> Iterator[None]:
+    """Turns a full disk while saving a checkpoint or the model into one OSError saying so, after removing the
+    checkpoints it left half-written (a resume would skip them, but they hold the space that is missing)."""
+    try:
+        yield
+    except Exception as error:
+        full = getattr(error, "errno", None) == errno.ENOSPC or any(text in str(error) for text in NO_SPACE_MESSAGES)
+        if not full:
+            raise
+        damaged = [path for path in output_dir.glob(f"{CHECKPOINT_PREFIX}*") if checkpoint_problem(path)]
+        for path in damaged:
+            shutil.rmtree(path, ignore_errors=True)
+        removed = f"removed the half-written {', '.join(sorted(path.name for path in damaged))}; " if damaged else ""
+        raise OSError(
+            errno.ENOSPC,
+            f"no space left on device while saving in {output_dir}; {removed}free space, then continue with "
+            "--resume_from_checkpoint last",
+        ) from error
