@@ -5,6 +5,7 @@ import dataclasses
 import json
 import statistics
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -73,6 +74,24 @@ def test_a_tiny_grid_writes_one_complete_result_per_run(finished):
     assert llm["training"]["stopped_early"] is False and llm["training"]["stop_reason"] == "max_steps"
     # The best checkpoint's validation NDCG@10 (the Trainer's) is what the study measures again on the same examples.
     assert llm["validation"]["metrics"]["NDCG@10"] == pytest.approx(llm["training"]["best_validation_metric"])
+
+
+def test_result_files_record_no_absolute_path(finished):
+    """The data folder, the base model and the work folder used to be recorded as absolute paths."""
+
+    def strings(value):
+        if isinstance(value, dict):
+            return [text for item in value.values() for text in strings(item)]
+        if isinstance(value, list):
+            return [text for item in value for text in strings(item)]
+        return [value] if isinstance(value, str) else []
+
+    for (configuration, seed), record in results(finished["output"]).items():
+        absolute = [text for text in strings(record) if text.startswith("/")]
+        assert not absolute, (configuration, seed, absolute)
+    llm = results(finished["output"])[("full", 0)]["settings"]
+    assert Path(llm["data_dir"]).resolve() == Path(finished["data"]).resolve()
+    assert Path(llm["iamrec_arguments"]["base_model"]).resolve() == Path(finished["base"]).resolve()
 
 
 def test_a_rerun_skips_complete_runs_and_redoes_an_incomplete_one(finished, monkeypatch):
@@ -345,20 +364,25 @@ def test_the_cold_start_grid_reports_and_pairs_the_cold_split(tiny):
 
 
 @pytest.mark.parametrize("supervision", ["last", "every_item"])
-def test_the_cpu_budget_is_the_demos_default_budget(tmp_path, supervision):
+def test_the_cpu_budget_is_the_demos_recipe_every_item_trained_shorter(tmp_path, supervision):
     demo_budget = dataclasses.replace(DEMO_BUDGETS["default"], supervision=supervision)
     demo_args, demo_training = demo_arguments(tmp_path, demo_budget, seed=3)
     modes = ["intra", "full", "inter_last"]
     args, training = study.llm_arguments(
         study.BUDGETS["cpu"], "data", tmp_path / "run", modes, 3, "smollm2-135m", supervision=supervision
     )
-    assert (args.supervision, training.max_steps) == (supervision, demo_budget.steps()[0])
-    names = ("base_model", "base_model_layers", "max_eval_samples", "rec_head_norm", "lora_r", "head_init")
-    for name in (*names, "supervision", "chunk_items", "context_items"):
+    names = ("base_model", "base_model_layers", "max_eval_samples", "rec_head_norm", "lora_r", "head_init", "dtype")
+    for name in (*names, "lora_dropout", "supervision", "chunk_items", "context_items"):
         assert getattr(args, name) == getattr(demo_args, name), name
-    for name in ("max_steps", "eval_steps", "save_steps", "logging_steps", "per_device_train_batch_size", "seed"):
+    steps = ("max_steps", "eval_steps", "save_steps", "logging_steps")
+    if supervision == "last":
+        assert [getattr(training, name) for name in steps] == [getattr(demo_training, name) for name in steps]
+    else:  # the study keeps the 140 steps its every_item tables were measured at; the faster demo trains longer
+        assert (training.max_steps, training.eval_steps) == (140, 35) and demo_training.max_steps > 140
+        assert training.max_tokens_per_batch == demo_training.max_tokens_per_batch == 4096
+    for name in ("per_device_train_batch_size", "seed", "learning_rate", "early_stopping_patience"):
         assert getattr(training, name) == getattr(demo_training, name), name
-    for name in ("learning_rate", "early_stopping_patience", "per_device_eval_batch_size", "metric_for_best_model"):
+    for name in ("per_device_eval_batch_size", "metric_for_best_model", "pad_to_multiple_of"):
         assert getattr(training, name) == getattr(demo_training, name), name
     assert args.item_mask_modes == modes == study.table5_modes("hatllm", 3)  # the demo's schedule, made explicit
 

@@ -202,7 +202,7 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
             "numpy": np.__version__,
             "python": platform.python_version(),
         },
-        "settings": settings,
+        "settings": relative_paths(settings),
         "test_ranks": ranks,
     }
     write_json_atomic(result_path(Path(spec.output_dir), spec.configuration, spec.seed), record)
@@ -214,6 +214,18 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
             except OSError:
                 break
     return record
+
+
+def relative_paths(value: Any) -> Any:
+    """`value` with every absolute path in it made relative to the working directory: result files are shared and
+    committed, and a user's folders (home, data, temporary) are no part of a result."""
+    if isinstance(value, dict):
+        return {key: relative_paths(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [relative_paths(item) for item in value]
+    if isinstance(value, str) and os.path.isabs(value):
+        return os.path.relpath(value)
+    return value
 
 
 def execute(spec: RunSpec) -> dict[str, Any]:
