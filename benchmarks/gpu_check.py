@@ -15,6 +15,7 @@ import argparse
 import functools
 import gc
 import json
+import os
 import platform
 import statistics
 import sys
@@ -182,7 +183,7 @@ def train_variant(args: argparse.Namespace, settings: dict, work: Path) -> dict:
         "trainer_samples_per_second": summary["train_samples_per_second"],
         "peak_memory_gib": torch.cuda.max_memory_allocated() / 2**30 if args.device.startswith("cuda") else None,
         "wall_seconds": time.perf_counter() - start,
-        "model_dir": str(result.model_dir),
+        "model_dir": os.path.relpath(result.model_dir),  # results are committed: no absolute path
     }
 
 
