@@ -16,6 +16,10 @@ NEXT_ITEMS = "next_items"
 IGNORED = -100
 
 
+class PromptTooLong(ValueError):
+    """An example whose prompt cannot fit `max_length` (its newest title alone, or a training sequence)."""
+
+
 class TitleTokenCache:
     """Token ids of every catalog title, each tokenized on its own (no special tokens) the first time it is needed.
 
@@ -283,7 +287,7 @@ class IAMRecCollator:
         if self.max_length is not None:
             budget = self.max_length - len(self._head) - len(self._tail)
             if len(titles[-1]) > budget:
-                raise ValueError(
+                raise PromptTooLong(
                     f"Example {row}: the most recent history item {history[-1]} "
                     f"({self.title_tokens.titles[history[-1]]!r}) takes {len(titles[-1])} tokens, but "
                     f"max_length={self.max_length} leaves {budget} beside the prompt: raise max_length."
@@ -307,7 +311,7 @@ class IAMRecCollator:
             raise ValueError(f"Example {row}: a training sequence needs at least one history item.")
         row_tokens = self._titles_row([self.title_tokens[item_id] for item_id in history], targets)
         if self.max_length is not None and len(row_tokens["input_ids"]) > self.max_length:
-            raise ValueError(
+            raise PromptTooLong(
                 f"Example {row}: the training sequence of {len(history)} items takes {len(row_tokens['input_ids'])} "
                 f"tokens, more than max_length={self.max_length}: use fewer items per sequence or raise max_length."
             )
