@@ -29,6 +29,7 @@ from ..pretrained import public_base_model, resolve_base_model
 from ..tokenization import IAMRecProcessor
 from ..tokenization.collator import NEXT_ITEMS
 from .arguments import IAMRecArguments, RecTrainingArguments
+from .fitting import fitting_examples
 from .resume import (
     RecordRunSettings,
     check_resume_settings,
@@ -202,7 +203,7 @@ def train_in_locked_dir(
     model = build_model(args, base_path, processor, popular, dtype)
 
     held_out = held_out_items(data)
-    train_split = training_examples(data.splits["train"], args, held_out)
+    train_split = fitting_examples(training_examples(data.splits["train"], args, held_out), processor.collator())
     next_items = train_split[NEXT_ITEMS] if NEXT_ITEMS in train_split.column_names else None
     if (
         next_items is not None
@@ -213,7 +214,7 @@ def train_in_locked_dir(
         # long before step 1.
         lengths = processor.collator().prompt_lengths(train_split["history"], next_items)
         train_split = train_split.add_column(training_args.length_column_name, lengths)
-    validation = data.splits["validation"]
+    validation = fitting_examples(data.splits["validation"], processor.collator(), "validation")
     if args.max_eval_samples is not None:
         validation = validation.select(range(min(args.max_eval_samples, len(validation))))
     callbacks = [*(callbacks or []), RecordRunSettings(settings)]
