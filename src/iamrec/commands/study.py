@@ -30,7 +30,7 @@ class StudyArguments:
     budget: Literal["cpu", "converge", "gpu", "tiny"] = field(
         default="cpu",
         metadata={
-            "help": "cpu: the demo's budget (SmolLM2-135M, 3 layers, 300 steps; every_item: 140); converge: the same "
+            "help": "cpu: SmolLM2-135M cut to 3 layers, 300 steps (every_item: 140 of 4,096 tokens); converge: that "
             "model to early stopping (validation every 250 steps, patience 4); gpu: all 30 layers, batch 32, to "
             "early stopping (HatLLM 5.1.4); tiny: a smoke run (needs --base-model)."
         },
@@ -39,7 +39,7 @@ class StudyArguments:
         default="last",
         metadata={
             "help": "How LLM runs train: last (one prompt per target, the papers' format) or every_item (every item "
-            "of a user's sequence in one forward; 140 steps on the cpu budget, less training time than last's 300)."
+            "of a user's sequence in one forward; 140 steps on the cpu budget, batched by a 4,096-token budget)."
         },
     )
     budget_minutes: float | None = field(

@@ -5,8 +5,6 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-import torch
-
 from ..baselines import BASELINES
 from ..configuration_iamrec import iam_schedule
 from ..training import IAMRecArguments, RecTrainingArguments
@@ -202,9 +200,9 @@ def llm_arguments(
         early_stopping_patience=budget.early_stopping_patience,
         seed=seed,
         per_device_train_batch_size=budget.batch_size,
+        max_tokens_per_batch=budget.max_tokens_per_batch if supervision == "every_item" else None,
         per_device_eval_batch_size=budget.eval_batch_size,
         learning_rate=budget.learning_rate,
-        bf16=budget.bf16_on_gpu and torch.cuda.is_available(),
         overwrite_output_dir=True,  # a run killed before its result was written starts again from step 0
         disable_tqdm=True,
         report_to="none",

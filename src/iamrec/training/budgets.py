@@ -23,6 +23,7 @@ class Budget:
     batch_size: int
     learning_rate: float
     must_beat_most_popular: bool  # the run fails unless the model's test NDCG@10 beats MostPopular's
+    max_tokens_per_batch: int | None = None  # `every_item` batches by this token budget; None: batch_size rows
 
     def steps(self, supervision: str | None = None) -> tuple[int, int]:
         """(max_steps, eval_steps) under `supervision` (default: the demo's own)."""
@@ -36,14 +37,15 @@ DEMO_BUDGETS = {
         base_model_layers=3,
         max_steps=300,
         eval_steps=100,
-        every_item_max_steps=140,
-        every_item_eval_steps=35,
+        every_item_max_steps=600,
+        every_item_eval_steps=150,
         supervision="every_item",
         max_eval_samples=1000,
         max_test_samples=None,
         batch_size=16,
         learning_rate=1e-3,
         must_beat_most_popular=True,
+        max_tokens_per_batch=4096,
     ),
     "tiny": Budget(
         base_model_layers=2,
@@ -78,10 +80,10 @@ class StudyBudget:
     learning_rate: float
     rec_head_norm: str
     sasrec: dict[str, Any] = field(default_factory=dict)  # SASRecConfig fields; empty: its HatLLM-like defaults
-    # (max_steps, eval_steps) of `every_item` supervision, which trains on sequences of --chunk_items items per row:
-    # 140 on the cpu budget: 354 s of training on 2 CPU cores, less than `last`'s 300 steps. None: `last`'s steps.
+    # (max_steps, eval_steps) of `every_item` supervision, which trains on sequences of --chunk_items items per row
+    # (140 on the cpu budget, the demo's before its fast path). None: `last`'s steps.
     every_item_steps: tuple[int, int] | None = None
-    bf16_on_gpu: bool = False  # bf16 autocast when training on a CUDA device
+    max_tokens_per_batch: int | None = None  # `every_item` batches by this token budget; None: batch_size rows
 
     def steps(self, supervision: str) -> tuple[int, int]:
         """(max_steps, eval_steps) of a run under `supervision` (`last` or `every_item`)."""
@@ -93,9 +95,9 @@ class StudyBudget:
 _DEMO = DEMO_BUDGETS["default"]
 STUDY_BUDGETS = {
     "cpu": StudyBudget(
-        description="the demo's default budget: SmolLM2-135M truncated to 3 layers, 300 steps of batch 16 at lr 1e-3 "
-        "(validation every 100 steps on the first 1,000 validation examples, best checkpoint kept), the whole test "
-        "split; SASRec with its defaults",
+        description="SmolLM2-135M truncated to 3 layers, 300 steps of batch 16 at lr 1e-3 (every_item: 140 steps of "
+        "4,096 tokens, validation every 35), validation every 100 steps on the first 1,000 validation examples, best "
+        "checkpoint kept, the whole test split; SASRec with its defaults",
         base_model="smollm2-135m",
         base_model_layers=_DEMO.base_model_layers,
         max_steps=_DEMO.steps("last")[0],
@@ -107,7 +109,8 @@ STUDY_BUDGETS = {
         eval_batch_size=RecTrainingArguments.per_device_eval_batch_size,
         learning_rate=_DEMO.learning_rate,
         rec_head_norm="batch",
-        every_item_steps=_DEMO.steps("every_item"),
+        every_item_steps=(140, 35),
+        max_tokens_per_batch=_DEMO.max_tokens_per_batch,
     ),
     "converge": StudyBudget(
         description="the cpu budget's model, batch and learning rate trained until validation NDCG@10 (every 250 "
@@ -123,6 +126,7 @@ STUDY_BUDGETS = {
         eval_batch_size=RecTrainingArguments.per_device_eval_batch_size,
         learning_rate=_DEMO.learning_rate,
         rec_head_norm="batch",
+        max_tokens_per_batch=_DEMO.max_tokens_per_batch,
     ),
     "gpu": StudyBudget(
         description="HatLLM 5.1.4 on one GPU: the whole 30-layer SmolLM2-135M, batch 32, lr 1e-3, at most 1,600 "
@@ -139,7 +143,6 @@ STUDY_BUDGETS = {
         eval_batch_size=64,
         learning_rate=1e-3,
         rec_head_norm="none",
-        bf16_on_gpu=True,
     ),
     "tiny": StudyBudget(
         description="a smoke run for tests on the tiny fixtures (pass the base model): 4 steps of batch 4, 16 "
