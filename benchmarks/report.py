@@ -4,7 +4,8 @@ Every table is rendered from its result files by one function (`report_tables.py
 with the command that produced it, so a published table cannot disagree with its JSON. Under each table: the
 command, the date, the commit and the environment, read from the files' `environment` block
 (`benchmarks/environment.py`). Files without one give what version fields they hold, and their date and commit come
-from `git log` (the last commit that changed them, which is the one that added these numbers); the line says so.
+from `git log` (the last commit that changed them, which is the one that added these numbers, skipping commits whose
+message says "(numbers unchanged)": rewrites of paths or formatting); the line says so.
 
     python benchmarks/report.py          # rewrite docs/results.md and the README's marked regions
     python benchmarks/report.py --check  # exit 1 if either differs from what the results give
@@ -498,12 +499,17 @@ def describe_machine(machine: dict) -> str:
     )
 
 
+NUMBERS_UNCHANGED = "(numbers unchanged)"
+"""In the message of a commit that rewrote result files without changing a number: not the commit of the numbers."""
+
+
 def last_commit(paths: list[Path]) -> tuple[str | None, str | None]:
     """The newest commit that changed any of `paths`, and its date (from `git log`)."""
     if git("rev-parse", "--is-shallow-repository") == "true":
         raise RuntimeError("benchmarks/report.py reads git history: run `git fetch --unshallow` first.")
     inside = [str(path) for path in paths if path.resolve().is_relative_to(ROOT)]  # outside: never committed
-    out = git("log", "-1", "--format=%h %ad", "--date=short", "--", *inside) if inside else ""
+    skip_rewrites = ("--invert-grep", "--fixed-strings", f"--grep={NUMBERS_UNCHANGED}")
+    out = git("log", "-1", *skip_rewrites, "--format=%h %ad", "--date=short", "--", *inside) if inside else ""
     return tuple(out.split()) if out else (None, None)
 
 
