@@ -58,6 +58,7 @@ def demo_arguments(output_dir: Path, budget: Budget, seed: int = 42) -> tuple[IA
         seed=seed,
         per_device_train_batch_size=budget.batch_size,
         max_tokens_per_batch=budget.max_tokens_per_batch if budget.supervision == "every_item" else None,
+        compile_layers=budget.compile_layers,
         learning_rate=budget.learning_rate,
         overwrite_output_dir=True,  # the demo reruns in place
     )

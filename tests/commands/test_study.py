@@ -382,7 +382,7 @@ def test_the_cpu_budget_is_the_demos_recipe_every_item_trained_shorter(tmp_path,
         assert training.max_tokens_per_batch == demo_training.max_tokens_per_batch == 4096
     for name in ("per_device_train_batch_size", "seed", "learning_rate", "early_stopping_patience"):
         assert getattr(training, name) == getattr(demo_training, name), name
-    for name in ("per_device_eval_batch_size", "metric_for_best_model", "pad_to_multiple_of"):
+    for name in ("per_device_eval_batch_size", "metric_for_best_model", "pad_to_multiple_of", "compile_layers"):
         assert getattr(training, name) == getattr(demo_training, name), name
     assert args.item_mask_modes == modes == study.table5_modes("hatllm", 3)  # the demo's schedule, made explicit
 

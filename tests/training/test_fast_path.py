@@ -155,3 +155,18 @@ def test_a_killed_fast_run_resumes_to_the_same_model(workspace, tmp_path):
     )
     for key in first:
         torch.testing.assert_close(first[key], second[key], atol=1e-6, rtol=1e-5)
+
+
+@pytest.mark.slow  # compiles each batch shape once: about 30 s on 2 CPU cores
+def test_compiled_decoder_layers_train_like_eager_ones(workspace, tmp_path):
+    data_dir, base = workspace
+    losses = {}
+    for compiled in (False, True):
+        args, training_args = tiny_arguments(
+            data_dir, base, tmp_path / str(compiled), max_steps=3, eval_steps=3, save_steps=3, compile_layers=compiled
+        )
+        args.dtype = "bfloat16"
+        result = train(args, training_args)
+        losses[compiled] = [entry["loss"] for entry in result.log_history if "loss" in entry]
+        losses[compiled].append(next(e["eval_loss"] for e in result.log_history if "eval_loss" in e))
+    assert losses[True] == pytest.approx(losses[False], rel=0.01)  # the same steps, fused differently

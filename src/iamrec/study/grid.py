@@ -201,6 +201,7 @@ def llm_arguments(
         seed=seed,
         per_device_train_batch_size=budget.batch_size,
         max_tokens_per_batch=budget.max_tokens_per_batch if supervision == "every_item" else None,
+        compile_layers=budget.compile_layers,
         per_device_eval_batch_size=budget.eval_batch_size,
         learning_rate=budget.learning_rate,
         overwrite_output_dir=True,  # a run killed before its result was written starts again from step 0

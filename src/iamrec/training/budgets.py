@@ -24,6 +24,7 @@ class Budget:
     learning_rate: float
     must_beat_most_popular: bool  # the run fails unless the model's test NDCG@10 beats MostPopular's
     max_tokens_per_batch: int | None = None  # `every_item` batches by this token budget; None: batch_size rows
+    compile_layers: bool = False  # decoder layers compiled (`--compile_layers`): pays on runs of hundreds of steps
 
     def steps(self, supervision: str | None = None) -> tuple[int, int]:
         """(max_steps, eval_steps) under `supervision` (default: the demo's own)."""
@@ -46,6 +47,7 @@ DEMO_BUDGETS = {
         learning_rate=1e-3,
         must_beat_most_popular=True,
         max_tokens_per_batch=4096,
+        compile_layers=True,
     ),
     "tiny": Budget(
         base_model_layers=2,
@@ -84,6 +86,7 @@ class StudyBudget:
     # (140 on the cpu budget, the demo's before its fast path). None: `last`'s steps.
     every_item_steps: tuple[int, int] | None = None
     max_tokens_per_batch: int | None = None  # `every_item` batches by this token budget; None: batch_size rows
+    compile_layers: bool = False  # decoder layers compiled (`--compile_layers`): pays on runs of hundreds of steps
 
     def steps(self, supervision: str) -> tuple[int, int]:
         """(max_steps, eval_steps) of a run under `supervision` (`last` or `every_item`)."""
@@ -111,6 +114,7 @@ STUDY_BUDGETS = {
         rec_head_norm="batch",
         every_item_steps=(140, 35),
         max_tokens_per_batch=_DEMO.max_tokens_per_batch,
+        compile_layers=_DEMO.compile_layers,
     ),
     "converge": StudyBudget(
         description="the cpu budget's model, batch and learning rate trained until validation NDCG@10 (every 250 "
@@ -127,6 +131,7 @@ STUDY_BUDGETS = {
         learning_rate=_DEMO.learning_rate,
         rec_head_norm="batch",
         max_tokens_per_batch=_DEMO.max_tokens_per_batch,
+        compile_layers=_DEMO.compile_layers,
     ),
     "gpu": StudyBudget(
         description="HatLLM 5.1.4 on one GPU: the whole 30-layer SmolLM2-135M, batch 32, lr 1e-3, at most 1,600 "

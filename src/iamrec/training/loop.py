@@ -37,6 +37,7 @@ from .resume import (
     resumable_checkpoint,
     run_settings,
 )
+from .speed import compile_decoder_layers, hold_frozen_weights_in
 from .trainer import RankingEvalCollator, RecommendationTrainer
 
 logger = logging.getLogger(__name__)
@@ -102,23 +103,6 @@ def build_model(
         modules_to_save=["rec_head"],
     )
     return hold_frozen_weights_in(get_peft_model(model, lora), dtype)
-
-
-def hold_frozen_weights_in(model: torch.nn.Module, dtype: torch.dtype) -> torch.nn.Module:
-    """Casts the weights that do not train (the LoRA-adapted base) to `dtype`; trained ones stay float32 masters.
-
-    In bfloat16 the model then runs under bf16 autocast (`--bf16`), which computes the adapters in bf16 too: their
-    inputs are left in bf16 (PEFT would copy each into float32 first), and the head scores in float32 on its own.
-    """
-    if dtype == torch.float32:
-        return model
-    for parameter in model.parameters():
-        if not parameter.requires_grad:
-            parameter.data = parameter.data.to(dtype)
-    for module in model.modules():
-        if hasattr(module, "cast_input_dtype_enabled"):  # PEFT's adapter layers
-            module.cast_input_dtype_enabled = False
-    return model
 
 
 def held_out_items(data) -> list[int]:
@@ -201,6 +185,8 @@ def train_in_locked_dir(
         processor.title_tokens.tokenize_all()
     popular = MostPopular(len(data.titles)).fit({"target": target} for target in data.splits["train"]["target"])
     model = build_model(args, base_path, processor, popular, dtype)
+    if training_args.compile_layers:
+        compile_decoder_layers(model)
 
     held_out = held_out_items(data)
     train_split = fitting_examples(training_examples(data.splits["train"], args, held_out), processor.collator())
