@@ -78,8 +78,9 @@ TABLES = [
         ("demo_cpu/demo_report.json",),
         one(t.demo),
         "iamrec demo",
-        "SmolLM2-135M-Instruct cut to 3 layers, HatLLM schedule, LoRA, every_item supervision for 140 steps of 16 "
-        "sequences of 20 items (the `default` budget), seed 42; test split ranked next to MostPopular and Random.",
+        "SmolLM2-135M-Instruct cut to 3 layers, HatLLM schedule, LoRA, every_item supervision for 600 steps of "
+        "4,096-token batches of 20-item sequences on the fast path (bf16 base, compiled decoder layers; the `default` "
+        "budget), seed 42; test split ranked in bf16 next to MostPopular and Random.",
     ),
     Table(
         QUALITY,
@@ -103,11 +104,35 @@ TABLES = [
     ),
     Table(
         QUALITY,
+        "Quality study, CPU budget, every_item on the fast path",
+        ("study_cpu_fast",),
+        study,
+        STUDY_CPU.replace("--grid main", "--grid full hatllm").replace("runs/study ", "runs/study_fast ")
+        + " --supervision every_item",
+        "The study above's budget in steps (140 of every_item), on the fast path that is now the default: the frozen "
+        "base in bf16 under bf16 autocast, LoRA dropout 0, 4,096-token batches in 32-token length buckets, compiled "
+        "decoder layers. MostPopular and SASRec: see the first study.",
+    ),
+    Table(
+        QUALITY,
+        "The fast path against the former one",
+        ("fast_path_comparison_cpu.json",),
+        one(t.study_comparison),
+        "python benchmarks/compare_studies.py --reference benchmarks/results/study_cpu_every_item --candidate "
+        "benchmarks/results/study_cpu_fast --labels former fast --output "
+        "benchmarks/results/fast_path_comparison_cpu.json",
+        "Each configuration of the two every_item studies above (same steps, data and test examples; former: "
+        "float32, LoRA dropout 0.05, 16 rows per batch) paired per test example, with the study's bootstrap over "
+        "examples and t-test over seeds.",
+    ),
+    Table(
+        QUALITY,
         "every_item against last",
         ("supervision_comparison_cpu.json",),
-        one(t.supervision_comparison),
-        "python benchmarks/compare_supervision.py --last benchmarks/results/study_cpu "
-        "--every-item benchmarks/results/study_cpu_every_item",
+        one(t.study_comparison),
+        "python benchmarks/compare_studies.py --reference benchmarks/results/study_cpu "
+        "--candidate benchmarks/results/study_cpu_every_item --labels last every_item "
+        "--output benchmarks/results/supervision_comparison_cpu.json",
         "Each configuration of the two studies above paired per test example (NDCG@10, averaged over the seeds both "
         "have), with the study's bootstrap over examples and t-test over seeds.",
     ),
@@ -120,6 +145,17 @@ TABLES = [
         "--supervision every_item --budget-minutes 105",
         "The CPU budget's model, batch and learning rate, validated every 250 steps on the first 1,000 validation "
         "examples, stopped when 4 validations in a row did not improve on the best (2 CPU cores). One seed.",
+    ),
+    Table(
+        QUALITY,
+        "The 3-layer model to early stopping on CPU, on the fast path",
+        ("converge_cpu_fast",),
+        study,
+        "iamrec study --data-dir runs/ml-100k --output-dir runs/converge_cpu_fast --grid hatllm --seeds 0 --budget "
+        "converge --supervision every_item",
+        "The run above on the fast path (bf16 base, LoRA dropout 0, 4,096-token batches, compiled decoder layers), "
+        "validated every 250 steps on the first 1,000 validation examples, early stopping with patience 4, 2 CPU "
+        "cores. One seed.",
     ),
     Table(
         QUALITY,
@@ -191,6 +227,18 @@ TABLES = [
         one(t.evaluation_baselines),
         "python benchmarks/bench_evaluation.py",
         "Counting rules of MostPopular, and history items kept in or excluded from the ranking.",
+    ),
+    Table(
+        CPU,
+        "Training speed: the fast path against float32 (CPU)",
+        ("training_speed_cpu.json",),
+        one(t.training_speed),
+        "python benchmarks/training_speed.py --data-dir runs/ml-100k --steps 20 --warmup 3 --variants fp32 bf16 "
+        "dropout0 fast fast_compile --profile",
+        "`iamrec train`'s step on every_item 20:10 sequences, each variant adding one speed-up to the one before, "
+        "measured in one process with their steps interleaved (run at real-time priority, so that other work on the "
+        "machine did not preempt it). Step memory: the peak resident memory of a step above the models'. The "
+        "compiled variant's warm-up holds its first compilations; each new batch shape compiles once more.",
     ),
     Table(
         CPU,

@@ -187,6 +187,38 @@ def supervision_throughput(path: Path) -> list[str]:
     return [*table(header, rows), "", f"{shape}; {report.get('note', '')}."]
 
 
+def training_speed(path: Path) -> list[str]:
+    """`benchmarks/training_speed.py`: one row per variant, the first as the reference of every ratio."""
+    report = read(path)
+    reference = next(iter(report["results"]))
+    rows = [
+        [f"`{name}`", r["error"].split(":")[0] + " (did not run)", "", "", "", "", "", ""]
+        if "error" in r
+        else [
+            f"`{name}`: {r['description']}",
+            f"{r['seconds_per_step']:.3f}",
+            f"{r['tokens_per_step']:,.0f} / {r['padded_tokens_per_step']:,.0f}",
+            f"{r['targets_per_second']:,.1f} ({r[f'targets_per_second_vs_{reference}']:.2f}x)",
+            f"{r['tokens_per_second']:,.0f}",
+            f"{r['step_memory_mb']:,.0f}" if "step_memory_mb" in r else "",
+            f"{r['warmup_seconds']:.1f}",
+            f"{r['mfu']:.1%}" if "mfu" in r else f"{r['tflops_per_second']:.3f}" if "tflops_per_second" in r else "",
+        ]
+        for name, r in report["results"].items()
+    ]
+    header = [
+        "variant",
+        "step (s)",
+        "tokens/step (real / padded)",
+        f"targets/s (vs `{reference}`)",
+        "tokens/s",
+        "step memory (MB)",
+        "warm-up (s)",
+        "MFU" if any("mfu" in r for r in report["results"].values()) else "TFLOP/s",
+    ]
+    return [*table(header, rows), "", f"{report.get('note', '')}."]
+
+
 # Attention and new items
 
 
@@ -496,30 +528,34 @@ def _cells(metrics: dict | None, mean_stds: dict | None) -> list[str]:
     return [mean_std(mean_stds[name]) if mean_stds[name] else "" for name in names]
 
 
-def supervision_comparison(path: Path) -> list[str]:
-    """`benchmarks/compare_supervision.py`: every_item against last per configuration, paired per test example."""
+def study_comparison(path: Path) -> list[str]:
+    """`benchmarks/compare_studies.py`: a candidate study against a reference one per configuration, paired per test
+    example."""
+    report = read(path)
+    labels = report.get("labels", {"reference": "last", "candidate": "every_item"})
+    reference, candidate = labels["reference"], labels["candidate"]
     rows = []
-    for name, c in read(path)["comparisons"].items():
+    for name, c in report["comparisons"].items():
         t_test = c.get("seed_t_test")
         rows.append(
             [
                 f"`{name}`",
                 ", ".join(map(str, c["seeds"])),
-                mean_std(c["test_NDCG@10_last"]),
-                mean_std(c["test_NDCG@10_every_item"]),
+                mean_std(c[f"test_NDCG@10_{reference}"]),
+                mean_std(c[f"test_NDCG@10_{candidate}"]),
                 signed(c["mean_difference"]),
                 f"[{signed(c['ci_low'])}, {signed(c['ci_high'])}]",
                 p_value(c["p_value"]),
                 ", ".join(signed(value) for value in c["per_seed_differences"]),
                 "" if t_test is None else f"{t_test['p_value']:.3f}",
-                verdict(c, "every_item better", "last better"),
+                verdict(c, f"{candidate} better", f"{reference} better"),
             ]
         )
     header = [
         "configuration",
         "seeds",
-        "test NDCG@10, last",
-        "test NDCG@10, every_item",
+        f"test NDCG@10, {reference}",
+        f"test NDCG@10, {candidate}",
         "difference",
         "95% CI",
         "bootstrap p",

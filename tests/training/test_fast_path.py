@@ -158,15 +158,18 @@ def test_a_killed_fast_run_resumes_to_the_same_model(workspace, tmp_path):
 
 
 @pytest.mark.slow  # compiles each batch shape once: about 30 s on 2 CPU cores
-def test_compiled_decoder_layers_train_like_eager_ones(workspace, tmp_path):
+def test_compiled_decoder_layers_train_like_eager_ones_and_deterministically(workspace, tmp_path):
     data_dir, base = workspace
-    losses = {}
-    for compiled in (False, True):
+    losses, models = {}, {}
+    for name, compiled in (("eager", False), ("compiled", True), ("compiled again", True)):
         args, training_args = tiny_arguments(
-            data_dir, base, tmp_path / str(compiled), max_steps=3, eval_steps=3, save_steps=3, compile_layers=compiled
+            data_dir, base, tmp_path / name, max_steps=3, eval_steps=3, save_steps=3, compile_layers=compiled
         )
         args.dtype = "bfloat16"
         result = train(args, training_args)
-        losses[compiled] = [entry["loss"] for entry in result.log_history if "loss" in entry]
-        losses[compiled].append(next(e["eval_loss"] for e in result.log_history if "eval_loss" in e))
-    assert losses[True] == pytest.approx(losses[False], rel=0.01)  # the same steps, fused differently
+        losses[name] = [entry["loss"] for entry in result.log_history if "loss" in entry]
+        losses[name].append(next(e["eval_loss"] for e in result.log_history if "eval_loss" in e))
+        models[name] = load_file(result.model_dir / "model.safetensors")
+    assert losses["compiled"] == pytest.approx(losses["eager"], rel=0.01)  # the same steps, fused differently
+    for key in models["compiled"]:
+        assert torch.equal(models["compiled"][key], models["compiled again"][key]), key
