@@ -19,14 +19,9 @@ from pathlib import Path
 import torch
 from environment import RESULTS, command_line, environment, public_path, write_result
 from supervision_throughput import timed_step
-from training_speed import budget_batches
-from transformers import AutoTokenizer, set_seed
+from training_speed import budget_batches, every_item_setup
+from transformers import set_seed
 
-from iamrec.baselines import MostPopular
-from iamrec.data import load_prepared
-from iamrec.data.sequences import ChunkSpec, every_item_sequences
-from iamrec.pretrained import resolve_base_model
-from iamrec.tokenization import IAMRecProcessor
 from iamrec.training import IAMRecArguments, build_model
 
 WATCHED = ("item", "tolist", "__bool__", "nonzero")
@@ -71,13 +66,7 @@ def main() -> None:
     parser.add_argument("--output")
     args = parser.parse_args()
 
-    data = load_prepared(args.data_dir)
-    base = resolve_base_model("smollm2-135m", args.layers)
-    processor = IAMRecProcessor(AutoTokenizer.from_pretrained(base), data.titles)
-    collator = processor.collator(pad_to_multiple_of=32)
-    popular = MostPopular(len(data.titles)).fit({"target": t} for t in data.splits["train"]["target"])
-    sequences = every_item_sequences(data.splits["train"], ChunkSpec(20, 10), data.protocol.get("cold_items") or [])
-    lengths = collator.prompt_lengths(sequences["history"], sequences["next_items"])
+    base, processor, collator, popular, sequences, lengths = every_item_setup(args.data_dir, args.layers)
     batches = [collator([sequences[row] for row in rows]) for rows in budget_batches(2, lengths, args.max_tokens, 0)]
     set_seed(0)
     model_args = IAMRecArguments(data_dir=args.data_dir, rec_head_norm="batch", num_intra=1, num_inter_last=1)

@@ -113,6 +113,36 @@ def profile_step(model, optimizer, batch: dict, device: str, autocast: bool) -> 
     }
 
 
+class Setup(NamedTuple):
+    base: str
+    processor: IAMRecProcessor
+    collator: object
+    popular: MostPopular
+    sequences: object
+    lengths: list[int]
+
+
+def every_item_setup(data_dir: str, layers: int, chunking: str = "20:10") -> Setup:
+    """SmolLM2-135M cut to `layers` layers, its processor and collator (batches padded to 32-token multiples), the
+    training split's popularity, and its every_item sequences at `CHUNK:CONTEXT` with their token lengths."""
+    data = load_prepared(data_dir)
+    base = resolve_base_model("smollm2-135m", layers)
+    processor = IAMRecProcessor(AutoTokenizer.from_pretrained(base), data.titles)
+    collator = processor.collator(pad_to_multiple_of=32)
+    popular = MostPopular(len(data.titles)).fit({"target": t} for t in data.splits["train"]["target"])
+    chunk, context = (int(part) for part in chunking.split(":"))
+    cold = data.protocol.get("cold_items") or []
+    sequences = every_item_sequences(data.splits["train"], ChunkSpec(chunk, context), cold)
+    return Setup(
+        base,
+        processor,
+        collator,
+        popular,
+        sequences,
+        collator.prompt_lengths(sequences["history"], sequences["next_items"]),
+    )
+
+
 def fixed_batches(count: int, batch_size: int, rows: int, seed: int) -> list[list[int]]:
     order = list(range(rows))
     random.Random(seed).shuffle(order)
@@ -141,16 +171,7 @@ def main() -> None:
     parser.add_argument("--output")
     args = parser.parse_args()
 
-    data = load_prepared(args.data_dir)
-    base = resolve_base_model("smollm2-135m", args.layers)
-    processor = IAMRecProcessor(AutoTokenizer.from_pretrained(base), data.titles)
-    collator = processor.collator(pad_to_multiple_of=32)
-    popular = MostPopular(len(data.titles)).fit({"target": t} for t in data.splits["train"]["target"])
-    chunk, context = (int(part) for part in args.chunking.split(":"))
-    sequences = every_item_sequences(
-        data.splits["train"], ChunkSpec(chunk, context), data.protocol.get("cold_items") or []
-    )
-    lengths = collator.prompt_lengths(sequences["history"], sequences["next_items"])
+    base, processor, collator, popular, sequences, lengths = every_item_setup(args.data_dir, args.layers, args.chunking)
     count = args.steps + args.warmup
     plans = {
         False: fixed_batches(count, args.batch_size, len(sequences), args.seed),

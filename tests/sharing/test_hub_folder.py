@@ -16,19 +16,6 @@ from iamrec.training import train
 from training_fixtures import tiny_arguments, write_tiny_base_model, write_tiny_data
 
 
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("hub-folder")
-    data_dir, base = write_tiny_data(root), write_tiny_base_model(root)
-    return train(*tiny_arguments(data_dir, base, root / "run", max_steps=2, eval_steps=2, save_steps=2)).model_dir
-
-
-@pytest.fixture
-def folder(model_dir, tmp_path) -> Path:
-    """A copy of the trained model folder that a test may change."""
-    return Path(shutil.copytree(model_dir, tmp_path / "model"))
-
-
 @pytest.mark.parametrize("name", ["merges.txt", EVAL_FILE])
 def test_a_link_out_of_the_model_folder_is_refused_by_name_and_nothing_is_written(folder, tmp_path, name, capsys):
     """A link to a private file used to be followed: its content was copied into the upload folder."""

@@ -2,7 +2,6 @@
 titles that would drive the terminal, printed escaped."""
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -11,21 +10,7 @@ from transformers import AutoModel
 
 from iamrec.cli import main as iamrec_main
 from iamrec.inference import Recommender
-from iamrec.training import train
 from tokenizer_fixtures import TITLES
-from training_fixtures import tiny_arguments, write_tiny_base_model, write_tiny_data
-
-
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("loading")
-    data_dir, base = write_tiny_data(root), write_tiny_base_model(root)
-    return train(*tiny_arguments(data_dir, base, root / "run", max_steps=2, eval_steps=2, save_steps=2)).model_dir
-
-
-@pytest.fixture
-def folder(model_dir, tmp_path) -> Path:
-    return Path(shutil.copytree(model_dir, tmp_path / "model"))
 
 
 def edit_weights(folder: Path, edit) -> None:
