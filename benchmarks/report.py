@@ -159,6 +159,17 @@ TABLES = [
     ),
     Table(
         QUALITY,
+        "The fast path against the former one at convergence",
+        ("fast_path_converge_comparison_cpu.json",),
+        one(t.study_comparison),
+        "python benchmarks/compare_studies.py --reference benchmarks/results/converge_cpu --candidate "
+        "benchmarks/results/converge_cpu_fast --labels former fast --output "
+        "benchmarks/results/fast_path_converge_comparison_cpu.json",
+        "The two early-stopped runs above paired per test example. One seed each: the bootstrap covers example "
+        "noise only, and no t-test over seeds is possible.",
+    ),
+    Table(
+        QUALITY,
         "The 30-layer model on one GPU, every_item",
         (f"{H200}/full_model",),
         study,
@@ -197,6 +208,18 @@ TABLES = [
         "Each run paired per test example with SASRec's per-example NDCG@10 averaged over its 3 seeds (the "
         "`study_cpu` SASRec, trained to early stopping). The bootstrap covers example noise; one LLM seed does not "
         "cover seed noise.",
+    ),
+    Table(
+        QUALITY,
+        "The fast-path convergence run against SASRec",
+        ("converge_cpu_fast_against_sasrec.json",),
+        one(t.against_sasrec),
+        "python benchmarks/compare_to_sasrec.py --sasrec benchmarks/results/study_cpu --runs "
+        "benchmarks/results/converge_cpu benchmarks/results/converge_cpu_fast "
+        "--output benchmarks/results/converge_cpu_fast_against_sasrec.json",
+        "The 3-layer model trained to early stopping on 2 CPU cores, before and on the fast path, each paired per "
+        "test example with SASRec's per-example NDCG@10 averaged over its 3 seeds. One LLM seed each: the bootstrap "
+        "covers example noise, not seed noise.",
     ),
     Table(
         QUALITY,
