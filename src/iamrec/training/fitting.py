@@ -10,22 +10,23 @@ from ..tokenization.collator import NEXT_ITEMS, IAMRecCollator, PromptTooLong
 logger = logging.getLogger(__name__)
 
 
-def fitting_examples(examples: Dataset, collator: IAMRecCollator, what: str = "training") -> Dataset:
+def fitting_examples(examples: Dataset, collator: IAMRecCollator, what: str = "training") -> tuple[Dataset, list[int]]:
     """`examples` without those whose prompt cannot fit the collator's `max_length`, said in a warning with their
-    count; none left is an error."""
+    count (none left is an error), and the prompt length of each kept one (what length-grouped and token-budget
+    samplers read)."""
     histories = examples["history"]
     targets = examples[NEXT_ITEMS] if NEXT_ITEMS in examples.column_names else [None] * len(histories)
 
-    def fits(history: list[int], next_items: list[int] | None) -> bool:
+    def length(history: list[int], next_items: list[int] | None) -> int | None:
         try:
-            collator.prompt_lengths([history], None if next_items is None else [next_items])
+            return collator.prompt_lengths([history], None if next_items is None else [next_items])[0]
         except PromptTooLong:
-            return False
-        return True
+            return None
 
-    keep = [row for row, (history, next_items) in enumerate(zip(histories, targets)) if fits(history, next_items)]
+    lengths = [length(history, next_items) for history, next_items in zip(histories, targets)]
+    keep = [row for row, value in enumerate(lengths) if value is not None]
     if len(keep) == len(histories):
-        return examples
+        return examples, lengths
     if not keep:
         raise ValueError(f"No {what} example fits max_length={collator.max_length}: raise --max_length.")
     logger.warning(
@@ -36,4 +37,4 @@ def fitting_examples(examples: Dataset, collator: IAMRecCollator, what: str = "t
         what,
         collator.max_length,
     )
-    return examples.select(keep)
+    return examples.select(keep), [lengths[row] for row in keep]

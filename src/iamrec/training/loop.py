@@ -27,7 +27,6 @@ from ..modeling_iamrec import IAMRecForSequentialRecommendation
 from ..precision import resolve_dtype
 from ..pretrained import public_base_model, resolve_base_model
 from ..tokenization import IAMRecProcessor
-from ..tokenization.collator import NEXT_ITEMS
 from .arguments import IAMRecArguments, RecTrainingArguments
 from .fitting import fitting_examples
 from .resume import (
@@ -189,18 +188,15 @@ def train_in_locked_dir(
         compile_decoder_layers(model)
 
     held_out = held_out_items(data)
-    train_split = fitting_examples(training_examples(data.splits["train"], args, held_out), processor.collator())
-    next_items = train_split[NEXT_ITEMS] if NEXT_ITEMS in train_split.column_names else None
-    if (
-        next_items is not None
-        or training_args.max_tokens_per_batch is not None
-        or training_args.train_sampling_strategy in ("group_by_length", "batch_rebalance")
-    ):
-        # Length-grouped and token-budget samplers read these (not `input_ids`); for sequences it also finds one too
-        # long before step 1.
-        lengths = processor.collator().prompt_lengths(train_split["history"], next_items)
+    train_split, lengths = fitting_examples(
+        training_examples(data.splits["train"], args, held_out), processor.collator()
+    )
+    if training_args.max_tokens_per_batch is not None or training_args.train_sampling_strategy in (
+        "group_by_length",
+        "batch_rebalance",
+    ):  # length-grouped and token-budget samplers read these (not `input_ids`)
         train_split = train_split.add_column(training_args.length_column_name, lengths)
-    validation = fitting_examples(data.splits["validation"], processor.collator(), "validation")
+    validation, _ = fitting_examples(data.splits["validation"], processor.collator(), "validation")
     if args.max_eval_samples is not None:
         validation = validation.select(range(min(args.max_eval_samples, len(validation))))
     callbacks = [*(callbacks or []), RecordRunSettings(settings)]
