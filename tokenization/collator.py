@@ -88,6 +88,11 @@ class TitleTokenCache:
             self._tokens[item_id] = array("i", ids)
 
 
+def padded_length(length: int, multiple: int) -> int:
+    """`length` rounded up to a multiple of `multiple`: the width a batch is padded to with `pad_to_multiple_of`."""
+    return -(-length // multiple) * multiple
+
+
 def check_titles(titles: Sequence[str], first_id: int = 0) -> None:
     """Every title must be a non-blank string; the error names the item id (`first_id` is the first title's)."""
     for item_id, title in enumerate(titles, start=first_id):
@@ -192,7 +197,7 @@ class IAMRecCollator:
         the `attention_mask`."""
         length = max(len(row["input_ids"]) for row in rows)
         if self.pad_to_multiple_of is not None:
-            length = -(-length // self.pad_to_multiple_of) * self.pad_to_multiple_of
+            length = padded_length(length, self.pad_to_multiple_of)
         columns: dict[str, list[int]] = {name: [] for name in rows[0]}
         for row in rows:
             padding = length - len(row["input_ids"])

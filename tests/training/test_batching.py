@@ -4,7 +4,8 @@ import random
 
 import pytest
 
-from iamrec.training.batching import TokenBudgetBatchSampler, padded_length
+from iamrec.tokenization.collator import padded_length
+from iamrec.training.batching import TokenBudgetBatchSampler
 
 LENGTHS = [random.Random(0).randint(40, 300) for _ in range(500)]
 

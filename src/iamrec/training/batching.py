@@ -8,10 +8,7 @@ from collections.abc import Iterator, Sequence
 import torch
 from torch.utils.data import Sampler
 
-
-def padded_length(length: int, multiple: int) -> int:
-    """`length` rounded up to a multiple of `multiple` (what the collator pads a batch of such rows to)."""
-    return -(-length // multiple) * multiple
+from ..tokenization.collator import padded_length
 
 
 class TokenBudgetBatchSampler(Sampler[list[int]]):
