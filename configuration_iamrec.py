@@ -27,6 +27,11 @@ ITEM_MASK_MODES = ("intra", "full", "inter", "inter_last")
 
 SCHEDULES = ("hatllm", "iam", "full")
 REC_HEAD_TYPES = ("linear", "text")
+ITEM_ID_EMBEDDINGS = ("none", "add", "add_last", "token")
+"""Where a learned vector per catalog item enters the input beside its title: nowhere (titles alone), added to each of
+the item's title tokens, added to its last title token, or as one extra position closing the item's span."""
+ITEM_ID_FIELDS = ("item_id_embeddings", "item_id_dim", "item_id_tie_head", "num_id_items")
+"""The configuration fields of item vectors, left out of a title-only model's `config.json`."""
 
 
 HATLLM_NUM_INTRA, HATLLM_NUM_INTER_LAST = 4, 1
@@ -87,6 +92,12 @@ def check_head_choice(rec_head_type: str, rec_head_item_corrections: bool) -> No
         raise ValueError("rec_head_item_corrections=False shapes the text head; rec_head_type='linear' has none.")
 
 
+def check_item_id_embeddings(mode: str) -> None:
+    """Raises unless `mode` is one of `ITEM_ID_EMBEDDINGS` (also checked by `iamrec train` before anything loads)."""
+    if mode not in ITEM_ID_EMBEDDINGS:
+        raise ValueError(f"item_id_embeddings must be one of {list(ITEM_ID_EMBEDDINGS)}, got {mode!r}.")
+
+
 def _check_split(num_layers: int, first: int, last: int) -> None:
     if num_layers < 1:
         raise ValueError(f"A schedule needs at least one layer, got num_layers={num_layers}.")
@@ -139,6 +150,22 @@ class IAMRecConfig(LlamaConfig):
             `"batch"` standardises the hidden state feature-wise (batch statistics in training, running ones at
             inference) before scoring. LLM hidden states carry large, nearly constant features; standardising them
             keeps the head's updates from swamping every item's score with the same shift.
+        item_id_embeddings (`str`, *optional*, defaults to `"none"`):
+            A learned vector per catalog item on the input side, beside its title (LLaRA, E4SRec): `"none"` (titles
+            alone), `"add"` (added to the input embedding of each of the item's title tokens), `"add_last"` (added to
+            its last title token) or `"token"` (one extra position at the end of the item's span, whose input is the
+            vector; the masks treat it as one of the item's tokens). The inputs then carry `item_ids`, which the
+            processor's collator emits. Items without a vector (added later, or held out as cold) get none: they are
+            read from their titles alone.
+        item_id_dim (`int`, *optional*):
+            Width of the item vectors. `None`: the hidden size, used as they are. An integer: a learned projection
+            (LLaRA's projector) maps them to the hidden size, e.g. to start from a trained SASRec's item table.
+        item_id_tie_head (`bool`, *optional*, defaults to `False`):
+            The linear head only: the item vectors are the head's item rows (no table of their own), so what the head
+            learns about an item as a target also describes it in a history.
+        num_id_items (`int`, *optional*):
+            How many items (ids `0 .. num_id_items - 1`) have a vector: the catalog at creation. Items added later
+            have none.
     """
 
     model_type = "iamrec"
@@ -154,6 +181,10 @@ class IAMRecConfig(LlamaConfig):
     rec_head_type: str = "linear"
     rec_head_item_corrections: bool = True
     num_title_tokens: int | None = None
+    item_id_embeddings: str = "none"
+    item_id_dim: int | None = None
+    item_id_tie_head: bool = False
+    num_id_items: int | None = None
     use_cache: bool = False  # a scorer reads one position; a KV cache only when asked for (e.g. incremental input)
 
     def __post_init__(self, **kwargs):
@@ -182,6 +213,7 @@ class IAMRecConfig(LlamaConfig):
         if self.rec_head_dim is not None and self.rec_head_dim < 1:
             raise ValueError(f"rec_head_dim must be positive or None, got {self.rec_head_dim}.")
         self._check_rec_head_type()
+        self._check_item_id_embeddings()
 
     def _check_rec_head_type(self) -> None:
         """The text head needs the size of its title-token buffer, at least one token per item; the linear one none."""
@@ -193,6 +225,41 @@ class IAMRecConfig(LlamaConfig):
                 raise ValueError(
                     f"num_title_tokens must count the title tokens of all {self.num_items} items (at least one each) "
                     f"for rec_head_type='text', got {self.num_title_tokens}; from_llama(item_title_token_ids=) sets it."
+                )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every field, but a title-only model's without the item-vector ones: its `config.json` is the one it had
+        before they existed."""
+        output = super().to_dict()
+        if self.item_id_embeddings == "none":
+            for key in ITEM_ID_FIELDS:
+                output.pop(key, None)
+        return output
+
+    def _check_item_id_embeddings(self) -> None:
+        """Item vectors need a mode; their table covers the catalog it was made for; tying reads linear head rows."""
+        check_item_id_embeddings(self.item_id_embeddings)
+        if self.item_id_embeddings == "none":
+            if self.item_id_dim is not None or self.item_id_tie_head or self.num_id_items is not None:
+                raise ValueError(
+                    "item_id_dim, item_id_tie_head and num_id_items shape item vectors; item_id_embeddings='none' "
+                    "has none."
+                )
+            return
+        if self.num_id_items is None:
+            self.num_id_items = self.num_items
+        if self.num_id_items is not None and not 0 < self.num_id_items <= (self.num_items or self.num_id_items):
+            raise ValueError(f"num_id_items must be in [1, num_items={self.num_items}], got {self.num_id_items}.")
+        if self.item_id_dim is not None and self.item_id_dim < 1:
+            raise ValueError(f"item_id_dim must be positive or None, got {self.item_id_dim}.")
+        if self.item_id_tie_head:
+            if self.rec_head_type != "linear":
+                raise ValueError("item_id_tie_head reads the linear head's item rows; rec_head_type='text' has none.")
+            width = self.rec_head_dim or self.hidden_size
+            if (self.item_id_dim or self.hidden_size) != width:
+                raise ValueError(
+                    f"Tied item vectors are the head's rows, of width {width}: set item_id_dim={width} (a projection "
+                    "to the hidden size) or leave both rec_head_dim and item_id_dim unset."
                 )
 
     @classmethod
@@ -221,6 +288,7 @@ class IAMRecConfig(LlamaConfig):
             "rec_head_type",
             "rec_head_item_corrections",
             "num_title_tokens",
+            *ITEM_ID_FIELDS,
         ):
             values.pop(key, None)
         return cls(num_items=num_items, **{**values, **kwargs})
@@ -228,11 +296,13 @@ class IAMRecConfig(LlamaConfig):
 
 __all__ = [
     "IAMRecConfig",
+    "ITEM_ID_EMBEDDINGS",
     "ITEM_MASK_MODES",
     "MINIMUM_TRANSFORMERS",
     "REC_HEAD_TYPES",
     "SCHEDULES",
     "check_head_choice",
+    "check_item_id_embeddings",
     "check_schedule_name",
     "full_schedule",
     "hatllm_schedule",

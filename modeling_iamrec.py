@@ -386,6 +386,36 @@ class IAMRecTextHead(ItemScoringHead):
         return logits if self.item_bias is None else logits + self.item_bias
 
 
+class ItemIdEmbeddings(nn.Module):
+    """A learned vector per catalog item for the input side (`item_id_embeddings`), beside the item's title tokens.
+
+    The vectors are rows of a table of `num_id_items` rows, or the linear head's item rows (`item_id_tie_head`), mapped
+    to the hidden size by a learned projection when `item_id_dim` is set (LLaRA's projector). An id without a row
+    (an item added after training) or set to -1 gets the zero vector: its item is read from its title alone.
+    """
+
+    def __init__(self, config: IAMRecConfig):
+        super().__init__()
+        width = config.item_id_dim or config.hidden_size
+        self.table = None if config.item_id_tie_head else nn.Embedding(config.num_id_items, width)
+        self.proj = None if config.item_id_dim is None else nn.Linear(width, config.hidden_size, bias=False)
+        self.num_id_items = config.num_id_items
+
+    def forward(self, item_ids: torch.LongTensor, head_rows: torch.Tensor | None = None) -> torch.Tensor:
+        """`(*item_ids.shape, hidden_size)`: each id's vector, zero where the id is -1 or has no row."""
+        rows = self.table.weight if self.table is not None else head_rows[: self.num_id_items]
+        known = (item_ids >= 0) & (item_ids < self.num_id_items)
+        vectors = nn.functional.embedding(item_ids.masked_fill(~known, 0), rows) * known.unsqueeze(-1).to(rows.dtype)
+        return vectors if self.proj is None else self.proj(vectors.to(self.proj.weight.dtype))
+
+    def forget(self, item_ids: Sequence[int]) -> None:
+        """Zeroes these items' rows (items kept out of training, which read as new ones); tied rows are the head's."""
+        if self.table is None:
+            raise ValueError("Tied item vectors are the head's rows: they cannot be cleared apart from its scores.")
+        with torch.no_grad():
+            self.table.weight[torch.as_tensor(list(item_ids), dtype=torch.long)] = 0.0
+
+
 def catalog_cross_entropy(
     logits: torch.Tensor, labels: torch.LongTensor, num_items_in_batch: torch.Tensor | int | None = None
 ) -> torch.Tensor:
@@ -425,6 +455,8 @@ class IAMRecForSequentialRecommendation(LlamaModel):
             self.rec_head = IAMRecTextHead(config)
         else:
             self.rec_head = IAMRecLinearHead(config)
+        if config.item_id_embeddings != "none":
+            self.item_embeddings = ItemIdEmbeddings(config)
         self.post_init()
 
     def _init_weights(self, module: nn.Module) -> None:
@@ -527,6 +559,7 @@ class IAMRecForSequentialRecommendation(LlamaModel):
         return_dict: bool | None = None,
         past_key_values: Cache | None = None,
         readout_index: torch.LongTensor | None = None,
+        item_ids: torch.LongTensor | None = None,
         **kwargs,
     ) -> IAMRecOutput | tuple:
         r"""
@@ -547,9 +580,20 @@ class IAMRecForSequentialRecommendation(LlamaModel):
             its last token holds exactly what the final token of a prompt ending at that item would. The logits then
             hold one row per readout, in sequence order (`(num_readouts, num_items)`), and position ids are derived
             from it when not given. Not used with a cache.
+        item_ids (`torch.LongTensor` of shape `(batch_size, sequence_length)`, *optional*):
+            Models with `item_id_embeddings`: the catalog id of the item whose vector each token carries, -1 for the
+            others (the processor's collator emits it). Omitted, items are read from their titles alone.
         """
         self.check_inputs(
-            input_ids, inputs_embeds, attention_mask, item_index, readout_index, labels, cache, past_key_values
+            input_ids,
+            inputs_embeds,
+            attention_mask,
+            item_index,
+            readout_index,
+            labels,
+            cache,
+            past_key_values,
+            item_ids,
         )
         cache = cache if cache is not None else past_key_values
         use_cache = self.config.use_cache if use_cache is None else use_cache
@@ -574,6 +618,8 @@ class IAMRecForSequentialRecommendation(LlamaModel):
         if item_index is None:
             item_index = torch.full_like(attention_mask, -1, dtype=torch.long)
         item_index = item_index.masked_fill(attention_mask == 0, -1)
+        if item_ids is not None:
+            inputs_embeds = self._with_item_vectors(inputs_embeds, item_ids, item_index[:, past_length:])
         if readout_index is not None:
             readout_index = readout_index.masked_fill(attention_mask == 0, -1)
 
@@ -607,6 +653,19 @@ class IAMRecForSequentialRecommendation(LlamaModel):
             attentions=attentions,
         )
         return output if return_dict else output.to_tuple()
+
+    def _with_item_vectors(
+        self, inputs_embeds: torch.Tensor, item_ids: torch.LongTensor, item_index: torch.LongTensor
+    ) -> torch.Tensor:
+        """The input embeddings with each item's vector added (`add`, `add_last`) or in its own position (`token`)."""
+        mode = self.config.item_id_embeddings
+        if mode == "add_last":
+            item_ids = item_ids.masked_fill(~last_item_tokens(item_index), -1)
+        head_rows = self.rec_head.items.weight if self.config.item_id_tie_head else None
+        vectors = self.item_embeddings(item_ids.to(inputs_embeds.device), head_rows).to(inputs_embeds.dtype)
+        if mode == "token":
+            return torch.where((item_ids >= 0).unsqueeze(-1), vectors, inputs_embeds)
+        return inputs_embeds + vectors
 
     def _run_decoder_layers(
         self,
@@ -666,6 +725,7 @@ class IAMRecForSequentialRecommendation(LlamaModel):
         item_index: torch.LongTensor | None = None,
         k: int = 10,
         exclude: torch.BoolTensor | list[list[int]] | None = None,
+        item_ids: torch.LongTensor | None = None,
     ) -> Recommendations:
         """Top-k item ids and scores per sequence, optionally never recommending the items in `exclude`.
 
@@ -673,7 +733,9 @@ class IAMRecForSequentialRecommendation(LlamaModel):
         """
         if not 1 <= k <= self.config.num_items:
             raise ValueError(f"k must be between 1 and num_items={self.config.num_items}, got {k}.")
-        logits = self(input_ids=input_ids, attention_mask=attention_mask, item_index=item_index).logits.float()
+        logits = self(
+            input_ids=input_ids, attention_mask=attention_mask, item_index=item_index, item_ids=item_ids
+        ).logits.float()
         nan_rows = logits.isnan().any(dim=-1)
         if nan_rows.any():  # topk would rank a NaN first: refuse, as evaluation does
             raise ValueError(
@@ -687,8 +749,8 @@ class IAMRecForSequentialRecommendation(LlamaModel):
                 row = int((left < k).nonzero()[0])
                 raise ValueError(f"k={k}, but sequence {row} leaves only {int(left[row])} items after its exclusions.")
             logits = logits.masked_fill(excluded, float("-inf"))
-        scores, item_ids = logits.topk(k, dim=-1)
-        return Recommendations(item_ids=item_ids, scores=scores)
+        scores, top_items = logits.topk(k, dim=-1)
+        return Recommendations(item_ids=top_items, scores=scores)
 
     def set_item_titles(self, title_token_ids: Sequence[Sequence[int]]) -> None:
         """Gives the text head the token ids of every catalog title (title `i` is item `i`), e.g. from
@@ -751,6 +813,7 @@ class IAMRecForSequentialRecommendation(LlamaModel):
         labels: torch.LongTensor | None,
         cache: Cache | None,
         past_key_values: Cache | None,
+        item_ids: torch.LongTensor | None = None,
     ) -> None:
         """Every check of `forward`'s inputs, before anything runs; raises a ValueError naming the input.
 
@@ -786,6 +849,12 @@ class IAMRecForSequentialRecommendation(LlamaModel):
                 f"readout_index has shape {tuple(readout_index.shape)} but must match the tokens it describes, "
                 f"{expected}."
             )
+        if item_ids is not None and self.config.item_id_embeddings == "none":
+            raise ValueError("item_ids given, but this model has no item vectors (item_id_embeddings='none').")
+        if item_ids is not None and item_ids.shape != (batch_size, seq_length):
+            raise ValueError(
+                f"item_ids has shape {tuple(item_ids.shape)} but must match the new tokens, {(batch_size, seq_length)}."
+            )
         if labels is not None and (labels.is_floating_point() or labels.is_complex() or labels.dtype == torch.bool):
             raise ValueError(f"labels must be integer item ids (torch.long), got dtype {labels.dtype}.")
         if labels is not None and readout_index is None and labels.shape != (batch_size,):
@@ -801,6 +870,8 @@ class IAMRecForSequentialRecommendation(LlamaModel):
                     f"attention_mask marks no real token in sequence(s) {empty.nonzero().flatten().tolist()}: there "
                     "is nothing to recommend from."
                 )
+        if item_ids is not None and ((item_ids < -1) | (item_ids >= self.config.num_items)).any():
+            raise ValueError(f"item_ids must be catalog ids in [0, {self.config.num_items}) or -1 for other tokens.")
         if labels is None:
             return
         if readout_index is not None:
@@ -845,6 +916,7 @@ __all__ = [
     "IAMRecLinearHead",
     "IAMRecOutput",
     "IAMRecTextHead",
+    "ItemIdEmbeddings",
     "ItemTitles",
     "Recommendations",
 ]

@@ -31,14 +31,19 @@ SPLITS = ("validation", "test")
 SUMMARY_METRICS = ("NDCG@10", "HR@10", "NDCG@5", "HR@5", "MRR")
 
 
-def run_seed(data_dir: Path, config: SASRecConfig, seed: int, device: str, threads: int) -> dict:
-    """Trains and evaluates one seed; runs in a worker process when seeds run in parallel."""
+def run_seed(
+    data_dir: Path, config: SASRecConfig, seed: int, device: str, threads: int, save_dir: Path | None = None
+) -> dict:
+    """Trains and evaluates one seed (saved to `save_dir/seed<N>` when given: the item table `iamrec train
+    --item_id_init` starts from); runs in a worker process when seeds run in parallel."""
     torch.set_num_threads(threads)
     data = load_prepared(data_dir)
     num_items = len(data.titles)
     start = time.perf_counter()
     scorer = SASRec.fit(data.splits["train"], data.splits["validation"], num_items, config, seed=seed, device=device)
     fit_seconds = time.perf_counter() - start
+    if save_dir is not None:
+        scorer.save_pretrained(save_dir / f"seed{seed}")
     metrics = {
         split: evaluate_scorer(
             scorer,
@@ -70,11 +75,14 @@ def finished_runs(args: argparse.Namespace, config: SASRecConfig) -> Iterator[di
     the whole process group to stop those)."""
     if args.jobs == 1:
         for seed in args.seeds:
-            yield run_seed(args.data_dir, config, seed, args.device, args.threads)
+            yield run_seed(args.data_dir, config, seed, args.device, args.threads, args.save_dir)
         return
     spawn = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=args.jobs, mp_context=spawn) as pool:
-        runs = [pool.submit(run_seed, args.data_dir, config, seed, args.device, args.threads) for seed in args.seeds]
+        runs = [
+            pool.submit(run_seed, args.data_dir, config, seed, args.device, args.threads, args.save_dir)
+            for seed in args.seeds
+        ]
         for finished in as_completed(runs):
             yield finished.result()
 
@@ -117,6 +125,7 @@ def main() -> None:
     )
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--jobs", type=int, default=1, help="seeds trained at once, each in its own process")
+    parser.add_argument("--save-dir", type=Path, help="keep each trained SASRec in SAVE_DIR/seed<N>")
     args = parser.parse_args()
 
     data = load_prepared(args.data_dir)

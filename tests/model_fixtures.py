@@ -9,6 +9,7 @@ from iamrec import IAMRecConfig, IAMRecForSequentialRecommendation
 
 VOCAB_SIZE = 97
 NUM_ITEMS = 13
+MASK_MODES = ["intra", "full", "inter", "inter_last"]
 
 
 def tiny_config(item_mask_modes: list[str], **overrides) -> IAMRecConfig:
@@ -73,3 +74,24 @@ def batch_from_layouts(layouts: list[Layout], padding_side: str, seed: int = 0) 
         attention_mask[row, cols] = 1
         item_index[row, cols] = torch.tensor(layout.item_index)
     return {"input_ids": input_ids, "attention_mask": attention_mask, "item_index": item_index}
+
+
+def paper_allows(mode: str, layout: Layout, j: int, k: int) -> bool:
+    """Whether query token j may attend to key token k (k <= j), written straight from HatLLM eqs. 2-5.
+
+    F(i): token i is an item token. B(j, k): j and k belong to the same item. L(i): i is the last token of its item.
+    The equations add -inf to the causal mask (eq. 2) exactly in the listed cases.
+    """
+    if k > j:
+        return False  # eq. 2
+    span_of = {t: slot for slot, (start, end) in enumerate(layout.spans) for t in range(start, end)}
+    F = lambda t: t in span_of  # noqa: E731
+    B = lambda a, b: F(a) and F(b) and span_of[a] == span_of[b]  # noqa: E731
+    L = lambda t: F(t) and t == layout.spans[span_of[t]][1] - 1  # noqa: E731
+    if mode == "intra":  # eq. 3
+        return not (F(j) and F(k) and not B(j, k))
+    if mode == "inter":  # eq. 4
+        return not (j != k and F(j) and F(k) and B(j, k))
+    if mode == "inter_last":  # eq. 5
+        return not (j != k and F(j) and F(k) and (not L(j) or not L(k)))
+    return True  # "full": the original causal attention

@@ -93,6 +93,12 @@ def padded_length(length: int, multiple: int) -> int:
     return -(-length // multiple) * multiple
 
 
+ITEM_ID_POSITIONS = ("none", "add", "add_last", "token")
+"""The model's `item_id_embeddings` modes (this file ships without the configuration, so they are repeated here; a test
+keeps the two equal), as the collator marks them: no `item_ids`; the catalog id on every title token (`add`, and
+`add_last`, whose model reads the last one); or one extra position closing each item (`token`)."""
+
+
 def check_titles(titles: Sequence[str], first_id: int = 0) -> None:
     """Every title must be a non-blank string; the error names the item id (`first_id` is the first title's)."""
     for item_id, title in enumerate(titles, start=first_id):
@@ -129,6 +135,9 @@ class IAMRecCollator:
     prompt's closing text that only its own tokens see, and `labels` holds one next item per readout (see
     `readout_index` in the model's forward). A readout reads exactly what the final token of `_encode`'s prompt for the
     history up to that item would, so a model trained this way is evaluated on ordinary prompts.
+    For a model with `item_id_embeddings`, give the same mode here: batches then carry `item_ids`, the catalog id of
+    the item whose vector each token carries (every title token, or with `"token"` one extra position closing each
+    item's span, whose input id is the pad token's and which the model replaces by the vector), -1 elsewhere.
     As a Trainer `data_collator`, set `remove_unused_columns=False` so that `history` and `target` reach it.
     Build it with `IAMRecProcessor.collator(...)`, which shares the processor's title cache, or from a
     [`TitleTokenCache`] directly.
@@ -141,17 +150,23 @@ class IAMRecCollator:
         max_length: int | None = None,
         padding_side: str = "left",
         pad_to_multiple_of: int | None = None,
+        item_id_embeddings: str = "none",
     ):
         if padding_side not in ("left", "right"):
             raise ValueError(f"padding_side must be 'left' or 'right', got {padding_side!r}.")
         if pad_to_multiple_of is not None and pad_to_multiple_of < 1:
             raise ValueError(f"pad_to_multiple_of must be a positive integer, got {pad_to_multiple_of}.")
+        if item_id_embeddings not in ITEM_ID_POSITIONS:
+            raise ValueError(
+                f"item_id_embeddings must be one of {list(ITEM_ID_POSITIONS)}, got {item_id_embeddings!r}."
+            )
         tokenizer = title_tokens.tokenizer
         self.title_tokens = title_tokens
         self.template = template if template is not None else PromptTemplate()
         self.max_length = max_length
         self.padding_side = padding_side
         self.pad_to_multiple_of = pad_to_multiple_of
+        self.item_id_embeddings = item_id_embeddings
         self.pad_token_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
         if self.pad_token_id is None:
             raise ValueError(f"{type(tokenizer).__name__} has no pad token and no eos token: set tokenizer.pad_token.")
@@ -287,8 +302,10 @@ class IAMRecCollator:
     def _encode(self, history: list[int], row: int) -> dict[str, list[int]]:
         """Token ids and item index of one prompt, keeping the most recent whole items that fit in max_length."""
         if not history:
-            return {"input_ids": list(self._empty), "item_index": [-1] * len(self._empty)}
-        titles = [self.title_tokens[item_id] for item_id in history]
+            row_tokens = self._new_row(with_readouts=False)
+            self._append(row_tokens, self._empty)
+            return row_tokens
+        titles = [self._item_tokens(item_id) for item_id in history]
         if self.max_length is not None:
             budget = self.max_length - len(self._head) - len(self._tail)
             if len(titles[-1]) > budget:
@@ -303,8 +320,8 @@ class IAMRecCollator:
                 if used + cost > budget:
                     break
                 kept, used = kept + 1, used + cost
-            titles = titles[-kept:]
-        row_tokens = self._titles_row(titles)
+            titles, history = titles[-kept:], history[-kept:]
+        row_tokens = self._titles_row(titles, history)
         self._append(row_tokens, self._tail)
         return row_tokens
 
@@ -314,7 +331,7 @@ class IAMRecCollator:
         `_encode` would build for the history up to that item."""
         if not history:
             raise ValueError(f"Example {row}: a training sequence needs at least one history item.")
-        row_tokens = self._titles_row([self.title_tokens[item_id] for item_id in history], targets)
+        row_tokens = self._titles_row([self._item_tokens(item_id) for item_id in history], history, targets)
         if self.max_length is not None and len(row_tokens["input_ids"]) > self.max_length:
             raise PromptTooLong(
                 f"Example {row}: the training sequence of {len(history)} items takes {len(row_tokens['input_ids'])} "
@@ -322,27 +339,50 @@ class IAMRecCollator:
             )
         return row_tokens
 
-    def _titles_row(self, titles: list[array], targets: list[int | None] | None = None) -> dict[str, list[int]]:
-        """The head and the titles joined by the separator text; with `targets`, a readout after each item whose
-        target is not None (and a `readout_index` column)."""
+    def _item_tokens(self, item_id: int) -> Sequence[int]:
+        """One history item's tokens: its title's, and with `item_id_embeddings="token"` one more for its vector."""
+        tokens = self.title_tokens[item_id]
+        return [*tokens, self.pad_token_id] if self.item_id_embeddings == "token" else tokens
+
+    def _new_row(self, with_readouts: bool) -> dict[str, list[int]]:
+        """Empty token columns of one row: ids and item index, and the item-id and readout columns when used."""
         row_tokens = {"input_ids": [], "item_index": []}
-        if targets is not None:
+        if self.item_id_embeddings != "none":
+            row_tokens["item_ids"] = []
+        if with_readouts:
             row_tokens["readout_index"] = []
+        return row_tokens
+
+    def _titles_row(
+        self, titles: list[Sequence[int]], history: list[int], targets: list[int | None] | None = None
+    ) -> dict[str, list[int]]:
+        """The head and the items' tokens joined by the separator text; with `targets`, a readout after each item
+        whose target is not None (and a `readout_index` column)."""
+        row_tokens = self._new_row(with_readouts=targets is not None)
         self._append(row_tokens, self._head)
         readouts = 0
-        for slot, tokens in enumerate(titles):
+        for slot, (tokens, item_id) in enumerate(zip(titles, history)):
             if slot:
                 self._append(row_tokens, self._between)
-            self._append(row_tokens, tokens, item=slot)
+            self._append(row_tokens, tokens, item=slot, catalog_id=item_id)
             if targets is not None and targets[slot] is not None:
                 self._append(row_tokens, self._tail, readout=readouts)
                 readouts += 1
         return row_tokens
 
-    @staticmethod
-    def _append(row_tokens: dict[str, list[int]], tokens: Sequence[int], item: int = -1, readout: int = -1) -> None:
+    def _append(
+        self,
+        row_tokens: dict[str, list[int]],
+        tokens: Sequence[int],
+        item: int = -1,
+        readout: int = -1,
+        catalog_id: int = -1,
+    ) -> None:
         row_tokens["input_ids"] += tokens
         row_tokens["item_index"] += [item] * len(tokens)
+        if "item_ids" in row_tokens:
+            marked = 1 if self.item_id_embeddings == "token" else len(tokens)
+            row_tokens["item_ids"] += [-1] * (len(tokens) - marked) + [catalog_id] * marked
         if "readout_index" in row_tokens:
             row_tokens["readout_index"] += [readout] * len(tokens)
 

@@ -37,6 +37,7 @@ class IAMRecProcessor(ProcessorMixin):
         template: PromptTemplate | dict[str, str] | None = None,
         max_length: int | None = None,
         padding_side: str = "left",
+        item_id_embeddings: str = "none",
     ):
         super().__init__(tokenizer)
         if template is None:
@@ -46,6 +47,7 @@ class IAMRecProcessor(ProcessorMixin):
         self.template = template
         self.max_length = max_length
         self.padding_side = padding_side
+        self.item_id_embeddings = item_id_embeddings
         self.title_tokens = TitleTokenCache(tokenizer, titles)
         self.title_to_id, self._shared_titles = _index_titles(self.title_tokens.titles)
         self._collators: dict[tuple, IAMRecCollator] = {}
@@ -62,18 +64,25 @@ class IAMRecProcessor(ProcessorMixin):
 
     @property
     def model_input_names(self) -> list[str]:
-        return ["input_ids", "attention_mask", "item_index"]
+        names = ["input_ids", "attention_mask", "item_index"]
+        return names if self.item_id_embeddings == "none" else [*names, "item_ids"]
 
     def collator(
-        self, max_length: int | None = None, padding_side: str | None = None, pad_to_multiple_of: int | None = None
+        self,
+        max_length: int | None = None,
+        padding_side: str | None = None,
+        pad_to_multiple_of: int | None = None,
+        item_id_embeddings: str | None = None,
     ) -> IAMRecCollator:
-        """A Trainer `data_collator` sharing this processor's template and title cache (defaults: its settings)."""
+        """A Trainer `data_collator` sharing this processor's template and title cache (defaults: its settings;
+        `item_id_embeddings="none"` gives a model with item vectors inputs without them, read from titles alone)."""
         return IAMRecCollator(
             self.title_tokens,
             self.template,
             max_length=self.max_length if max_length is None else max_length,
             padding_side=self.padding_side if padding_side is None else padding_side,
             pad_to_multiple_of=pad_to_multiple_of,
+            item_id_embeddings=self.item_id_embeddings if item_id_embeddings is None else item_id_embeddings,
         )
 
     def __call__(self, histories: Sequence[Any], targets: Any = None) -> BatchEncoding:
@@ -179,6 +188,8 @@ class IAMRecProcessor(ProcessorMixin):
             "max_length": self.max_length,
             "padding_side": self.padding_side,
         }
+        if self.item_id_embeddings != "none":  # so that the processors of title-only models are saved as before
+            output["item_id_embeddings"] = self.item_id_embeddings
         if getattr(self, "auto_map", None) is not None:
             output["auto_map"] = self.auto_map
         return output
@@ -201,7 +212,8 @@ class IAMRecProcessor(ProcessorMixin):
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}(tokenizer={type(self.tokenizer).__name__}, num_items={self.num_items}, "
-            f"template={self.template}, max_length={self.max_length}, padding_side={self.padding_side!r})"
+            f"template={self.template}, max_length={self.max_length}, padding_side={self.padding_side!r}, "
+            f"item_id_embeddings={self.item_id_embeddings!r})"
         )
 
 

@@ -109,6 +109,7 @@ class Recommender:
                 input_ids=batch["input_ids"],
                 attention_mask=batch["attention_mask"],
                 item_index=batch["item_index"],
+                item_ids=batch.get("item_ids"),
                 k=k,
                 exclude=chunk if exclude_history else None,
             )

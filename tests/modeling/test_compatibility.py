@@ -75,27 +75,34 @@ def transformers_version(python: str) -> str:
 SAVE = """
 import sys, random, torch
 sys.path.insert(0, {tests!r})
-from model_fixtures import batch_from_layouts, random_layout, tiny_model
-model = tiny_model(["intra", "full", "inter", "inter_last"])
+from model_fixtures import NUM_ITEMS, batch_from_layouts, random_layout, tiny_model
+models = {{
+    "checkpoint": tiny_model(["intra", "full", "inter", "inter_last"]),
+    "checkpoint_ids": tiny_model(["intra", "full", "inter", "inter_last"], item_id_embeddings="add", item_id_dim=8),
+}}
 batch = batch_from_layouts([random_layout(random.Random(0), n) for n in (2, 5, 3)], "left")
-model.save_pretrained("checkpoint")
-with torch.no_grad():
-    expected = {{"logits": model(**batch).logits, "top": model.recommend(**batch, k=5).item_ids}}
-torch.save(batch, "batch.pt")
-torch.save(expected, "expected.pt")
+for folder, model in models.items():
+    if folder == "checkpoint_ids":
+        batch["item_ids"] = torch.where(batch["item_index"] >= 0, batch["item_index"] % NUM_ITEMS, -1)
+    model.save_pretrained(folder)
+    with torch.no_grad():
+        expected = {{"logits": model(**batch).logits, "top": model.recommend(**batch, k=5).item_ids}}
+    torch.save(batch, f"{{folder}}-batch.pt")
+    torch.save(expected, f"{{folder}}-expected.pt")
 """
 
 LOAD = """
 import json, torch, transformers
 from transformers import AutoModel
-model = AutoModel.from_pretrained("checkpoint", trust_remote_code=True, attn_implementation="eager").eval()
-assert type(model).__module__.startswith("transformers_modules"), type(model).__module__
-batch, expected = torch.load("batch.pt"), torch.load("expected.pt")
-with torch.no_grad():
-    logits = model(**batch).logits
-    top = model.recommend(**batch, k=5).item_ids
-torch.testing.assert_close(logits, expected["logits"], atol=1e-6, rtol=1e-6)
-assert torch.equal(top, expected["top"]), (top, expected["top"])
+for folder in ("checkpoint", "checkpoint_ids"):
+    model = AutoModel.from_pretrained(folder, trust_remote_code=True, attn_implementation="eager").eval()
+    assert type(model).__module__.startswith("transformers_modules"), type(model).__module__
+    batch, expected = torch.load(f"{folder}-batch.pt"), torch.load(f"{folder}-expected.pt")
+    with torch.no_grad():
+        logits = model(**batch).logits
+        top = model.recommend(**batch, k=5).item_ids
+    torch.testing.assert_close(logits, expected["logits"], atol=1e-6, rtol=1e-6)
+    assert torch.equal(top, expected["top"]), (folder, top, expected["top"])
 print(json.dumps({"loaded_with": transformers.__version__}))
 """
 

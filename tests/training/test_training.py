@@ -281,6 +281,7 @@ args, training_args = tiny_arguments({data!r}, {base!r}, {out!r}, max_steps=3, p
                                      ddp_backend={backend!r}, use_cpu=True, optim="sgd", max_grad_norm=0.0)
 args.lora_dropout = 0.0  # dropout masks would differ between the processes and the single run
 args.supervision, args.chunk_items, args.context_items = {supervision!r}, 4, 1
+args.item_id_embeddings = {item_ids!r}
 # Plain SGD, unclipped: a gradient scaled wrongly across processes changes the weights (Adam would hide it).
 train(args, training_args, callbacks=[record])
 with open(os.path.join({out!r}, f"batches-{{os.environ.get('RANK', '0')}}.json"), "w") as handle:
@@ -288,12 +289,15 @@ with open(os.path.join({out!r}, f"batches-{{os.environ.get('RANK', '0')}}.json")
 """
 
 
-@pytest.mark.parametrize("supervision", ["last", "every_item"])
-def test_data_parallel_training_equals_one_process_on_the_same_global_batch(workspace, tmp_path, supervision):
-    """With every_item the ranks hold different numbers of targets: the loss must still average over all of them."""
+@pytest.mark.parametrize("supervision, item_ids", [("last", "none"), ("every_item", "none"), ("every_item", "token")])
+def test_data_parallel_training_equals_one_process_on_the_same_global_batch(workspace, tmp_path, supervision, item_ids):
+    """With every_item the ranks hold different numbers of targets: the loss must still average over all of them.
+    Item vectors, trained in full beside the LoRA adapters, must sum their gradients across processes too."""
     data_dir, base = workspace
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    port = {"last": "29519", "every_item": "29521"}[supervision]
+    port = {("last", "none"): "29519", ("every_item", "none"): "29521", ("every_item", "token"): "29523"}[
+        (supervision, item_ids)
+    ]
     runs = {
         "ddp": (["-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", port], 2, "gloo"),
         "single": ([], 4, None),
@@ -309,6 +313,7 @@ def test_data_parallel_training_equals_one_process_on_the_same_global_batch(work
                 batch=batch,
                 backend=backend,
                 supervision=supervision,
+                item_ids=item_ids,
             )
         )
         run = subprocess.run(
@@ -324,6 +329,7 @@ def test_data_parallel_training_equals_one_process_on_the_same_global_batch(work
         assert sorted(map(tuple, first + second)) == sorted(map(tuple, whole))
     weights = {name: load_file(tmp_path / name / "model" / "model.safetensors") for name in runs}
     assert weights["ddp"].keys() == weights["single"].keys()
+    assert any(key.startswith("item_embeddings.") for key in weights["single"]) == (item_ids != "none")
     for key in weights["single"]:
         torch.testing.assert_close(weights["ddp"][key], weights["single"][key], atol=1e-5, rtol=1e-4)
 

@@ -19,9 +19,10 @@ class StudyArguments:
         metadata={
             "help": "main (full, hatllm, iam, most_popular, sasrec), ablations (full, hatllm and HatLLM's Table-5 "
             "variants), cold_start (hatllm, hatllm_text, most_popular, most_popular_histories, random; on data "
-            "prepared with --cold-items-fraction), or configuration names: full hatllm iam wo_in wo_or wo_cr cr_pre "
-            "in_cr_or or_in_cr or_cr_in cr_in_or cr_or_in hatllm_text most_popular most_popular_histories random "
-            "sasrec."
+            "prepared with --cold-items-fraction), item_ids (full, hatllm and hatllm with item vectors), or "
+            "configuration names: full hatllm iam wo_in wo_or wo_cr cr_pre in_cr_or or_in_cr or_cr_in cr_in_or "
+            "cr_or_in hatllm_text hatllm_title_only hatllm_ids hatllm_ids_last hatllm_ids_token hatllm_ids_tied "
+            "hatllm_ids_sasrec most_popular most_popular_histories random sasrec."
         },
     )
     seeds: list[int] = field(
@@ -48,6 +49,13 @@ class StudyArguments:
     )
     parallel: int = field(default=1, metadata={"help": "Worker processes; each gets cpu_count // parallel threads."})
     base_model: str | None = field(default=None, metadata={"help": "Override the budget's base model (a folder)."})
+    sasrec_dir: str | None = field(
+        default=None,
+        metadata={
+            "help": "A SASRec saved on the same data (benchmarks/sasrec_ml100k.py --save-dir): the item table that "
+            "hatllm_ids_sasrec starts from."
+        },
+    )
     keep_models: bool = field(default=False, metadata={"help": "Keep each LLM run's model folder under work/."})
     summarize_only: bool = field(default=False, metadata={"help": "Only rebuild the summary from finished runs."})
     no_progress: bool = field(default=False, metadata={"help": "Hide the progress bar over runs."})
@@ -95,6 +103,7 @@ def run(args: StudyArguments) -> int:
         args.keep_models,
         show_progress=not args.no_progress,
         supervision=args.supervision,
+        sasrec_dir=args.sasrec_dir,
     )
     print(report.markdown)
     print(report.message)

@@ -36,6 +36,11 @@ LABELS = {
     "cr_or_in": "CR-OR-IN",
     "hatllm_text": "HatLLM, title head",
     "hatllm_title_only": "HatLLM, title head without per-item corrections",
+    "hatllm_ids": "HatLLM + item ids (added to title tokens)",
+    "hatllm_ids_last": "HatLLM + item ids (added to last title token)",
+    "hatllm_ids_token": "HatLLM + item ids (one token per item)",
+    "hatllm_ids_tied": "HatLLM + item ids tied to the head",
+    "hatllm_ids_sasrec": "HatLLM + item ids from SASRec (projected)",
     **{name: baseline.label for name, baseline in BASELINES.items()},
 }
 """Each configuration's name in the papers (Table 5's row names for the ablations); a baseline's is registered with it
@@ -50,7 +55,26 @@ negative), for every configuration of the grid, as a catalog would not hold an i
 scores them as new items. `hatllm_title_only` has no per-item corrections
 (`rec_head_item_corrections=False`): every item is scored from its title and bias, so what the head learns about
 trained items has to go through the title projection that scores cold ones."""
-LLM_CONFIGURATIONS = ("full", "hatllm", "iam", *TABLE5_VARIANTS, *TEXT_HEAD_CONFIGURATIONS)
+ITEM_ID_CONFIGURATIONS: dict[str, dict[str, Any]] = {
+    "hatllm_ids": {"item_id_embeddings": "add"},
+    "hatllm_ids_last": {"item_id_embeddings": "add_last"},
+    "hatllm_ids_token": {"item_id_embeddings": "token"},
+    "hatllm_ids_tied": {"item_id_embeddings": "add", "item_id_tie_head": True},
+    "hatllm_ids_sasrec": {"item_id_embeddings": "add"},  # and the study's `sasrec_dir` as `item_id_init`
+}
+"""Configurations that train `hatllm` with a learned vector per item beside its title (`item_id_embeddings`), as
+`IAMRecArguments` fields: random vectors added to each title token, to the last one, or in a token of their own;
+the linear head's rows as the vectors; or a saved SASRec's item table through a learned projection (LLaRA), which
+needs the study's `sasrec_dir`."""
+SASREC_INITIALISED = ("hatllm_ids_sasrec",)
+LLM_CONFIGURATIONS = (
+    "full",
+    "hatllm",
+    "iam",
+    *TABLE5_VARIANTS,
+    *TEXT_HEAD_CONFIGURATIONS,
+    *ITEM_ID_CONFIGURATIONS,
+)
 BASELINE_CONFIGURATIONS = tuple(BASELINES)
 """The registered baselines (`iamrec.baselines.BASELINES`): `most_popular` counts training targets;
 `most_popular_histories` also counts history items, so an item that is never a training target (a cold item) still has
@@ -78,6 +102,7 @@ GRIDS = {
     "ablations": ("full", "hatllm", *TABLE5_VARIANTS),  # Table 5's BIGRec and HatLLM rows, then its variants
     # on data prepared with --cold_items_fraction
     "cold_start": ("hatllm", "hatllm_text", "hatllm_title_only", "most_popular", "most_popular_histories", "random"),
+    "item_ids": ("full", "hatllm", *ITEM_ID_CONFIGURATIONS),
 }
 
 
@@ -112,7 +137,8 @@ def table5_modes(configuration: str, num_layers: int) -> list[str]:
       in order; e.g. IN-CR-OR = IN^a CR^b OR^c.
 
     Also `full` (OR in every layer: BIGRec, Table 5's first row) and `iam` (`iam_schedule`: intra in the first half,
-    inter in the second). A `TEXT_HEAD_CONFIGURATIONS` entry has the modes of the configuration it names.
+    inter in the second). A `TEXT_HEAD_CONFIGURATIONS` entry has the modes of the configuration it names, an
+    `ITEM_ID_CONFIGURATIONS` entry those of `hatllm`.
 
     Caveat: masks apply only between item tokens and the score is read at the final prompt token, so the last layer's
     mode never changes the scores (measured on the tiny fixtures: `hatllm` [intra, inter_last] and `iam` [intra,
@@ -121,6 +147,8 @@ def table5_modes(configuration: str, num_layers: int) -> list[str]:
     orders counts only when c >= 2. A study meant to measure CR needs a deep block of at least 2 layers.
     """
     configuration = TEXT_HEAD_CONFIGURATIONS.get(configuration, configuration)
+    if configuration in ITEM_ID_CONFIGURATIONS:
+        configuration = "hatllm"
     if configuration == "full":
         return ["full"] * num_layers
     if configuration == "iam":
@@ -147,6 +175,17 @@ def head_arguments(configuration: str) -> dict[str, Any]:
     if configuration not in TEXT_HEAD_CONFIGURATIONS:
         return {"rec_head_type": "linear"}
     return {"rec_head_type": "text", "rec_head_item_corrections": configuration != "hatllm_title_only"}
+
+
+def model_arguments(configuration: str, sasrec_dir: str | os.PathLike | None = None) -> dict[str, Any]:
+    """The head and input of an LLM configuration, as `IAMRecArguments` fields; `sasrec_dir` (a saved SASRec) is
+    what `SASREC_INITIALISED` configurations start their item vectors from, and they refuse to run without one."""
+    arguments = {**head_arguments(configuration), **ITEM_ID_CONFIGURATIONS.get(configuration, {})}
+    if configuration in SASREC_INITIALISED:
+        if sasrec_dir is None:
+            raise ValueError(f"{configuration} starts from a saved SASRec: pass sasrec_dir (--sasrec-dir).")
+        arguments["item_id_init"] = str(sasrec_dir)
+    return arguments
 
 
 def resolve_grid(names: Sequence[str]) -> list[str]:
@@ -178,8 +217,8 @@ def llm_arguments(
     head: dict[str, Any] | None = None,
     supervision: str = "last",
 ) -> tuple[IAMRecArguments, RecTrainingArguments]:
-    """The `train` arguments of one LLM run: the budget's, with the configuration's per-layer modes and head
-    (`head_arguments`), trained under `supervision` (`last` or `every_item`, with its default chunking)."""
+    """The `train` arguments of one LLM run: the budget's, with the configuration's per-layer modes, head and input
+    (`model_arguments`), trained under `supervision` (`last` or `every_item`, with its default chunking)."""
     max_steps, eval_steps = budget.steps(supervision)
     args = IAMRecArguments(
         **(head or {}),

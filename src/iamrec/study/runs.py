@@ -29,7 +29,7 @@ from ..evaluation import CandidateScorer, EvaluationPolicy, ModelScorer, Ranking
 from ..evaluation.runner import iter_example_batches
 from ..folders import CONFIG_FILE, STUDY_WORK_DIR
 from ..locks import folder_lock
-from .grid import BUDGETS, GRIDS, head_arguments, label, llm_arguments, resolve_grid, table5_modes
+from .grid import BUDGETS, GRIDS, label, llm_arguments, model_arguments, resolve_grid, table5_modes
 from .results import RESULT_FORMAT, read_result, result_path
 from .summary import summarize
 
@@ -97,6 +97,7 @@ class RunSpec:
     keep_models: bool = False
     torch_threads: int | None = None
     supervision: str = "last"
+    sasrec_dir: str | None = None
 
 
 def run_one(spec: RunSpec) -> dict[str, Any]:
@@ -140,7 +141,7 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
             modes,
             spec.seed,
             spec.base_model,
-            head_arguments(spec.configuration),
+            model_arguments(spec.configuration, spec.sasrec_dir),
             spec.supervision,
         )
         settings.update(iamrec_arguments=asdict(args), training_arguments=training_args.to_dict())
@@ -272,6 +273,7 @@ def run_study(
     keep_models: bool = False,
     show_progress: bool = True,
     supervision: str = "last",
+    sasrec_dir: str | os.PathLike | None = None,
 ) -> StudyReport:
     """Runs every (configuration, seed) without a complete result in `output_dir`, then writes the summary.
 
@@ -288,6 +290,7 @@ def run_study(
         keep_models: keep each LLM run's trained model and checkpoints under `work/` (deleted by default).
         supervision: how LLM runs train: `last` (one prompt per target) or `every_item` (every item of a sequence,
             for the budget's `every_item_steps`); evaluation is the same either way.
+        sasrec_dir: a SASRec saved on the same data, whose item table `hatllm_ids_sasrec` starts from.
     """
     if budget not in BUDGETS:
         raise ValueError(f"Unknown budget {budget!r}; choose from {list(BUDGETS)}.")
@@ -298,6 +301,9 @@ def run_study(
     configurations, seeds = resolve_grid(configurations), list(dict.fromkeys(int(seed) for seed in seeds))
     if not seeds:
         raise ValueError("Give at least one seed.")
+    for configuration in configurations:  # refuses a configuration that cannot run before any other starts
+        if configuration not in BASELINES:
+            model_arguments(configuration, sasrec_dir)
     base_model = base_model or BUDGETS[budget].base_model
     if base_model is None:
         raise ValueError(f"The {budget!r} budget has no base model of its own; pass base_model (--base-model).")
@@ -311,7 +317,17 @@ def run_study(
         threads = max(1, (os.cpu_count() or 1) // parallel) if parallel > 1 else None
         specs = [
             RunSpec(
-                c, s, str(data_dir), str(output_dir), budget, base_model, deadline, keep_models, threads, supervision
+                c,
+                s,
+                str(data_dir),
+                str(output_dir),
+                budget,
+                base_model,
+                deadline,
+                keep_models,
+                threads,
+                supervision,
+                None if sasrec_dir is None else str(Path(sasrec_dir).resolve()),
             )
             for c, s in pending
         ]

@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 
 from transformers import TrainingArguments
 
-from ..configuration_iamrec import check_head_choice, check_schedule_name
+from ..configuration_iamrec import check_head_choice, check_item_id_embeddings, check_schedule_name
 from ..data.sequences import ChunkSpec
 from ..precision import DTYPE_CHOICES
 
@@ -73,6 +73,32 @@ class IAMRecArguments:
             "is scored from its title and bias alone."
         },
     )
+    item_id_embeddings: str = field(
+        default="none",
+        metadata={
+            "help": "A learned vector per item beside its title on the input side: none (titles alone), add (added to "
+            "each title token), add_last (to the title's last token) or token (one extra position per item). "
+            "See docs/model.md for what each costs and gains."
+        },
+    )
+    item_id_dim: int | None = field(
+        default=None,
+        metadata={
+            "help": "Width of the item vectors, mapped to the hidden size by a learned projection; None: the hidden "
+            "size, no projection (with --item_id_init: the saved SASRec's width)."
+        },
+    )
+    item_id_tie_head: bool = field(
+        default=False, metadata={"help": "The item vectors are the linear head's item rows (no table of their own)."}
+    )
+    item_id_init: str | None = field(
+        default=None,
+        metadata={
+            "help": "A SASRec saved by `iamrec evaluate --baselines sasrec --save_baselines DIR` (DIR/sasrec) on the "
+            "same data: the item vectors start from its item table, through a learned projection (as LLaRA does). "
+            "None: random initialisation."
+        },
+    )
     supervision: str = field(
         default="last",
         metadata={
@@ -108,6 +134,13 @@ class IAMRecArguments:
         if not self.item_mask_modes:
             check_schedule_name(self.schedule)
         check_head_choice(self.rec_head_type, self.rec_head_item_corrections)
+        check_item_id_embeddings(self.item_id_embeddings)
+        if self.item_id_embeddings == "none" and (
+            self.item_id_dim is not None or self.item_id_tie_head or self.item_id_init is not None
+        ):
+            raise ValueError("--item_id_dim, --item_id_tie_head and --item_id_init need --item_id_embeddings.")
+        if self.item_id_init is not None and self.item_id_tie_head:
+            raise ValueError("Tied item vectors are the head's rows: they cannot start from a SASRec table.")
         if self.head_init not in ("popularity", "random"):
             raise ValueError(f"head_init must be 'popularity' or 'random', got {self.head_init!r}.")
         if self.supervision not in SUPERVISIONS:

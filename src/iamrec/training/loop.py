@@ -73,6 +73,14 @@ def build_model(
     """The IAMRec model on the pretrained base, wrapped with LoRA adapters unless `lora_r` is 0, its frozen weights in
     `dtype` (see `hold_frozen_weights_in`)."""
     text_head = args.rec_head_type == "text"
+    sasrec_items = None if args.item_id_init is None else sasrec_item_table(args.item_id_init, processor.num_items)
+    item_ids = {}
+    if args.item_id_embeddings != "none":
+        item_ids = {
+            "item_id_embeddings": args.item_id_embeddings,
+            "item_id_dim": args.item_id_dim if sasrec_items is None else sasrec_items.shape[1],
+            "item_id_tie_head": args.item_id_tie_head,
+        }
     model = IAMRecForSequentialRecommendation.from_llama(
         base_path,
         num_items=processor.num_items,
@@ -84,24 +92,45 @@ def build_model(
             "rec_head_norm": args.rec_head_norm,
             "rec_head_type": args.rec_head_type,
             "rec_head_item_corrections": args.rec_head_item_corrections,
+            **item_ids,
         },
         item_title_token_ids=processor.title_tokens.all_token_ids() if text_head else None,
         attn_implementation="sdpa",
     )
     if args.head_init == "popularity":
         model.rec_head.start_from_item_bias(popularity_bias(popular))
+    if sasrec_items is not None:
+        with torch.no_grad():
+            model.item_embeddings.table.weight.copy_(sasrec_items)
     if args.lora_r == 0:
         return hold_frozen_weights_in(model, dtype)
     from peft import LoraConfig, get_peft_model
 
+    trained_in_full = ["rec_head"]
+    item_vectors = getattr(model, "item_embeddings", None)
+    if item_vectors is not None and list(item_vectors.parameters()):  # tied vectors without a projection have none
+        trained_in_full.append("item_embeddings")
     lora = LoraConfig(
         r=args.lora_r,
         lora_alpha=args.lora_alpha,
         lora_dropout=args.lora_dropout,
         target_modules=args.lora_target_modules,
-        modules_to_save=["rec_head"],
+        modules_to_save=trained_in_full,
     )
     return hold_frozen_weights_in(get_peft_model(model, lora), dtype)
+
+
+def sasrec_item_table(folder: str, num_items: int) -> torch.Tensor:
+    """The item table of a SASRec saved on the same catalog, without its padding row: where item vectors start."""
+    from ..baselines.sasrec import SASRec
+
+    sasrec = SASRec.from_pretrained(folder)
+    if sasrec.num_items != num_items:
+        raise ValueError(
+            f"--item_id_init {folder}: that SASRec scores {sasrec.num_items} items, this catalog has {num_items}; "
+            "train it on the same prepared data."
+        )
+    return sasrec.model.item_embedding.weight[:num_items].detach().clone()
 
 
 def held_out_items(data) -> list[int]:
@@ -179,7 +208,12 @@ def train_in_locked_dir(
         on_cpu = training_args.device.type == "cpu"  # (the Trainer takes bf16 on a CPU only when told it is one)
         training_args = replace(training_args, bf16=True, use_cpu=training_args.use_cpu or on_cpu)
     set_seed(training_args.seed)  # before the head and the LoRA adapters are initialised
-    processor = IAMRecProcessor(AutoTokenizer.from_pretrained(base_path), data.titles, max_length=args.max_length)
+    processor = IAMRecProcessor(
+        AutoTokenizer.from_pretrained(base_path),
+        data.titles,
+        max_length=args.max_length,
+        item_id_embeddings=args.item_id_embeddings,
+    )
     if training_args.dataloader_num_workers > 0:  # tokenize once here, not again in every forked worker
         processor.title_tokens.tokenize_all()
     popular = MostPopular(len(data.titles)).fit({"target": target} for target in data.splits["train"]["target"])
@@ -227,6 +261,8 @@ def train_in_locked_dir(
             # Their rows never trained (they still hold the initial bias, the lowest popularity): saved as the new
             # items `add_items` gives, so `iamrec evaluate --split test_cold` scores them from their titles.
             final.rec_head.reset_items(held_out)
+        if held_out and final.config.item_id_embeddings != "none" and not final.config.item_id_tie_head:
+            final.item_embeddings.forget(held_out)  # new items are read from their titles alone
         model_dir = Path(training_args.output_dir) / MODEL_DIR
         summary = {  # shared on the Hub: paths are reduced to names (what prepare recorded is already name-only)
             "iamrec_arguments": {
