@@ -211,6 +211,31 @@ TABLES = [
     ),
     Table(
         QUALITY,
+        "Item vectors beside the titles, CPU budget",
+        ("study_cpu_item_ids",),
+        study,
+        STUDY_CPU.replace("--grid main", "--grid item_ids").replace("runs/study ", "runs/study_item_ids ")
+        + " --supervision every_item --sasrec-dir runs/sasrec/seed0",
+        "The fast-path every_item study's budget (140 steps of 4,096 tokens), with `hatllm` and `full` from that "
+        "study (same code path, same numbers) beside `hatllm` with a learned vector per item on the input side "
+        "(`--item_id_embeddings`): added to every title token (`hatllm_ids`), to the last one (`hatllm_ids_last`), in "
+        "a position of its own (`hatllm_ids_token`), the head's rows as the vectors (`hatllm_ids_tied`), or started "
+        "from a SASRec's item table (seed 0, trained to early stopping on the same split; its test NDCG@10 0.0778) "
+        "through a learned projection (`hatllm_ids_sasrec`). MostPopular and SASRec: see the first study.",
+    ),
+    Table(
+        QUALITY,
+        "Item vectors against titles alone, CPU budget",
+        ("item_ids_comparison_cpu.json",),
+        one(t.study_comparison),
+        "python benchmarks/compare_studies.py --reference benchmarks/results/study_cpu_item_ids --candidate "
+        "benchmarks/results/study_cpu_item_ids --reference-configuration hatllm --labels hatllm candidate "
+        "--output benchmarks/results/item_ids_comparison_cpu.json",
+        "Each configuration of the study above paired per test example against `hatllm` (the same schedule reading "
+        "titles alone), with the study's bootstrap over examples and t-test over seeds.",
+    ),
+    Table(
+        QUALITY,
         "The fast-path convergence run against SASRec",
         ("converge_cpu_fast_against_sasrec.json",),
         one(t.against_sasrec),

@@ -48,6 +48,7 @@ def demo_arguments(output_dir: Path, budget: Budget, seed: int = 42) -> tuple[IA
         num_inter_last=1,
         max_eval_samples=budget.max_eval_samples,
         rec_head_norm="batch",
+        item_id_embeddings=budget.item_id_embeddings,
     )
     training_args = RecTrainingArguments(
         output_dir=str(output_dir / DEMO_TRAIN_DIR),

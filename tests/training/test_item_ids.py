@@ -1,10 +1,13 @@
 """Training with item vectors: trained in full beside LoRA, started from a saved SASRec, cleared for cold items."""
 
+import json
+
 import pytest
 import torch
 
 from iamrec.baselines.sasrec import SASRec, SASRecConfig
 from iamrec.data import ProtocolConfig, load_prepared
+from iamrec.folders import RUN_FILE
 from iamrec.inference import Recommender
 from iamrec.training import IAMRecArguments, train
 from training_fixtures import tiny_arguments, write_tiny_base_model, write_tiny_data
@@ -43,6 +46,8 @@ def test_item_vectors_start_from_a_saved_sasrec_and_train_with_the_adapters(work
     assert (table - start).abs().max() < 0.1  # three steps move it a little, not to a fresh draw
     top = recommender.recommend([[0, 1, 2]], k=3)
     assert len(top[0]) == 3
+    recorded = json.loads((result.model_dir / RUN_FILE).read_text())["iamrec_arguments"]
+    assert recorded["item_id_init"] == "sasrec"  # the run summary is shared: a folder name, not the user's path
 
 
 def test_a_sasrec_of_another_catalog_is_refused(workspace, tmp_path):

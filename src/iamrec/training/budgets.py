@@ -25,6 +25,7 @@ class Budget:
     must_beat_most_popular: bool  # the run fails unless the model's test NDCG@10 beats MostPopular's
     max_tokens_per_batch: int | None = None  # `every_item` batches by this token budget; None: batch_size rows
     compile_layers: bool = False  # decoder layers compiled (`--compile_layers`): pays on runs of hundreds of steps
+    item_id_embeddings: str = "none"  # a learned vector per item beside its title (`--item_id_embeddings`)
 
     def steps(self, supervision: str | None = None) -> tuple[int, int]:
         """(max_steps, eval_steps) under `supervision` (default: the demo's own)."""

@@ -269,6 +269,7 @@ def train_in_locked_dir(
                 **asdict(args),
                 "data_dir": Path(args.data_dir).resolve().name,
                 "base_model": public_base_model(args.base_model),
+                "item_id_init": None if args.item_id_init is None else Path(args.item_id_init).resolve().name,
             },
             "item_mask_modes": final.config.item_mask_modes,
             "evaluation_policy": policy.to_dict(),
