@@ -271,6 +271,8 @@ def test_table5_variants_for_a_6_layer_model():
         "cr_or_in": ["inter_last", "full", "full", "full", "full", "intra"],
         "hatllm_text": ["intra", "full", "full", "full", "full", "inter_last"],  # hatllm's, with the title head
         "hatllm_title_only": ["intra", "full", "full", "full", "full", "inter_last"],
+        # hatllm's, with item vectors beside the titles
+        **{name: ["intra", "full", "full", "full", "full", "inter_last"] for name in study.ITEM_ID_CONFIGURATIONS},
     }
     assert {name: study.table5_modes(name, 6) for name in study.LLM_CONFIGURATIONS} == expected
     # Scaled to depth: the library's HatLLM default at 30 layers, the demo's 1-1-1 at 3.

@@ -12,8 +12,9 @@ seed by seed and a paired t-test over seeds.
 Configurations (`CONFIGURATIONS`): `full` (plain causal attention in every layer: BIGRec with an embedding head, the
 reference), `hatllm`, `iam`, HatLLM's Table-5 schedule variants (`table5_modes`), `hatllm_text` (hatllm with the title
 head), and the baselines `most_popular`, `most_popular_histories` (history mentions counted too: a popularity for cold
-items), `random` and `sasrec`. Grids (`GRIDS`): `main`, `ablations` and `cold_start` (for data
-prepared with `--cold_items_fraction`: results then hold `test_cold` beside `test`). Budgets (`BUDGETS`): `cpu`, `gpu`
+items), `random` and `sasrec`. Grids (`GRIDS`): `main`, `ablations`, `cold_start` (for data
+prepared with `--cold_items_fraction`: results then hold `test_cold` beside `test`) and `item_ids` (`hatllm` with
+item vectors beside the titles, `ITEM_ID_CONFIGURATIONS`). Budgets (`BUDGETS`): `cpu`, `gpu`
 and `tiny`.
 
 Modules: `grid` (configurations and grids; the budgets live in `training.budgets`), `runs` (one run, the study loop),
@@ -23,12 +24,14 @@ Modules: `grid` (configurations and grids; the budgets live in `training.budgets
 from .grid import (
     BUDGETS,
     GRIDS,
+    ITEM_ID_CONFIGURATIONS,
     LLM_CONFIGURATIONS,
     REFERENCES,
     TABLE5_VARIANTS,
     block_sizes,
     head_arguments,
     llm_arguments,
+    model_arguments,
     resolve_grid,
     table5_modes,
 )
@@ -39,6 +42,7 @@ from .summary import SUMMARY_METRICS, paired_bootstrap, paired_t_test, summarize
 __all__ = [
     "BUDGETS",
     "GRIDS",
+    "ITEM_ID_CONFIGURATIONS",
     "LLM_CONFIGURATIONS",
     "REFERENCES",
     "SUMMARY_METRICS",
@@ -47,6 +51,7 @@ __all__ = [
     "block_sizes",
     "head_arguments",
     "llm_arguments",
+    "model_arguments",
     "paired_bootstrap",
     "paired_t_test",
     "rank_split",
