@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from .data import load_prepared, prepare_dataset
+from .data.subsets import Sample
 from .evaluation import EvaluationPolicy, evaluate_all
 from .folders import DEMO_DATA_DIR, DEMO_HUB_DIR, DEMO_TRAIN_DIR, EVAL_FILE, PROTOCOL_FILE
 from .hub import build_hub_folder
@@ -83,9 +84,7 @@ def run_demo(output_dir: Path, budget: Budget, seed: int = 42, device: str = "au
     lap("train")
 
     policy = EvaluationPolicy()
-    test = data.splits["test"]
-    if budget.max_test_samples is not None:
-        data.splits["test"] = test.select(range(min(budget.max_test_samples, len(test))))
+    data.splits["test"] = Sample(budget.max_test_samples).of(data.splits["test"])
     evaluation = evaluate_all(
         data, "test", result.model_dir, ("most_popular", "random"), policy, batch_size=64, device=device, dtype=dtype
     )

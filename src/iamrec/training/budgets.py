@@ -76,8 +76,8 @@ class StudyBudget:
     max_steps: int
     eval_steps: int
     early_stopping_patience: int
-    max_eval_samples: int | None  # validation: the first N examples (the split is time-ordered); None: all
-    max_test_samples: int | None  # test: the first N examples; None: all
+    max_eval_samples: int | None  # validation: N examples, a seeded sample (`data.subsets`); None: all
+    max_test_samples: int | None  # test: N examples, sampled the same way; None: all
     batch_size: int
     eval_batch_size: int
     learning_rate: float
@@ -100,7 +100,7 @@ _DEMO = DEMO_BUDGETS["default"]
 STUDY_BUDGETS = {
     "cpu": StudyBudget(
         description="SmolLM2-135M truncated to 3 layers, 300 steps of batch 16 at lr 1e-3 (every_item: 140 steps of "
-        "4,096 tokens, validation every 35), validation every 100 steps on the first 1,000 validation examples, best "
+        "4,096 tokens, validation every 35), validation every 100 steps on 1,000 validation examples (a seeded sample), best "
         "checkpoint kept, the whole test split; SASRec with its defaults",
         base_model="smollm2-135m",
         base_model_layers=_DEMO.base_model_layers,
@@ -119,7 +119,7 @@ STUDY_BUDGETS = {
     ),
     "converge": StudyBudget(
         description="the cpu budget's model, batch and learning rate trained until validation NDCG@10 (every 250 "
-        "steps, first 1,000 validation examples) has not improved for 4 validations, at most 25,000 steps",
+        "steps, 1,000 sampled validation examples) has not improved for 4 validations, at most 25,000 steps",
         base_model="smollm2-135m",
         base_model_layers=_DEMO.base_model_layers,
         max_steps=25_000,
