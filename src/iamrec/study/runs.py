@@ -150,7 +150,8 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
             model_arguments(spec.configuration, spec.sasrec_dir),
             spec.supervision,
         )
-        args = replace(args, eval_sample=spec.sample, eval_sample_seed=SAMPLE_SEED)  # the validation examples ranked here
+        # training selects its checkpoint on the validation examples ranked here
+        args = replace(args, eval_sample=spec.sample, eval_sample_seed=SAMPLE_SEED)
         settings.update(iamrec_arguments=asdict(args), training_arguments=training_args.to_dict())
         deadline = DeadlineCallback(spec.deadline)
         result = train(args, training_args, policy, callbacks=[deadline])

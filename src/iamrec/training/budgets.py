@@ -100,7 +100,7 @@ _DEMO = DEMO_BUDGETS["default"]
 STUDY_BUDGETS = {
     "cpu": StudyBudget(
         description="SmolLM2-135M truncated to 3 layers, 300 steps of batch 16 at lr 1e-3 (every_item: 140 steps of "
-        "4,096 tokens, validation every 35), validation every 100 steps on 1,000 validation examples (a seeded sample), best "
+        "4,096 tokens, validation every 35), validation every 100 steps on 1,000 sampled validation examples, best "
         "checkpoint kept, the whole test split; SASRec with its defaults",
         base_model="smollm2-135m",
         base_model_layers=_DEMO.base_model_layers,
