@@ -16,6 +16,7 @@ import pyarrow as pa
 from tqdm.auto import tqdm
 
 from .cold_start import pick_cold_items, split_cold
+from .split_report import report_splits
 
 SPLITS = ("train", "validation", "test")
 DEDUP_POLICIES = ("consecutive", "none", "first", "last")
@@ -367,6 +368,7 @@ def run_protocol(
         **counts,
         "density": counts["interactions"] / (counts["users"] * counts["items"]),
         "samples": {name: table.num_rows for name, table in splits.items()},
+        "splits": report_splits(splits, config.split),
         "steps": steps,
     }
     return ProtocolResult(splits, catalog, statistics, None if cold_items is None else cold_items.tolist())
