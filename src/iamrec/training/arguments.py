@@ -17,6 +17,13 @@ class IAMRecArguments:
     """What to train on and what to train: data, base model, attention schedule, LoRA and prompt length."""
 
     data_dir: str = field(metadata={"help": "A folder written by `iamrec prepare`."})
+    budget: str | None = field(
+        default=None,
+        metadata={
+            "help": "Start from a named budget's settings (flags given beside it override them): demo and demo-tiny "
+            "(`iamrec demo`'s), cpu, converge or gpu (the study's hatllm run); see docs/cli.md."
+        },
+    )
     base_model: str = field(
         default="smollm2-135m",
         metadata={
