@@ -137,7 +137,18 @@ def run(arguments: tuple[IAMRecArguments, RecTrainingArguments, EvaluationPolicy
                 indent=2,
             )
         )
+        if training_args.eval_strategy != "no" and training_args.metric_for_best_model == "NDCG@10":
+            note_if_within_noise(args, result.best_metric)
     return 0
+
+
+def note_if_within_noise(args: IAMRecArguments, best: float | None) -> None:
+    """Prints one line when the best validation NDCG@10 is within noise of MostPopular's on the same examples."""
+    from ..training.verdict import popularity_ndcg, within_noise_note
+
+    note = within_noise_note(best, popularity_ndcg(args.data_dir, args.validation_sample))
+    if note is not None:
+        print(note)
 
 
 @contextmanager
