@@ -127,21 +127,14 @@ class StudyBudget:
         return self.max_steps, self.eval_steps
 
     def train_settings(self, supervision: str | None = None) -> dict[str, Any]:
-        """The `iamrec train` settings of the study's `hatllm` run on this budget (its HatLLM blocks scaled to the
-        depth, as `study.grid.block_sizes` scales them), for `iamrec train --budget`."""
-        from ..study.grid import block_sizes  # the grid imports this module
-
+        """The `iamrec train` settings of the study's `hatllm` run on this budget (the caller scales its HatLLM blocks
+        to the depth, as `study.grid.block_sizes` does), for `iamrec train --budget`."""
         supervision = supervision or "last"
-        blocks = {}
-        if self.base_model_layers is not None:
-            num_intra, _, num_inter_last = block_sizes(self.base_model_layers)
-            blocks = {"num_intra": num_intra, "num_inter_last": num_inter_last}
         return {
             "supervision": supervision,
             **({"base_model": self.base_model} if self.base_model is not None else {}),
             "base_model_layers": self.base_model_layers,
             "schedule": "hatllm",
-            **blocks,
             "max_eval_samples": self.max_eval_samples,
             "rec_head_norm": self.rec_head_norm,
             **_step_settings(*self.steps(supervision)),
