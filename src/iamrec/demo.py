@@ -10,9 +10,11 @@ import shutil
 import subprocess
 import sys
 import time
+from dataclasses import fields
 from pathlib import Path
 
 from .data import load_prepared, prepare_dataset
+from .data.subsets import Sample
 from .evaluation import EvaluationPolicy, evaluate_all
 from .folders import DEMO_DATA_DIR, DEMO_HUB_DIR, DEMO_TRAIN_DIR, EVAL_FILE, PROTOCOL_FILE
 from .hub import build_hub_folder
@@ -36,32 +38,16 @@ print(json.dumps({"module": type(model).__module__, "item_ids": top.item_ids[0].
 
 
 def demo_arguments(output_dir: Path, budget: Budget, seed: int = 42) -> tuple[IAMRecArguments, RecTrainingArguments]:
-    """The training arguments of the demo (and of the quickstart notebook) for a budget."""
-    max_steps, eval_steps = budget.steps()
-    args = IAMRecArguments(
-        supervision=budget.supervision,
-        data_dir=str(output_dir / DEMO_DATA_DIR),
-        base_model="smollm2-135m",
-        base_model_layers=budget.base_model_layers,
-        schedule="hatllm",
-        num_intra=1,
-        num_inter_last=1,
-        max_eval_samples=budget.max_eval_samples,
-        rec_head_norm="batch",
-        item_id_embeddings=budget.item_id_embeddings,
-    )
+    """The training arguments of the demo (and of the quickstart notebook) for a budget: `budget.train_settings()`,
+    what `iamrec train --budget demo` also reads."""
+    settings = budget.train_settings()
+    ours = {f.name for f in fields(IAMRecArguments)}
+    args = IAMRecArguments(data_dir=str(output_dir / DEMO_DATA_DIR), **{k: v for k, v in settings.items() if k in ours})
     training_args = RecTrainingArguments(
         output_dir=str(output_dir / DEMO_TRAIN_DIR),
-        max_steps=max_steps,
-        eval_steps=eval_steps,
-        save_steps=eval_steps,
-        logging_steps=max(1, eval_steps // 5),
         seed=seed,
-        per_device_train_batch_size=budget.batch_size,
-        max_tokens_per_batch=budget.max_tokens_per_batch if budget.supervision == "every_item" else None,
-        compile_layers=budget.compile_layers,
-        learning_rate=budget.learning_rate,
         overwrite_output_dir=True,  # the demo reruns in place
+        **{k: v for k, v in settings.items() if k not in ours},
     )
     return args, training_args
 
@@ -83,9 +69,7 @@ def run_demo(output_dir: Path, budget: Budget, seed: int = 42, device: str = "au
     lap("train")
 
     policy = EvaluationPolicy()
-    test = data.splits["test"]
-    if budget.max_test_samples is not None:
-        data.splits["test"] = test.select(range(min(budget.max_test_samples, len(test))))
+    data.splits["test"] = Sample(budget.max_test_samples).of(data.splits["test"])
     evaluation = evaluate_all(
         data, "test", result.model_dir, ("most_popular", "random"), policy, batch_size=64, device=device, dtype=dtype
     )

@@ -17,6 +17,7 @@ from iamrec.data import load_prepared
 from iamrec.demo import BUDGETS as DEMO_BUDGETS
 from iamrec.demo import demo_arguments
 from iamrec.evaluation import CandidateScorer, EvaluationPolicy, MostPopular, evaluate_scorer, metrics_from_ranks
+from iamrec.study.runs import finished_and_pending
 from training_fixtures import write_tiny_base_model, write_tiny_data
 
 GRID, SEEDS = ["full", "hatllm", "most_popular"], [0, 1]
@@ -407,6 +408,26 @@ def test_every_item_runs_record_their_supervision_and_a_mixed_folder_is_refused(
     assert json.loads(study.result_path(again, "hatllm", 0).read_text())["test_ranks"] == record["test_ranks"]
     with pytest.raises(ValueError, match="trained with 'every_item' supervision, not 'last'"):
         study.run_study(tiny["data"], output, ["hatllm"], [0], "tiny", base_model=tiny["base"], show_progress=False)
+
+
+def test_results_record_a_seeded_sample_and_a_folder_of_another_sample_is_refused(finished, tmp_path):
+    validation = load_prepared(finished["data"]).splits["validation"]
+    record = results(finished["output"])[("hatllm", 0)]
+    assert record["sample"] == "examples" and record["samples"]["validation"] == {
+        "max_samples": 16,
+        "mode": "examples",
+        "seed": 0,
+    }
+    assert record["validation"]["num_examples"] == 16 < len(validation)
+    assert record["settings"]["iamrec_arguments"]["eval_sample"] == "examples"  # training selected on the same sample
+    with pytest.raises(ValueError, match="evaluated on a 'examples' sample, not 'first'"):
+        finished_and_pending(finished["output"], GRID, SEEDS, "tiny", "last", "first")
+    unrecorded = tmp_path / "results" / "hatllm" / "seed-0.json"  # written before the sample was recorded
+    unrecorded.parent.mkdir(parents=True)
+    unrecorded.write_text(json.dumps({key: value for key, value in record.items() if key not in ("sample", "samples")}))
+    with pytest.raises(ValueError, match="evaluated on a 'first' sample, not 'examples'"):
+        finished_and_pending(tmp_path, ["hatllm"], [0], "tiny", "last")
+    assert finished_and_pending(tmp_path, ["hatllm"], [0], "tiny", "last", "first") == ([("hatllm", 0)], [])
 
 
 def test_same_seeds_give_identical_results(finished):

@@ -207,3 +207,40 @@ def test_a_repeat_is_consecutive_in_the_protocols_order_not_the_files():
     out = run(rows, k_core=1, split_ratios=(1, 0, 0))
     assert out["stats"]["steps"][2]["consecutive_repeats"] == 1
     assert [r["timestamp"] for r in out["splits"]["train"]] == [1, 3, 3, 4]
+
+
+def numbered_rows() -> list[tuple[str, str, int]]:
+    """Three users who each rate items 1, 2 and 10 (raw ids), a day apart."""
+    return [(f"u{user}", item, 86400 * step + user) for user in range(3) for step, item in enumerate(("1", "2", "10"))]
+
+
+def test_integer_raw_ids_sort_by_number_and_the_order_is_recorded():
+    result = run(numbered_rows(), k_core=1)
+    assert [row["raw_id"] for row in result["catalog"]] == ["1", "2", "10"]
+    assert result["stats"]["id_order"] == {"items": "numeric", "users": "text"}  # users are "u0", "u1", ...
+    as_text = run(numbered_rows(), k_core=1, id_order="text")
+    assert [row["raw_id"] for row in as_text["catalog"]] == ["1", "10", "2"]
+    assert as_text["stats"]["id_order"] == {"items": "text", "users": "text"}
+    mixed = numbered_rows() + [("u0", "x", 10**6)]
+    assert [row["raw_id"] for row in run(mixed, k_core=1)["catalog"]] == ["1", "10", "2", "x"]
+
+
+def test_shared_titles_are_warned_with_examples_or_made_unique(caplog):
+    rows = numbered_rows()
+    items = pd.DataFrame({"item": pd.Categorical(["1", "2", "10"]), "title": ["Hamlet", "Hamlet", "Heat"]})
+    with caplog.at_level("WARNING"):
+        kept = run(rows, items, k_core=1)
+    assert [row["title"] for row in kept["catalog"]] == ["Hamlet", "Hamlet", "Heat"]
+    assert kept["stats"]["duplicate_titles"] == {"policy": "keep", "titles": 1, "items": 2}
+    assert any("1 title(s) are shared by 2 items ('Hamlet' x2)" in message for message in caplog.messages)
+    unique = run(rows, items, k_core=1, duplicate_titles="raw_id")
+    assert [row["title"] for row in unique["catalog"]] == ["Hamlet (item 1)", "Hamlet (item 2)", "Heat"]
+
+
+def test_items_without_a_title_are_dropped_with_a_warning(caplog):
+    items = pd.DataFrame({"item": pd.Categorical(["1", "2"]), "title": ["One", "Two"]})  # item 10 has none
+    with caplog.at_level("WARNING"):
+        result = run(numbered_rows(), items, k_core=1)
+    assert [row["raw_id"] for row in result["catalog"]] == ["1", "2"]
+    assert "1 item(s) of the interactions have no title in the item files and are dropped, with their 3" in caplog.text
+    assert result["stats"]["steps"][1]["untitled_items"] == 1

@@ -321,7 +321,7 @@ class SASRec:
         with torch.random.fork_rng(devices=devices):
             torch.manual_seed(self.seed)
             for epoch in epochs:
-                loss = self._train_epoch(data, optimizer, shuffling)
+                loss = self._train_epoch(data, optimizer, shuffling, epoch)
                 result = evaluate_scorer(
                     self,
                     validation_split,
@@ -360,13 +360,17 @@ class SASRec:
         }
 
     def _train_epoch(
-        self, data: dict[str, torch.Tensor], optimizer: torch.optim.Optimizer, shuffling: torch.Generator
+        self, data: dict[str, torch.Tensor], optimizer: torch.optim.Optimizer, shuffling: torch.Generator, epoch: int
     ) -> float:
-        """One pass over the shuffled training tensors; returns the mean loss per supervised position."""
+        """One pass over the shuffled training tensors, with a progress bar over its batches (an epoch of a large log
+        takes minutes on a busy CPU); returns the mean loss per supervised position."""
         self.model.train()
         order = torch.randperm(len(data["items"]), generator=shuffling).to(self.device)
         total_loss, total_labels = 0.0, 0
-        for batch in order.split(self.config.batch_size):
+        batches = tqdm(
+            order.split(self.config.batch_size), desc=f"epoch {epoch}", leave=False, disable=not self.show_progress
+        )
+        for batch in batches:
             items, lengths, labels = data["items"][batch], data["lengths"][batch], data["labels"][batch]
             width = int(lengths.max())
             items, labels = items[:, :width], labels[:, :width]

@@ -55,6 +55,20 @@ class PrepareArguments:
         },
     )
     seed: int = field(default=DEFAULTS.cold_items_seed, metadata={"help": "Seed of the cold item draw."})
+    id_order: Literal["numeric", "text"] = field(
+        default=DEFAULTS.id_order,
+        metadata={
+            "help": "numeric: raw ids sort by number when every one is an integer (1, 2, ..., 10), else as text; "
+            "text: always as text (1, 10, 100, 2, ...), as folders prepared before. Item ids follow this order."
+        },
+    )
+    duplicate_titles: Literal["keep", "raw_id"] = field(
+        default=DEFAULTS.duplicate_titles,
+        metadata={
+            "help": "Items that share a title after the k-core: keep (the papers' protocol; warned, with examples) "
+            "or raw_id (append each one's raw id: 'Hamlet (item 1411)'), so the prompt tells them apart."
+        },
+    )
     strict: bool = field(default=False, metadata={"help": "Stop at the first unparsable line instead of skipping it."})
     overwrite: bool = field(default=False, metadata={"help": "Replace an --output-dir that holds a prepared dataset."})
     no_progress: bool = field(default=False, metadata={"help": "Hide progress bars."})
@@ -72,6 +86,8 @@ class PrepareArguments:
             self.dedup,
             cold_items_fraction=self.cold_items_fraction,
             cold_items_seed=self.seed,
+            id_order=self.id_order,
+            duplicate_titles=self.duplicate_titles,
         )
 
 

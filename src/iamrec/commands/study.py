@@ -43,6 +43,14 @@ class StudyArguments:
             "of a user's sequence in one forward; 140 steps on the cpu budget, batched by a 4,096-token budget)."
         },
     )
+    sample: Literal["examples", "users", "first"] = field(
+        default="examples",
+        metadata={
+            "help": "How a budget's capped validation and test subsets are drawn: examples (a seeded sample across the "
+            "split), users (as many users as possible), or first (the first examples of the time-ordered split, as "
+            "result files that record no sample used). The same examples for every run; recorded in each result."
+        },
+    )
     budget_minutes: float | None = field(
         default=None,
         metadata={"help": "No run starts after this many minutes and a running LLM training stops then (recorded)."},
@@ -104,6 +112,7 @@ def run(args: StudyArguments) -> int:
         show_progress=not args.no_progress,
         supervision=args.supervision,
         sasrec_dir=args.sasrec_dir,
+        sample=args.sample,
     )
     print(report.markdown)
     print(report.message)

@@ -5,6 +5,7 @@ iamrec train config.yaml [flags]              # the same names from a YAML or JS
 torchrun --nproc_per_node 2 -m iamrec.cli train ...   # data-parallel (gloo on CPU, nccl on GPUs)
 """
 
+import argparse
 import json
 import signal
 from collections.abc import Iterator
@@ -78,9 +79,32 @@ def parse(argv: list[str]) -> tuple[IAMRecArguments, RecTrainingArguments, Evalu
         path, file_flags = Path(argv[0]), flags_from_file(Path(argv[0]))
         argv = [*file_flags, *argv[1:]]
         refuse_unknown_keys(path, file_flags, argv)
-    parsed = parse_flags(argv, "iamrec train", *ARGUMENTS)
+    parsed = parse_flags(with_budget(argv), "iamrec train", *ARGUMENTS)
     check_amounts(*parsed[:2])
     return parsed
+
+
+def with_budget(argv: list[str]) -> list[str]:
+    """`argv` after the settings of its `--budget` (`training.budgets.TRAIN_PRESETS`), so that every other flag
+    overrides them; the budget's steps follow `--supervision` when it is given."""
+    from ..training.budgets import preset_settings
+
+    picker = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    picker.add_argument("--budget")
+    picker.add_argument("--supervision")
+    chosen, _ = picker.parse_known_args(argv)
+    if chosen.budget is None:
+        return argv
+    settings = preset_settings(chosen.budget, chosen.supervision)
+    if settings.get("base_model_layers") is not None and "num_intra" not in settings:  # a study budget's depth
+        from ..study.grid import block_sizes
+
+        num_intra, _, num_inter_last = block_sizes(settings["base_model_layers"])
+        settings.update(num_intra=num_intra, num_inter_last=num_inter_last)
+    flags: list[str] = []
+    for name, value in settings.items():
+        flags += flag_values(f"--{name}", value)
+    return [*flags, *argv]
 
 
 def check_amounts(args: IAMRecArguments, training_args: RecTrainingArguments) -> None:
@@ -119,7 +143,18 @@ def run(arguments: tuple[IAMRecArguments, RecTrainingArguments, EvaluationPolicy
                 indent=2,
             )
         )
+        if training_args.eval_strategy != "no" and training_args.metric_for_best_model == "NDCG@10":
+            note_if_within_noise(args, result.best_metric)
     return 0
+
+
+def note_if_within_noise(args: IAMRecArguments, best: float | None) -> None:
+    """Prints one line when the best validation NDCG@10 is within noise of MostPopular's on the same examples."""
+    from ..training.verdict import popularity_ndcg, within_noise_note
+
+    note = within_noise_note(best, popularity_ndcg(args.data_dir, args.validation_sample))
+    if note is not None:
+        print(note)
 
 
 @contextmanager

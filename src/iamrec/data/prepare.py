@@ -16,7 +16,8 @@ from .cold_start import COLD_SPLIT
 from .formats import FORMATS, ColumnNames, Source, embedded_source, read_source
 from .protocol import SPLITS, ProtocolConfig, ProtocolResult, run_protocol
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
+"""2: raw ids sorted by number when all are integers (`id_order`), shared titles counted (`duplicate_titles`)."""
 
 
 @dataclass
@@ -73,7 +74,8 @@ def prepare_dataset(
             **config.to_dict(),
             "title_cleaning": "html.unescape, strip; items without a non-empty title are dropped; "
             "an item id listed more than once keeps its smallest title",
-            "item_ids": "0..N-1 in the sorted order of the raw item ids of the items left",
+            "item_ids": "0..N-1 in the sorted order of the raw item ids of the items left: by number when every one "
+            "is an integer and id_order is numeric, else as text (statistics.id_order says which)",
             "user_sequence_order": "(timestamp, item id)",
             "sample_order": "(target timestamp, user raw id, position in the user's sequence)",
             "timestamps": "seconds",

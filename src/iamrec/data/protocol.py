@@ -16,6 +16,9 @@ import pyarrow as pa
 from tqdm.auto import tqdm
 
 from .cold_start import pick_cold_items, split_cold
+from .duplicates import DUPLICATE_TITLE_POLICIES, disambiguate_titles
+from .raw_ids import ID_ORDERS, resolved_order, sort_order
+from .split_report import report_splits
 
 SPLITS = ("train", "validation", "test")
 DEDUP_POLICIES = ("consecutive", "none", "first", "last")
@@ -33,6 +36,12 @@ class ProtocolConfig:
     dedup: repeated interactions. "consecutive" (the default) drops an interaction that repeats the user's previous
         item, such as a row written twice or a double click: that is log noise, and kept it makes "the last item again"
         a frequent, trivial target. "none" keeps all; "first"/"last" keep only the earliest/latest (user, item) one.
+    id_order: "numeric" (the default) sorts raw ids by number when every one is an integer (MovieLens' 1, 2, ..., 10),
+        else as text; "text" always as text, as folders prepared before the numeric order were. Item ids follow this
+        order, and so do the tie-breaks by item and by user.
+    duplicate_titles: items that share a title after the k-core. "keep" (the default, the papers' protocol) keeps the
+        titles and warns, naming examples: the prompt cannot tell such items apart. "raw_id" appends each one's raw id
+        ("Hamlet (item 1411)").
     cold_items_fraction: 0 (the default) is off. Otherwise that share of the items that are targets becomes cold,
         drawn at random with `cold_items_seed`: no training or validation example has a cold target (histories still
         mention cold items), and the test examples with a cold target move from `test` to a `test_cold` split
@@ -46,6 +55,8 @@ class ProtocolConfig:
     dedup: Literal["none", "consecutive", "first", "last"] = "consecutive"
     cold_items_fraction: float = 0.0
     cold_items_seed: int = 0
+    id_order: Literal["numeric", "text"] = "numeric"
+    duplicate_titles: Literal["keep", "raw_id"] = "keep"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "split_ratios", tuple(self.split_ratios))
@@ -62,6 +73,13 @@ class ProtocolConfig:
             )
         if self.dedup not in DEDUP_POLICIES:
             raise ValueError(f"ProtocolConfig.dedup must be one of {list(DEDUP_POLICIES)}, got {self.dedup!r}.")
+        if self.id_order not in ID_ORDERS:
+            raise ValueError(f"ProtocolConfig.id_order must be one of {list(ID_ORDERS)}, got {self.id_order!r}.")
+        if self.duplicate_titles not in DUPLICATE_TITLE_POLICIES:
+            raise ValueError(
+                f"ProtocolConfig.duplicate_titles must be one of {list(DUPLICATE_TITLE_POLICIES)}, "
+                f"got {self.duplicate_titles!r}."
+            )
         if not 0 <= self.cold_items_fraction < 1:
             raise ValueError(
                 f"ProtocolConfig.cold_items_fraction must be in [0, 1) (0: off), got {self.cold_items_fraction}."
@@ -146,9 +164,9 @@ def keep_titled(log: Log, titled: pd.Index) -> Log:
     return log.take(titled_codes[log.item])
 
 
-def consecutive_repeats(log: Log) -> np.ndarray:
+def consecutive_repeats(log: Log, numeric_items: bool) -> np.ndarray:
     """Rows (a mask in log order) whose item equals the user's previous one, in the protocol's (time, item id) order."""
-    item_rank = np.argsort(np.argsort(log.items.astype(str), kind="stable"))  # raw-id order, as the final ids
+    item_rank = np.argsort(sort_order(log.items, numeric_items))  # raw-id order, as the final ids
     order = np.lexsort((item_rank[log.item], log.timestamp, log.user))
     user, item = log.user[order], log.item[order]
     repeat = np.zeros(len(order), dtype=bool)
@@ -183,10 +201,10 @@ def k_core(log: Log, k: int) -> tuple[Log, int]:
     return log, rounds
 
 
-def _ranks(codes: np.ndarray, names: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _ranks(codes: np.ndarray, names: np.ndarray, numeric: bool) -> tuple[np.ndarray, np.ndarray]:
     """Dense ids for the codes in use, in the sorted order of their raw names: (id per code, sorted names)."""
     used = np.flatnonzero(np.bincount(codes, minlength=len(names)))
-    order = np.argsort(names[used].astype(str), kind="stable")
+    order = sort_order(names[used], numeric)
     rank = np.full(len(names), -1, dtype=np.int64)
     rank[used[order]] = np.arange(len(used))
     return rank, names[used[order]]
@@ -312,14 +330,34 @@ def run_protocol(
             f"The catalog is empty after step 'titles': none of the {len(items):,} item rows has a non-empty title "
             "(after html.unescape and strip); check the title column (--title-col)."
         )
+    read = log
     log = keep_titled(log, titles.index)
-    record("titles", log, titled_items=len(titles), repeated_item_rows=int(items["item"].duplicated().sum()))
+    untitled = read.counts()["items"] - log.counts()["items"]
+    if untitled:
+        logger.warning(
+            "%d item(s) of the interactions have no title in the item files and are dropped, with their %d "
+            "interaction(s).",
+            untitled,
+            len(read) - len(log),
+        )
+    record(
+        "titles",
+        log,
+        titled_items=len(titles),
+        repeated_item_rows=int(items["item"].duplicated().sum()),
+        untitled_items=untitled,
+    )
     require(
         log,
         "titles",
         f"no interaction refers to one of the {len(titles):,} titled items; do the item ids of the two files match?",
     )
-    repeats = consecutive_repeats(log)
+    id_orders = {
+        "items": resolved_order(log.items[np.unique(log.item)], config.id_order),
+        "users": resolved_order(log.users[np.unique(log.user)], config.id_order),
+    }
+    numeric_items, numeric_users = (id_orders[kind] == "numeric" for kind in ("items", "users"))
+    repeats = consecutive_repeats(log, numeric_items)
     if config.dedup == "consecutive":
         log = log.take(~repeats)
     elif config.dedup != "none":
@@ -336,8 +374,8 @@ def run_protocol(
     record("k_core", log, k=config.k_core, rounds=rounds)
     require(log, "k_core", f"the data is too sparse for a {config.k_core}-core; try a smaller --k-core.")
 
-    user_rank, user_names = _ranks(log.user, log.users)
-    item_rank, item_names = _ranks(log.item, log.items)
+    user_rank, user_names = _ranks(log.user, log.users, numeric_users)
+    item_rank, item_names = _ranks(log.item, log.items, numeric_items)
     user, item = user_rank[log.user], item_rank[log.item]
     order = np.lexsort((item, log.timestamp, user))
     record("ids", log)
@@ -355,11 +393,14 @@ def run_protocol(
     splits = {name: windows.table(split) for name, split in rows.items()}
     bar.close()
 
+    catalog_titles, duplicates = disambiguate_titles(
+        titles.loc[item_names].to_numpy(), item_names, config.duplicate_titles
+    )
     catalog = pa.table(
         {
             "item_id": pa.array(np.arange(len(item_names)), pa.int64()),
             "raw_id": pa.array(item_names, pa.string()),
-            "title": pa.array(titles.loc[item_names].to_numpy(), pa.string()),
+            "title": pa.array(catalog_titles, pa.string()),
         }
     )
     counts = log.counts()
@@ -367,6 +408,9 @@ def run_protocol(
         **counts,
         "density": counts["interactions"] / (counts["users"] * counts["items"]),
         "samples": {name: table.num_rows for name, table in splits.items()},
+        "splits": report_splits(splits, config.split),
+        "id_order": id_orders,
+        "duplicate_titles": duplicates,
         "steps": steps,
     }
     return ProtocolResult(splits, catalog, statistics, None if cold_items is None else cold_items.tolist())

@@ -1,9 +1,11 @@
 """`evaluate_all`: a trained model folder and the registered baselines, ranked on one split of a prepared dataset
 (what `iamrec evaluate` and the demo print)."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+import torch
 
 from ..baselines import BaselineSettings, build_baseline
 from ..data import PreparedDataset
@@ -41,13 +43,18 @@ def evaluate_all(
     device: str = "auto",
     dtype: str = "auto",
     sasrec_dir: str | Path | None = None,
+    sasrec_settings: Mapping[str, Any] | None = None,
+    save_baselines: str | Path | None = None,
 ) -> dict[str, Any]:
     """Scores the split with the model (if given) and each baseline; baselines are fitted on the train split only.
 
     The model runs on `device` in `dtype` (`auto`: the GPU in bfloat16 when there is one, else the CPU in float32),
     `batch_size` examples per forward; the report records where it ran. `baselines` are names registered in
     `iamrec.baselines.BASELINES`, built with `seed` and fitted on the train split (early stopping on validation); the
-    `sasrec` baseline is loaded from `sasrec_dir` when given (`SASRec.save_pretrained`) instead.
+    `sasrec` baseline is loaded from `sasrec_dir` when given (`SASRec.save_pretrained`) instead, or trained with
+    `sasrec_settings` (`SASRecConfig` fields, e.g. `max_epochs`, `patience`). A baseline that learns records how it
+    trained under `fitted` (best epoch, epochs, settings, torch threads), and with `save_baselines` it is saved to
+    `save_baselines/<name>` (SASRec: `SASRec.from_pretrained` and `--sasrec_dir` read it back).
     """
     if split not in data.splits:
         raise ValueError(f"Unknown split {split!r}; the data has {sorted(data.splits)}.")
@@ -61,9 +68,17 @@ def evaluate_all(
         scorers.append(ModelScorer(recommender.model, collator, name=f"IAMRec[{Path(model_dir).name}]"))
     # Early stopping validates under the default policy, whatever `policy` ranks the split with.
     where = str(resolve_device(device))
-    settings = BaselineSettings(num_items, seed=seed, device=where, options={"sasrec_dir": sasrec_dir})
+    options = {"sasrec_dir": sasrec_dir, "sasrec": dict(sasrec_settings or {})}
+    settings = BaselineSettings(num_items, seed=seed, device=where, options=options)
+    fitted = {}
     for name in baselines:
-        scorers.append(build_baseline(name, settings, data.splits["train"], data.splits.get("validation")))
+        scorer = build_baseline(name, settings, data.splits["train"], data.splits.get("validation"))
+        scorers.append(scorer)
+        if hasattr(scorer, "fit_record"):
+            fitted[scorer.name] = {**scorer.fit_record(), "torch_threads": torch.get_num_threads()}
+        if save_baselines is not None and hasattr(scorer, "save_pretrained"):
+            scorer.save_pretrained(Path(save_baselines) / name)
+            fitted.setdefault(scorer.name, {})["saved_to"] = str(Path(save_baselines) / name)
     results = {}
     for scorer in scorers:
         result = evaluate_scorer(scorer, dataset, num_items, policy, batch_size=batch_size, split=split)
@@ -74,5 +89,6 @@ def evaluate_all(
         "num_items": num_items,
         "policy": policy.to_dict(),
         "results": results,
+        **({"fitted": fitted} if fitted else {}),
         **({"model_placement": placement} if placement else {}),
     }

@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from transformers import TrainerCallback
 from ..atomic import write_json_atomic
 from ..baselines import BASELINES, BaselineSettings, build_baseline
 from ..data.cold_start import COLD_AMONG_COLD, COLD_SPLIT
+from ..data.subsets import Sample
 from ..evaluation import CandidateScorer, EvaluationPolicy, ModelScorer, RankingAccumulator, metrics_from_ranks
 from ..evaluation.runner import iter_example_batches
 from ..folders import CONFIG_FILE, STUDY_WORK_DIR
@@ -61,10 +62,6 @@ def rank_split(scorer, dataset, num_items: int, policy: EvaluationPolicy, batch_
     return metrics_from_ranks(ranks), [int(rank) for rank in ranks]
 
 
-def first(dataset, count: int | None):
-    return dataset if count is None else dataset.select(range(min(count, len(dataset))))
-
-
 def targets_digest(dataset) -> str:
     """Identifies the test examples, so that only runs on the same examples are paired."""
     return hashlib.sha256(json.dumps([int(target) for target in dataset["target"]]).encode()).hexdigest()[:16]
@@ -98,6 +95,14 @@ class RunSpec:
     torch_threads: int | None = None
     supervision: str = "last"
     sasrec_dir: str | None = None
+    sample: str = "examples"  # how capped validation and test subsets are drawn (`data.subsets.SAMPLE_MODES`)
+
+
+SAMPLE_SEED = 0
+"""The seed of the validation and test subsets: the same examples for every configuration and seed of a study, so
+runs pair example by example."""
+UNRECORDED_SAMPLE = "first"
+"""What result files written before the sample was recorded used: the first examples of each time-ordered split."""
 
 
 def run_one(spec: RunSpec) -> dict[str, Any]:
@@ -113,8 +118,9 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
     device = "cuda" if torch.cuda.is_available() else "cpu"
     data = load_prepared(spec.data_dir)
     num_items = len(data.titles)
-    validation = first(data.splits["validation"], budget.max_eval_samples)
-    test = first(data.splits["test"], budget.max_test_samples)
+    validation_sample = Sample(budget.max_eval_samples, spec.sample, SAMPLE_SEED)
+    test_sample = Sample(budget.max_test_samples, spec.sample, SAMPLE_SEED)
+    validation, test = validation_sample.of(data.splits["validation"]), test_sample.of(data.splits["test"])
     work_dir = Path(spec.output_dir) / STUDY_WORK_DIR / spec.configuration / f"seed-{spec.seed}"
     settings: dict[str, Any] = {
         "budget": {"name": spec.budget, **asdict(budget)},
@@ -144,6 +150,8 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
             model_arguments(spec.configuration, spec.sasrec_dir),
             spec.supervision,
         )
+        # training selects its checkpoint on the validation examples ranked here
+        args = replace(args, eval_sample=spec.sample, eval_sample_seed=SAMPLE_SEED)
         settings.update(iamrec_arguments=asdict(args), training_arguments=training_args.to_dict())
         deadline = DeadlineCallback(spec.deadline)
         result = train(args, training_args, policy, callbacks=[deadline])
@@ -171,7 +179,7 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
     test_metrics, ranks = rank_split(scorer, test, num_items, policy, budget.eval_batch_size)
     cold = {}
     if COLD_SPLIT in data.splits:  # data prepared with --cold_items_fraction: the cold-target test examples too
-        test_cold = first(data.splits[COLD_SPLIT], budget.max_test_samples)
+        test_cold = test_sample.of(data.splits[COLD_SPLIT])
         among_cold = CandidateScorer(scorer, data.protocol["cold_items"], num_items)
         for split, split_scorer in ((COLD_SPLIT, scorer), (COLD_AMONG_COLD, among_cold)):
             cold_metrics, cold_ranks = rank_split(split_scorer, test_cold, num_items, policy, budget.eval_batch_size)
@@ -190,6 +198,8 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
         "budget": spec.budget,
         "supervision": spec.supervision if modes is not None else None,
         "item_mask_modes": modes,
+        "sample": spec.sample,
+        "samples": {"validation": validation_sample.to_dict(), "test": test_sample.to_dict()},
         "test": {"metrics": test_metrics, "num_examples": len(test), "targets": targets_digest(test)},
         **cold,
         "validation": {"metrics": validation_metrics, "num_examples": len(validation)},
@@ -274,6 +284,7 @@ def run_study(
     show_progress: bool = True,
     supervision: str = "last",
     sasrec_dir: str | os.PathLike | None = None,
+    sample: str = "examples",
 ) -> StudyReport:
     """Runs every (configuration, seed) without a complete result in `output_dir`, then writes the summary.
 
@@ -291,6 +302,9 @@ def run_study(
         supervision: how LLM runs train: `last` (one prompt per target) or `every_item` (every item of a sequence,
             for the budget's `every_item_steps`); evaluation is the same either way.
         sasrec_dir: a SASRec saved on the same data, whose item table `hatllm_ids_sasrec` starts from.
+        sample: how a budget's capped validation and test subsets are drawn (`data.subsets.SAMPLE_MODES`): a seeded
+            sample of examples (the default) or of users, the same for every run; `first` takes the time-ordered
+            prefix that results written before the choice was recorded used.
     """
     if budget not in BUDGETS:
         raise ValueError(f"Unknown budget {budget!r}; choose from {list(BUDGETS)}.")
@@ -298,6 +312,7 @@ def run_study(
         raise ValueError(f"parallel must be at least 1, got {parallel}.")
     if budget_minutes is not None and budget_minutes < 0:
         raise ValueError(f"budget_minutes must not be negative, got {budget_minutes}.")
+    Sample(None, sample)  # refuses an unknown mode
     configurations, seeds = resolve_grid(configurations), list(dict.fromkeys(int(seed) for seed in seeds))
     if not seeds:
         raise ValueError("Give at least one seed.")
@@ -313,7 +328,7 @@ def run_study(
     output_dir = Path(output_dir)
     with folder_lock(output_dir, "iamrec study"):  # a second study here would mix its results with these
         deadline = None if budget_minutes is None else time.time() + 60 * budget_minutes
-        skipped, pending = finished_and_pending(output_dir, configurations, seeds, budget, supervision)
+        skipped, pending = finished_and_pending(output_dir, configurations, seeds, budget, supervision, sample)
         threads = max(1, (os.cpu_count() or 1) // parallel) if parallel > 1 else None
         specs = [
             RunSpec(
@@ -328,6 +343,7 @@ def run_study(
                 threads,
                 supervision,
                 None if sasrec_dir is None else str(Path(sasrec_dir).resolve()),
+                sample,
             )
             for c, s in pending
         ]
@@ -344,10 +360,16 @@ def run_study(
 
 
 def finished_and_pending(
-    output_dir: Path, configurations: Sequence[str], seeds: Sequence[int], budget: str, supervision: str
+    output_dir: Path,
+    configurations: Sequence[str],
+    seeds: Sequence[int],
+    budget: str,
+    supervision: str,
+    sample: str = "examples",
 ) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
     """The (configuration, seed) pairs with a complete result in `output_dir`, and those still to run; refuses a
-    folder holding results of another budget or supervision."""
+    folder holding results of another budget, supervision or sample (where the budget caps its subsets)."""
+    capped = BUDGETS[budget].max_eval_samples is not None or BUDGETS[budget].max_test_samples is not None
     skipped, pending = [], []
     for configuration in configurations:
         for seed in seeds:
@@ -362,6 +384,13 @@ def finished_and_pending(
                 raise ValueError(
                     f"{result_path(output_dir, configuration, seed)} holds a run trained with {recorded!r} "
                     f"supervision, not {supervision!r}; use another output folder."
+                )
+            recorded_sample = record.get("sample", UNRECORDED_SAMPLE) if record is not None else sample
+            if capped and recorded_sample != sample:
+                raise ValueError(
+                    f"{result_path(output_dir, configuration, seed)} holds a run evaluated on a {recorded_sample!r} "
+                    f"sample, not {sample!r}; use another output folder (or --sample {recorded_sample} to go on "
+                    "with that one)."
                 )
             (skipped if record is not None else pending).append((configuration, seed))
     return skipped, pending

@@ -6,6 +6,7 @@ from transformers import TrainingArguments
 
 from ..configuration_iamrec import check_head_choice, check_item_id_embeddings, check_schedule_name
 from ..data.sequences import ChunkSpec
+from ..data.subsets import SAMPLE_MODES, Sample
 from ..precision import DTYPE_CHOICES
 
 SUPERVISIONS = ("last", "every_item")
@@ -16,6 +17,13 @@ class IAMRecArguments:
     """What to train on and what to train: data, base model, attention schedule, LoRA and prompt length."""
 
     data_dir: str = field(metadata={"help": "A folder written by `iamrec prepare`."})
+    budget: str | None = field(
+        default=None,
+        metadata={
+            "help": "Start from a named budget's settings (flags given beside it override them): demo and demo-tiny "
+            "(`iamrec demo`'s), cpu, converge or gpu (the study's hatllm run); see docs/cli.md."
+        },
+    )
     base_model: str = field(
         default="smollm2-135m",
         metadata={
@@ -126,7 +134,21 @@ class IAMRecArguments:
         },
     )
     max_eval_samples: int | None = field(
-        default=None, metadata={"help": "Validate on the first N validation examples only (the split is time-ordered)."}
+        default=None,
+        metadata={
+            "help": "Validate (and select the best checkpoint) on N validation examples only, drawn by --eval_sample."
+        },
+    )
+    eval_sample: str = field(
+        default="examples",
+        metadata={
+            "help": "How --max_eval_samples examples are drawn: examples (a seeded uniform sample of the split), users "
+            "(as many users as possible, each giving as many examples), or first (the first N of the time-ordered "
+            "split: the few users active at its start; what releases before the sample did)."
+        },
+    )
+    eval_sample_seed: int = field(
+        default=0, metadata={"help": "Seed of the validation sample (apart from --seed, so every run ranks the same)."}
     )
 
     def __post_init__(self):
@@ -148,6 +170,13 @@ class IAMRecArguments:
         ChunkSpec(self.chunk_items, self.context_items)  # raises on a bad combination
         if self.dtype not in DTYPE_CHOICES:
             raise ValueError(f"dtype must be one of {list(DTYPE_CHOICES)}, got {self.dtype!r}.")
+        if self.eval_sample not in SAMPLE_MODES:
+            raise ValueError(f"eval_sample must be one of {list(SAMPLE_MODES)}, got {self.eval_sample!r}.")
+
+    @property
+    def validation_sample(self) -> Sample:
+        """The validation examples that training ranks to select checkpoints."""
+        return Sample(self.max_eval_samples, self.eval_sample, self.eval_sample_seed)
 
 
 @dataclass

@@ -33,6 +33,37 @@ class Budget:
             return self.every_item_max_steps, self.every_item_eval_steps
         return self.max_steps, self.eval_steps
 
+    def train_settings(self, supervision: str | None = None) -> dict[str, Any]:
+        """The demo's `iamrec train` settings (fields of `IAMRecArguments` and `RecTrainingArguments`)."""
+        supervision = supervision or self.supervision
+        max_steps, eval_steps = self.steps(supervision)
+        return {
+            "supervision": supervision,
+            "base_model": "smollm2-135m",
+            "base_model_layers": self.base_model_layers,
+            "schedule": "hatllm",
+            "num_intra": 1,
+            "num_inter_last": 1,
+            "max_eval_samples": self.max_eval_samples,
+            "rec_head_norm": "batch",
+            "item_id_embeddings": self.item_id_embeddings,
+            **_step_settings(max_steps, eval_steps),
+            "per_device_train_batch_size": self.batch_size,
+            "max_tokens_per_batch": self.max_tokens_per_batch if supervision == "every_item" else None,
+            "compile_layers": self.compile_layers,
+            "learning_rate": self.learning_rate,
+        }
+
+
+def _step_settings(max_steps: int, eval_steps: int) -> dict[str, int]:
+    """Steps, with a checkpoint at every validation and a loss log five times between them."""
+    return {
+        "max_steps": max_steps,
+        "eval_steps": eval_steps,
+        "save_steps": eval_steps,
+        "logging_steps": max(1, eval_steps // 5),
+    }
+
 
 DEMO_BUDGETS = {
     "default": Budget(
@@ -76,8 +107,8 @@ class StudyBudget:
     max_steps: int
     eval_steps: int
     early_stopping_patience: int
-    max_eval_samples: int | None  # validation: the first N examples (the split is time-ordered); None: all
-    max_test_samples: int | None  # test: the first N examples; None: all
+    max_eval_samples: int | None  # validation: N examples, a seeded sample (`data.subsets`); None: all
+    max_test_samples: int | None  # test: N examples, sampled the same way; None: all
     batch_size: int
     eval_batch_size: int
     learning_rate: float
@@ -95,12 +126,32 @@ class StudyBudget:
             return self.every_item_steps
         return self.max_steps, self.eval_steps
 
+    def train_settings(self, supervision: str | None = None) -> dict[str, Any]:
+        """The `iamrec train` settings of the study's `hatllm` run on this budget (the caller scales its HatLLM blocks
+        to the depth, as `study.grid.block_sizes` does), for `iamrec train --budget`."""
+        supervision = supervision or "last"
+        return {
+            "supervision": supervision,
+            **({"base_model": self.base_model} if self.base_model is not None else {}),
+            "base_model_layers": self.base_model_layers,
+            "schedule": "hatllm",
+            "max_eval_samples": self.max_eval_samples,
+            "rec_head_norm": self.rec_head_norm,
+            **_step_settings(*self.steps(supervision)),
+            "early_stopping_patience": self.early_stopping_patience,
+            "per_device_train_batch_size": self.batch_size,
+            "max_tokens_per_batch": self.max_tokens_per_batch if supervision == "every_item" else None,
+            "compile_layers": self.compile_layers,
+            "per_device_eval_batch_size": self.eval_batch_size,
+            "learning_rate": self.learning_rate,
+        }
+
 
 _DEMO = DEMO_BUDGETS["default"]
 STUDY_BUDGETS = {
     "cpu": StudyBudget(
         description="SmolLM2-135M truncated to 3 layers, 300 steps of batch 16 at lr 1e-3 (every_item: 140 steps of "
-        "4,096 tokens, validation every 35), validation every 100 steps on the first 1,000 validation examples, best "
+        "4,096 tokens, validation every 35), validation every 100 steps on 1,000 sampled validation examples, best "
         "checkpoint kept, the whole test split; SASRec with its defaults",
         base_model="smollm2-135m",
         base_model_layers=_DEMO.base_model_layers,
@@ -119,7 +170,7 @@ STUDY_BUDGETS = {
     ),
     "converge": StudyBudget(
         description="the cpu budget's model, batch and learning rate trained until validation NDCG@10 (every 250 "
-        "steps, first 1,000 validation examples) has not improved for 4 validations, at most 25,000 steps",
+        "steps, 1,000 sampled validation examples) has not improved for 4 validations, at most 25,000 steps",
         base_model="smollm2-135m",
         base_model_layers=_DEMO.base_model_layers,
         max_steps=25_000,
@@ -175,3 +226,17 @@ STUDY_BUDGETS = {
         },
     ),
 }
+
+TRAIN_PRESETS: dict[str, Budget | StudyBudget] = {
+    "demo": DEMO_BUDGETS["default"],
+    "demo-tiny": DEMO_BUDGETS["tiny"],
+    **{name: budget for name, budget in STUDY_BUDGETS.items() if budget.base_model is not None},
+}
+"""`iamrec train --budget NAME`: the demo's budgets and the study's (its `hatllm` run), from the objects above."""
+
+
+def preset_settings(name: str, supervision: str | None = None) -> dict[str, Any]:
+    """The settings of a named budget under `supervision` (default: the demo's own, or `last` for a study budget)."""
+    if name not in TRAIN_PRESETS:
+        raise ValueError(f"--budget {name!r} is not one of {list(TRAIN_PRESETS)}")
+    return TRAIN_PRESETS[name].train_settings(supervision)

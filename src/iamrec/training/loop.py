@@ -230,9 +230,9 @@ def train_in_locked_dir(
         "batch_rebalance",
     ):  # length-grouped and token-budget samplers read these (not `input_ids`)
         train_split = train_split.add_column(training_args.length_column_name, lengths)
-    validation, _ = fitting_examples(data.splits["validation"], processor.collator(), "validation")
-    if args.max_eval_samples is not None:
-        validation = validation.select(range(min(args.max_eval_samples, len(validation))))
+    validation, _ = fitting_examples(
+        args.validation_sample.of(data.splits["validation"]), processor.collator(), "validation"
+    )
     callbacks = [*(callbacks or []), RecordRunSettings(settings)]
     if training_args.early_stopping_patience > 0 and training_args.eval_strategy != "no":
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=training_args.early_stopping_patience))
@@ -274,6 +274,7 @@ def train_in_locked_dir(
             "item_mask_modes": final.config.item_mask_modes,
             "evaluation_policy": policy.to_dict(),
             "validation_examples": len(validation),
+            "validation_sample": args.validation_sample.to_dict(),
             "best_metric": {training_args.metric_for_best_model: trainer.state.best_metric},
             "best_checkpoint": Path(trainer.state.best_model_checkpoint or "").name or None,
             "global_step": trainer.state.global_step,

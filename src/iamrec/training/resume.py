@@ -27,9 +27,9 @@ from ..folders import (
 )
 from .arguments import IAMRecArguments
 
-NOT_DEFINING = ("data_dir", "max_eval_samples")
+NOT_DEFINING = ("data_dir", "budget", "max_eval_samples", "eval_sample", "eval_sample_seed")
 """Arguments a resumed run may change: the data folder may move (its protocol is compared instead), and validation
-may rank fewer or more examples."""
+may rank fewer, more or other examples; a named budget only stands for settings that are compared themselves."""
 
 logger = logging.getLogger(__name__)
 
