@@ -215,13 +215,16 @@ TABLES = [
         ("study_cpu_item_ids",),
         study,
         STUDY_CPU.replace("--grid main", "--grid item_ids").replace("runs/study ", "runs/study_item_ids ")
-        + " --supervision every_item --sasrec-dir runs/sasrec/seed0",
+        + " --supervision every_item --sample first --sasrec-dir runs/sasrec/seed0",
         "The fast-path every_item study's budget (140 steps of 4,096 tokens), with `hatllm` and `full` from that "
         "study (same code path, same numbers) beside `hatllm` with a learned vector per item on the input side "
         "(`--item_id_embeddings`): added to every title token (`hatllm_ids`), to the last one (`hatllm_ids_last`), in "
         "a position of its own (`hatllm_ids_token`), the head's rows as the vectors (`hatllm_ids_tied`), or started "
-        "from a SASRec's item table (seed 0, trained to early stopping on the same split; its test NDCG@10 0.0778) "
+        "from a SASRec's item table (seed 0, trained to early stopping on the same split by `python "
+        "benchmarks/sasrec_ml100k.py --seeds 0 --save-dir runs/sasrec`, whose result is "
+        "`sasrec_item_table_ml100k.json`: test NDCG@10 0.0778) "
         "through a learned projection (`hatllm_ids_sasrec`). MostPopular and SASRec: see the first study.",
+        ("sasrec_item_table_ml100k.json",),
     ),
     Table(
         QUALITY,
@@ -233,6 +236,39 @@ TABLES = [
         "--output benchmarks/results/item_ids_comparison_cpu.json",
         "Each configuration of the study above paired per test example against `hatllm` (the same schedule reading "
         "titles alone), with the study's bootstrap over examples and t-test over seeds.",
+    ),
+    Table(
+        QUALITY,
+        "Item vectors to early stopping on CPU",
+        ("converge_cpu_item_ids",),
+        study,
+        "iamrec study --data-dir runs/ml-100k --output-dir runs/converge_item_ids --grid hatllm_ids --seeds 0 --budget "
+        "converge --supervision every_item --sample first",
+        "The fast-path convergence run above with item vectors added to every title token (`hatllm_ids`, randomly "
+        "initialised), everything else equal: validated every 250 steps on the first 1,000 validation examples, "
+        "early stopping with patience 4, 2 CPU cores. One seed.",
+    ),
+    Table(
+        QUALITY,
+        "Item vectors against titles alone at convergence",
+        ("item_ids_converge_comparison_cpu.json",),
+        one(t.study_comparison),
+        "python benchmarks/compare_studies.py --reference benchmarks/results/converge_cpu_fast --candidate "
+        "benchmarks/results/converge_cpu_item_ids --reference-configuration hatllm --labels titles ids --output "
+        "benchmarks/results/item_ids_converge_comparison_cpu.json",
+        "The two early-stopped runs paired per test example. One seed each: the bootstrap covers example noise only.",
+    ),
+    Table(
+        QUALITY,
+        "Item vectors at convergence against SASRec",
+        ("converge_cpu_item_ids_against_sasrec.json",),
+        one(t.against_sasrec),
+        "python benchmarks/compare_to_sasrec.py --sasrec benchmarks/results/study_cpu --runs "
+        "benchmarks/results/converge_cpu_fast benchmarks/results/converge_cpu_item_ids "
+        "--output benchmarks/results/converge_cpu_item_ids_against_sasrec.json",
+        "The 3-layer model trained to early stopping on 2 CPU cores with titles alone and with item vectors, each "
+        "paired per test example with SASRec's per-example NDCG@10 averaged over its 3 seeds. One LLM seed each: the "
+        "bootstrap covers example noise, not seed noise.",
     ),
     Table(
         QUALITY,
@@ -305,6 +341,19 @@ TABLES = [
         "iamrec analyze-attention --models runs/demo/train/model --data-dir runs/ml-100k --output-dir runs/attention "
         "--num-users 200 --without-masks",
         "The demo's model (`intra, full, inter_last`): shares of item tokens' attention, and the final token's.",
+    ),
+    Table(
+        ATTENTION,
+        "Where attention goes with item vectors",
+        ("attention_item_ids_ml100k/attention_shares.json",),
+        one(t.attention_shares_by_model),
+        "iamrec study --data-dir runs/ml-100k --output-dir runs/attention_models --grid hatllm hatllm_ids --seeds 0 "
+        "--budget cpu --supervision every_item --sample first --keep-models; iamrec analyze-attention --models "
+        "runs/attention_models/work/hatllm/seed-0/model runs/attention_models/work/hatllm_ids/seed-0/model "
+        "--data-dir runs/ml-100k --output-dir runs/attention_item_ids --num-users 200",
+        "The CPU study's `hatllm` and `hatllm_ids` runs of seed 0 (same schedule `intra, full, inter_last`, same "
+        "budget), with titles alone and with item vectors added to every title token: shares of item tokens' "
+        "attention per layer, and the final token's.",
     ),
     Table(
         NEW_ITEMS,
@@ -484,7 +533,9 @@ def render_results_doc(results: Path = RESULTS) -> str:
         "",
         "Quality numbers are on MovieLens-100K prepared with the default protocol ([data.md](data.md)): every test "
         "example ranked against the whole catalog of 1,349 items, history items kept, ties counted against the "
-        "target.",
+        "target. The studies and comparisons below ran on data prepared before item ids were numbered in numeric "
+        "order: `iamrec prepare --id_order text` gives their ids (the same examples, items numbered differently), "
+        "and `--sample first` (`iamrec study`; `--eval_sample first` for `iamrec train`) their validation subsets.",
         "",
         "## Headline",
         "",

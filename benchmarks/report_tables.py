@@ -222,6 +222,27 @@ def training_speed(path: Path) -> list[str]:
 # Attention and new items
 
 
+def attention_shares_by_model(path: Path) -> list[str]:
+    """Per layer and model (in the order given to `analyze-attention`), where item tokens' attention goes and where
+    the final token's goes."""
+    report = read(path)
+    models = report["models"]
+    first = next(iter(models.values()))
+    rows = []
+    for layer, mode in enumerate(first["item_mask_modes"]):
+        for name, model in models.items():
+            rows.append(
+                [
+                    f"{layer + 1} (`{mode}`)",
+                    f"`{name}`",
+                    " / ".join(f"{model['item_tokens'][k][layer]:.3f}" for k in ("same_item", "other_items", "prompt")),
+                    " / ".join(f"{model['final_token'][k][layer]:.3f}" for k in ("items", "prompt")),
+                ]
+            )
+    header = ["layer", "model", "item tokens: same item / other items / prompt", "final token: items / prompt"]
+    return [*table(header, rows), "", f"The first `{report['split']}` example of each of {report['num_users']} users."]
+
+
 def attention_shares(path: Path) -> list[str]:
     """Per layer, where item tokens' attention goes, with the model's masks and with every mask off."""
     report = read(path)

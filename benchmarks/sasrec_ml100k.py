@@ -149,7 +149,8 @@ def main() -> None:
         "command": f"python benchmarks/sasrec_ml100k.py --data-dir {public_path(args.data_dir)} --seeds "
         f"{' '.join(map(str, args.seeds))} --output {public_path(args.output)} --max-epochs {args.max_epochs} "
         f"--patience {args.patience} --supervision {args.supervision} --dropout {args.dropout} "
-        f"--threads {args.threads} --device {args.device} --jobs {args.jobs}",
+        f"--threads {args.threads} --device {args.device} --jobs {args.jobs}"
+        + (f" --save-dir {public_path(args.save_dir)}" if args.save_dir else ""),
         "seeds": [],
     }
     for run in finished_runs(args, config):

@@ -130,3 +130,12 @@ def test_bad_arguments_are_one_line_errors(prepared_and_models, capsys):
     assert iamrec_main([*argv, "--split", "tset"]) == 1
     assert "unknown split 'tset'" in capsys.readouterr().err
     assert not (root / "o").exists()
+
+
+def test_models_in_folders_of_the_same_name_are_told_apart_by_their_paths(tmp_path):
+    from iamrec.commands.analyze_attention import distinct_names
+
+    study = [str(tmp_path / name / "seed-0" / "model") for name in ("hatllm", "hatllm_ids")]
+    assert distinct_names(study) == ["hatllm/seed-0/model", "hatllm_ids/seed-0/model"]
+    assert distinct_names([str(tmp_path / "full"), str(tmp_path / "intra")]) == ["full", "intra"]
+    assert distinct_names([str(tmp_path / "a"), str(tmp_path / "a")])[1].endswith("a (2)")

@@ -37,6 +37,17 @@ class AnalyzeAttentionArguments:
             raise ValueError(f"--batch-size must be at least 1, got {self.batch_size}")
 
 
+def distinct_names(folders: list[str]) -> list[str]:
+    """Each folder named by as many of its trailing path parts as tell it from the others (`model` alone, or
+    `hatllm/seed-0/model` beside `hatllm_ids/seed-0/model`), numbered where the paths are the same."""
+    parts = [Path(folder).resolve().parts for folder in folders]
+    for depth in range(1, max(map(len, parts)) + 1):
+        names = ["/".join(path[-depth:]) for path in parts]
+        if len(set(names)) == len(names):
+            return names
+    return [f"{name} ({number + 1})" for number, name in enumerate(names)]
+
+
 def parse(argv: list[str]) -> tuple[AnalyzeAttentionArguments, Placement]:
     return parse_flags(argv, "iamrec analyze-attention", AnalyzeAttentionArguments, Placement)
 
@@ -55,11 +66,9 @@ def run(arguments: tuple[AnalyzeAttentionArguments, Placement]) -> int:
         raise ValueError(f"unknown split {args.split!r}; the data has {sorted(data.splits)}")
     examples = first_example_per_user(data.splits[args.split], args.num_users)
     reports = {}
-    for number, model_dir in enumerate(args.models):
+    for name, model_dir in zip(distinct_names(args.models), args.models):
         recommender = Recommender.from_pretrained(model_dir, device=placement.device, dtype=placement.dtype)
         check_same_catalog(recommender, data)
-        name = Path(model_dir).resolve().name
-        name = name if name not in reports else f"{name} ({number + 1})"
         collator, model = recommender.processor.collator(), recommender.model
         reports[name] = {
             **measure_attention(model, collator, examples, args.batch_size),
