@@ -730,12 +730,19 @@ class IAMRecForSequentialRecommendation(LlamaModel):
         """Top-k item ids and scores per sequence, optionally never recommending the items in `exclude`.
 
         `exclude` is a `(batch_size, num_items)` boolean mask or one list of item ids per sequence (e.g. its history).
+        It ranks in eval mode (no dropout, a batch-norm head's running statistics read, not updated) and gives the
+        model back in the mode it was in.
         """
         if not 1 <= k <= self.config.num_items:
             raise ValueError(f"k must be between 1 and num_items={self.config.num_items}, got {k}.")
-        logits = self(
-            input_ids=input_ids, attention_mask=attention_mask, item_index=item_index, item_ids=item_ids
-        ).logits.float()
+        was_training = self.training
+        self.eval()
+        try:
+            logits = self(
+                input_ids=input_ids, attention_mask=attention_mask, item_index=item_index, item_ids=item_ids
+            ).logits.float()
+        finally:
+            self.train(was_training)
         nan_rows = logits.isnan().any(dim=-1)
         if nan_rows.any():  # topk would rank a NaN first: refuse, as evaluation does
             raise ValueError(

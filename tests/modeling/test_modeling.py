@@ -416,3 +416,21 @@ def test_value_checks_run_on_cpu_inputs_and_on_other_devices_only_when_asked(mon
     monkeypatch.setattr(model, "check_input_values", True)
     with pytest.raises(ValueError, match="no real token"):
         model.check_inputs(off_cpu["input_ids"], None, off_cpu["attention_mask"], None, None, None, None, None)
+
+
+def test_recommend_ranks_in_eval_mode_and_leaves_a_training_model_as_it_was():
+    """`recommend` right after training used to rank a batch-norm head with batch statistics and update them."""
+    model = tiny_model(["intra", "full", "inter_last"], rec_head_norm="batch")
+    batch = batch_from_layouts([random_layout(random.Random(seed), 3) for seed in range(4)], "left")
+    with torch.no_grad():
+        model.train()
+        model(**batch)  # running statistics away from their initial values
+        model.eval()
+        expected = model.recommend(**batch, k=5)
+    model.train()
+    running = {name: buffer.clone() for name, buffer in model.named_buffers() if "running" in name}
+    top = model.recommend(**batch, k=5)
+    assert model.training and all(module.training for module in model.modules())
+    assert all(torch.equal(buffer, running[name]) for name, buffer in model.named_buffers() if name in running)
+    assert torch.equal(top.item_ids, expected.item_ids)
+    torch.testing.assert_close(top.scores, expected.scores)
