@@ -56,7 +56,7 @@ class SourceFormat:
         if not self.named_columns and any(value is not None for value in columns.astuple()):
             raise ValueError(f"Format {self.name!r} has no header: its columns are fixed and cannot be renamed.")
         c = columns.overriding(self.columns)
-        interactions = (Field("user", c.user, "id"), Field("item", c.item, "id"), Field("timestamp", c.time, "int"))
+        interactions = (Field("user", c.user, "id"), Field("item", c.item, "id"), Field("timestamp", c.time, "time"))
         items_item = self.items_item if self.items_item is not None else c.item
         return interactions, (Field("item", items_item, "id"), Field("title", c.title, "text"))
 

@@ -123,7 +123,7 @@ def read_parquet(path: Path, fields: tuple[Field, ...], report: LineReport, *, p
             continue
         column = _cast(path, table.column(str(f.key)), f)
         if f.required:
-            valid = pc.is_valid(column) if f.kind == "int" else pc.and_(pc.is_valid(column), pc.not_equal(column, ""))
+            valid = pc.is_valid(column) if f.kind == "time" else pc.and_(pc.is_valid(column), pc.not_equal(column, ""))
             valid = pc.fill_null(valid, False)
             for row in pc.indices_nonzero(pc.invert(valid)).to_pylist():
                 report.bad(row + 1, f"column {f.key!r} is null or empty")
@@ -136,7 +136,7 @@ def read_parquet(path: Path, fields: tuple[Field, ...], report: LineReport, *, p
 
 def _cast(path: Path, column: pa.ChunkedArray, f: Field) -> pa.ChunkedArray:
     kind = column.type
-    if f.kind != "int":
+    if f.kind != "time":
         return column.cast(pa.string())
     if pa.types.is_timestamp(kind):
         return pc.cast(column, pa.timestamp("s", tz=kind.tz), safe=False).cast(pa.int64())

@@ -28,6 +28,7 @@ from ..precision import resolve_dtype
 from ..pretrained import public_base_model, resolve_base_model
 from ..tokenization import IAMRecProcessor
 from .arguments import IAMRecArguments, RecTrainingArguments
+from .expected_reports import quiet_expected_reports
 from .fitting import fitting_examples
 from .resume import (
     RecordRunSettings,
@@ -177,7 +178,7 @@ def train(
     """
     first = training_args.process_index == 0
     with folder_lock(training_args.output_dir, "iamrec train") if first else nullcontext():
-        with disk_full_reported(Path(training_args.output_dir)):
+        with disk_full_reported(Path(training_args.output_dir)), quiet_expected_reports():
             return train_in_locked_dir(args, training_args, policy, callbacks)
 
 
