@@ -25,7 +25,7 @@ from ..hub import push
 from ..locks import folder_lock
 from ..modeling_iamrec import IAMRecForSequentialRecommendation
 from ..precision import resolve_dtype
-from ..pretrained import public_base_model, resolve_base_model
+from ..pretrained import base_model_weights, public_base_model, resolve_base_model
 from ..tokenization import IAMRecProcessor
 from .arguments import IAMRecArguments, RecTrainingArguments
 from .expected_reports import quiet_expected_reports
@@ -272,6 +272,7 @@ def train_in_locked_dir(
                 "base_model": public_base_model(args.base_model),
                 "item_id_init": None if args.item_id_init is None else Path(args.item_id_init).resolve().name,
             },
+            "base_model_weights": base_model_weights(args.base_model),
             "item_mask_modes": final.config.item_mask_modes,
             "evaluation_policy": policy.to_dict(),
             "validation_examples": len(validation),
