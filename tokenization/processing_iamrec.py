@@ -4,6 +4,7 @@ import collections
 import difflib
 import operator
 import os
+import re
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -154,8 +155,7 @@ class IAMRecProcessor(ProcessorMixin):
             raise ValueError(
                 f"The title {title!r} is shared by items {self._shared_titles[title]}: give the item id instead."
             )
-        candidates = list(self.title_to_id) + list(self._shared_titles)
-        suggestions = difflib.get_close_matches(title, candidates, n=3)
+        suggestions = closest_titles(title, [*self.title_to_id, *self._shared_titles])
         hint = f" Did you mean {' or '.join(repr(s) for s in suggestions)}?" if suggestions else ""
         raise ValueError(f"Unknown title {title!r}: no item of the {self.num_items}-item catalog has it.{hint}")
 
@@ -245,3 +245,28 @@ def _is_single_history(histories: Any) -> bool:
 
 
 IAMRecProcessor.register_for_auto_class()
+
+
+_TRAILING_YEAR = re.compile(r"\s*\(\d{4}\)\s*$")
+
+
+def _comparable(title: str) -> str:
+    """A title as a person compares it: case, spacing and a trailing "(1995)" do not count (some catalogs carry
+    the year in the title, some in a column of their own)."""
+    return " ".join(_TRAILING_YEAR.sub("", title).lower().split())
+
+
+def closest_titles(title: str, candidates: Sequence[str], n: int = 3, cutoff: float = 0.6) -> list[str]:
+    """Up to `n` of `candidates` that look like `title`, closest first (ties alphabetically).
+
+    `difflib.get_close_matches` on raw titles ranks "Toy Story 3" above "Toy Story" for "Toy Story (1995)": the year
+    costs more than the sequel number. Comparing without case and year puts the same film first.
+    """
+    matcher = difflib.SequenceMatcher(b=_comparable(title))
+    scored = []
+    for candidate in candidates:
+        matcher.set_seq1(_comparable(candidate))
+        if matcher.real_quick_ratio() >= cutoff and matcher.quick_ratio() >= cutoff and matcher.ratio() >= cutoff:
+            raw = difflib.SequenceMatcher(a=candidate, b=title).ratio()
+            scored.append((-matcher.ratio(), -raw, candidate))
+    return [candidate for *_, candidate in sorted(scored)[:n]]

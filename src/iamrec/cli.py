@@ -11,9 +11,10 @@ import sys
 
 COMMANDS = {
     "prepare": "Turn an interaction log into train/validation/test splits and an item catalog.",
+    "export-recbole": "A prepared folder's splits as RecBole benchmark files (<name>.{train,valid,test}.inter).",
     "train": "Fine-tune an IAMRec model on prepared splits with the HF Trainer (LoRA + head).",
     "evaluate": "Full-catalog HR/NDCG/MRR of a model and baselines on a split, as JSON.",
-    "recommend": "Top-k recommendations for a history of titles.",
+    "recommend": "Top-k recommendations for a history of titles or item ids.",
     "push": "Upload a trained model (weights, remote code, processor, model card) to the Hub.",
     "demo": "The whole journey on ML-100K: prepare, train, evaluate, save, reload, recommend.",
     "study": "A grid of configurations x seeds, trained, evaluated and summarised with paired tests.",

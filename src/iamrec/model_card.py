@@ -107,11 +107,13 @@ def summary(config: dict, run: dict, base: str | None) -> str:
     base_text = f"[`{base}`](https://huggingface.co/{base})" if base and "/" in base else f"`{base or 'unknown'}`"
     kept = run.get("iamrec_arguments", {}).get("base_model_layers")
     depth = f"its first {layers} layers" if kept else f"{layers} layers"
+    weights = run.get("base_model_weights")
     return (
         "A sequential recommender built with `iamrec`: the LLM "
         f"{base_text} ({depth}) reads a user's history as item titles, its layers use item-aware attention masks "
         "(HatLLM, arXiv 2510.10955; IAM, arXiv 2603.19693), and a head scores all "
         f"{config['num_items']:,} catalog items from the last prompt token."
+        + (f" The base weights are {weights}." if weights else "")
     )
 
 

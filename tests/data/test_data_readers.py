@@ -11,7 +11,7 @@ import pytest
 
 from iamrec.data import ColumnNames, Source, read_source
 from iamrec.data.jsonl import _read_line_by_line, _read_with_arrow
-from iamrec.data.parsing import Field, LineReport
+from iamrec.data.parsing import TIME_FORMATS, Field, LineReport
 
 
 def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
@@ -128,6 +128,34 @@ def test_csv_with_a_byte_order_mark(tmp_path):
     assert inter == [("u1", "m1", 100)] and items == [("m1", "Heat")]
 
 
+def test_csv_times_may_be_iso_dates_read_as_utc_unless_an_offset_is_given(tmp_path):
+    """ISO dates used to make every line unparsable: the docs asked for epoch seconds without saying so."""
+    inter_file = write(
+        tmp_path / "log.csv",
+        "user,item,timestamp\nu1,m1,2016-03-01\nu1,m2,2016-03-01T12:00:00\nu1,m3,2016-03-01T12:00:00+01:00\n"
+        "u1,m4,2016-03-01T12:00:00Z\nu1,m5,1456833600\n",
+    )
+    item_file = write(tmp_path / "items.csv", "item,title\nm1,Heat\n")
+    inter, _, reports = rows(Source("csv", (inter_file,), (item_file,)))
+    assert [row[2] for row in inter] == [1456790400, 1456833600, 1456830000, 1456833600, 1456833600]
+    assert reports[0].skipped == 0
+
+
+def test_a_time_that_is_neither_seconds_nor_an_iso_date_is_skipped_with_the_accepted_forms(tmp_path):
+    inter_file = write(tmp_path / "log.csv", "user,item,timestamp\nu1,m1,03/01/2016\nu1,m2,7\n")
+    item_file = write(tmp_path / "items.csv", "item,title\nm1,Heat\n")
+    inter, _, reports = rows(Source("csv", (inter_file,), (item_file,)))
+    assert inter == [("u1", "m2", 7)]
+    assert reports[0].first_bad == f"{inter_file}:2: column 'timestamp': expected {TIME_FORMATS}, got text"
+
+
+def test_iso_dates_in_json_lines_take_the_line_by_line_path(tmp_path):
+    reviews = write(tmp_path / "r.json", '{"reviewerID": "u", "asin": "i", "unixReviewTime": "2016-03-01"}\n')
+    meta = write(tmp_path / "m.json", '{"asin": "i", "title": "I"}\n')
+    inter, _, _ = rows(Source("amazon2018", (reviews,), (meta,)))
+    assert inter == [("u", "i", 1456790400)]
+
+
 def test_parquet_with_timestamp_type_and_integer_ids(tmp_path):
     inter_file = tmp_path / "log.parquet"
     times = pa.array([pd.Timestamp("2020-01-01 00:00:01.900", tz="UTC"), None], pa.timestamp("ms", tz="UTC"))
@@ -150,7 +178,7 @@ def test_fast_and_careful_json_paths_agree(tmp_path):
     fields = (
         Field("user", "reviewerID", "id"),
         Field("item", "asin", "id"),
-        Field("timestamp", "unixReviewTime", "int"),
+        Field("timestamp", "unixReviewTime", "time"),
     )
     fast = _read_with_arrow(path, fields, progress=False)
     careful = _read_line_by_line(path, fields, LineReport(path, "interactions"), python_literals=False, progress=False)

@@ -12,7 +12,7 @@ from iamrec import hub
 from iamrec.data import load_prepared
 from iamrec.evaluation import evaluate_all
 from iamrec.folders import EVAL_FILE, RUN_FILE
-from iamrec.pretrained import public_base_model
+from iamrec.pretrained import base_model_weights, public_base_model
 from iamrec.training import train
 from training_fixtures import tiny_arguments, write_tiny_base_model, write_tiny_data
 
@@ -25,7 +25,9 @@ def evaluated_model(tmp_path_factory):
     model_dir = train(*tiny_arguments(data_dir, base, root / "run", max_steps=2, eval_steps=2, save_steps=2)).model_dir
     (model_dir / EVAL_FILE).write_text(json.dumps(evaluate_all(load_prepared(data_dir), "test", model_dir)))
     run = json.loads((model_dir / RUN_FILE).read_text())
+    assert run["base_model_weights"] is None  # a local base is used as given
     run["iamrec_arguments"]["base_model"] = public_base_model("smollm2-135m")
+    run["base_model_weights"] = base_model_weights("smollm2-135m")
     (model_dir / RUN_FILE).write_text(json.dumps(run))
     return model_dir
 
@@ -56,6 +58,8 @@ def test_the_card_text_has_tables_not_raw_json_and_no_local_path(evaluated_model
     assert "| users / items / interactions | 24 / 18 / 288 |" in body
     assert "| MostPopular(count=targets) |" in body and "@article{cui2025hatllm," in body
     assert "[`HuggingFaceTB/SmolLM2-135M-Instruct`](https://huggingface.co/HuggingFaceTB/SmolLM2-135M-Instruct)" in body
+    assert "The base weights are the Q4_1 (4-bit) GGUF of HuggingFaceTB/SmolLM2-135M-Instruct" in body
+    assert "de-quantized to float32, not the full-precision Hub checkpoint." in body
     for private in (str(evaluated_model.parents[1]), tempfile.gettempdir(), str(Path.home())):
         assert private not in text
 

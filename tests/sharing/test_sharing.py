@@ -96,6 +96,9 @@ def test_recommend_prints_titles_and_rejects_unknown_ones(trained, capsys):
     assert iamrec_main(["recommend", "--model", str(model_dir), "--history", "Toy Stroy (1995)"]) == 1
     error = capsys.readouterr().err
     assert "Toy Stroy (1995)" in error and "Toy Story (1995)" in error  # the close match is suggested
+    assert iamrec_main(["recommend", "--model", str(model_dir), "--history", TITLES[0], "#5", "-k", "3", "--json"]) == 0
+    (mixed,) = Recommender.from_pretrained(model_dir).recommend([[TITLES[0], 5]], k=3)
+    assert [item["item_id"] for item in json.loads(capsys.readouterr().out)] == [item.item_id for item in mixed]
 
 
 def test_missing_or_corrupt_checkpoints_and_foreign_data_are_clear_errors(trained, tmp_path):
@@ -244,7 +247,7 @@ def test_the_hub_folder_names_no_local_path_and_quotes_no_data(tmp_path):
     result = train(*tiny_arguments(data_dir, base, tmp_path / "run", max_steps=2, eval_steps=2, save_steps=2))
     uploaded = hub.build_hub_folder(result.model_dir, tmp_path / "upload", "someone/iamrec-tiny")
     card = (uploaded / "README.md").read_text()
-    assert "interactions.csv:" in card and "expected an integer, got text" in card  # the skipped line, by name
+    assert "interactions.csv:" in card and "expected integer epoch seconds or an ISO" in card  # the skipped line
     for path in sorted(uploaded.iterdir()):
         if path.suffix in (".json", ".md", ".py"):
             text = path.read_text()

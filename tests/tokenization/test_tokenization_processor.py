@@ -14,6 +14,7 @@ import torch
 
 import iamrec.tokenization
 from iamrec.tokenization import IAMRecProcessor, PromptTemplate
+from iamrec.tokenization.processing_iamrec import closest_titles
 from tokenizer_fixtures import TITLES, smollm2_tokenizer, tiny_tokenizer
 
 TOKENIZATION_DIR = Path(iamrec.tokenization.__file__).resolve().parent
@@ -63,6 +64,14 @@ def test_unknown_title_suggests_close_matches(processor):
         processor([["Toy Stroy (1995)"]])
     with pytest.raises(ValueError, match="'Cape Fear' is shared by items \\[16, 17\\]: give the item id"):
         processor(["Cape Fear"])
+
+
+def test_suggestions_come_closest_first():
+    """For "Toy Story (1995)" the suggestions used to be 'Toy Story 3', 'Toy Story 2', 'Toy Story': the film last."""
+    catalog = ["Toy Story 2", "Toy Story", "Heat", "Toy Story 3", "Story of Us"]
+    assert closest_titles("Toy Story (1995)", catalog) == ["Toy Story", "Toy Story 2", "Toy Story 3"]
+    assert closest_titles("toy story 3", catalog)[0] == "Toy Story 3"
+    assert closest_titles("Casablanca", catalog) == []
 
 
 def test_no_history_is_an_error_and_one_empty_history_is_one_row(processor):

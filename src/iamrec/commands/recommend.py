@@ -1,6 +1,8 @@
 """`iamrec recommend`: the top-k catalog items for one history of titles or item ids."""
 
 import json
+import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from . import Placement, parse_flags
@@ -11,15 +13,21 @@ class RecommendArguments:
     """Top-k recommendations for one history."""
 
     model: str = field(metadata={"help": "A model folder written by `iamrec train`."})
-    history: list[str] = field(default_factory=list, metadata={"help": "Item titles, oldest first."})
-    history_ids: list[int] = field(default_factory=list, metadata={"help": "Item ids, oldest first."})
+    history: list[str] = field(
+        default_factory=list,
+        metadata={
+            "help": "Items, oldest first: titles, or item ids written #42, mixed as you like (a catalog title that "
+            "reads like '#42' stays a title)."
+        },
+    )
+    history_ids: list[int] = field(default_factory=list, metadata={"help": "Item ids, oldest first (all ids)."})
     k: int = field(default=10, metadata={"help": "How many items to recommend.", "aliases": ["-k"]})
     include_history: bool = field(default=False, metadata={"help": "Allow recommending items of the history."})
     json: bool = field(default=False, metadata={"help": "Print JSON instead of a table."})
 
     def __post_init__(self):
         if bool(self.history) == bool(self.history_ids):
-            raise ValueError("give the history as either --history TITLE ... or --history-ids ID ...")
+            raise ValueError("give the history as either --history TITLE|#ID ... or --history-ids ID ...")
         if self.k < 1:
             raise ValueError(f"-k must be at least 1, got {self.k}")
 
@@ -33,15 +41,29 @@ def run(arguments: tuple[RecommendArguments, Placement]) -> int:
 
     args, placement = arguments
     recommender = Recommender.from_pretrained(args.model, device=placement.device, dtype=placement.dtype)
-    (items,) = recommender.recommend(
-        [args.history or args.history_ids], k=args.k, exclude_history=not args.include_history
-    )
+    history = history_items(args.history, set(recommender.processor.titles)) if args.history else args.history_ids
+    (items,) = recommender.recommend([history], k=args.k, exclude_history=not args.include_history)
     if args.json:
         print(json.dumps([item.__dict__ for item in items], indent=2))
     else:
         for rank, item in enumerate(items, 1):
             print(f"{rank:>3}. {escaped(item.title)}  (item {item.item_id}, score {item.score:.3f})")
     return 0
+
+
+ITEM_ID = re.compile(r"#(\d+)")
+
+
+def history_items(entries: list[str], titles: Collection[str]) -> list[str | int]:
+    """`--history` entries as the processor takes them: `#42` is item id 42 unless the catalog has that title.
+
+    A shell argument is always text, and many titles are numbers ("1917", "300"), so ids need a mark of their own.
+    """
+    items: list[str | int] = []
+    for entry in entries:
+        match = ITEM_ID.fullmatch(entry)
+        items.append(int(match[1]) if match and entry not in titles else entry)
+    return items
 
 
 def escaped(title: str) -> str:

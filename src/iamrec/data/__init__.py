@@ -1,10 +1,12 @@
 """Data: readers for MovieLens, RecBole and Amazon dumps, the HatLLM/BIGRec protocol, and prepared datasets."""
 
-from .formats import FORMATS, ColumnNames, Source, embedded_source, read_source
+from .embedded import EMBEDDED, embedded_source
+from .formats import FORMATS, ColumnNames, Source, read_source
 from .prepare import PreparedDataset, load_prepared, prepare_dataset
 from .protocol import ProtocolConfig
 
 __all__ = [
+    "EMBEDDED",
     "FORMATS",
     "ColumnNames",
     "PreparedDataset",

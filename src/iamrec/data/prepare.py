@@ -13,7 +13,8 @@ from ..atomic import check_replaceable, staged_dir
 from ..folder_checks import check_prepared_dir, json_kind, read_json_object
 from ..folders import CATALOG_DIR, PROTOCOL_FILE, SPLITS_DIR
 from .cold_start import COLD_SPLIT
-from .formats import FORMATS, ColumnNames, Source, embedded_source, read_source
+from .embedded import embedded_source
+from .formats import ColumnNames, Source, read_source, source_format
 from .protocol import SPLITS, ProtocolConfig, ProtocolResult, run_protocol
 
 PROTOCOL_VERSION = 2
@@ -45,7 +46,8 @@ def prepare_dataset(
 ) -> PreparedDataset:
     """Turn an interaction log into train/validation/test samples and a catalog, written atomically to `output_dir`.
 
-    Give either `dataset` (an embedded one: "ml-100k") or `format` with `interactions` and `items` files.
+    Give either `dataset` (an embedded one, `EMBEDDED`: "ml-100k", "ml-latest-small") or `format` with `interactions`
+    and `items` files.
     """
     if (dataset is None) == (format is None) or (dataset and (interactions or items or columns)):
         raise ValueError("Give either dataset= (an embedded dataset) or format= with interactions= and items= files.")
@@ -67,7 +69,7 @@ def prepare_dataset(
         "format": source.format,
         "columns": {
             role: {f.name: f.key for f in fields}
-            for role, fields in zip(("interactions", "items"), FORMATS[source.format].fields(source.columns))
+            for role, fields in zip(("interactions", "items"), source_format(source.format).fields(source.columns))
         },
         "source_files": reports,
         "settings": {

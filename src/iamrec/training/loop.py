@@ -25,9 +25,10 @@ from ..hub import push
 from ..locks import folder_lock
 from ..modeling_iamrec import IAMRecForSequentialRecommendation
 from ..precision import resolve_dtype
-from ..pretrained import public_base_model, resolve_base_model
+from ..pretrained import base_model_weights, public_base_model, resolve_base_model
 from ..tokenization import IAMRecProcessor
 from .arguments import IAMRecArguments, RecTrainingArguments
+from .expected_reports import quiet_expected_reports
 from .fitting import fitting_examples
 from .resume import (
     RecordRunSettings,
@@ -177,7 +178,7 @@ def train(
     """
     first = training_args.process_index == 0
     with folder_lock(training_args.output_dir, "iamrec train") if first else nullcontext():
-        with disk_full_reported(Path(training_args.output_dir)):
+        with disk_full_reported(Path(training_args.output_dir)), quiet_expected_reports():
             return train_in_locked_dir(args, training_args, policy, callbacks)
 
 
@@ -271,6 +272,7 @@ def train_in_locked_dir(
                 "base_model": public_base_model(args.base_model),
                 "item_id_init": None if args.item_id_init is None else Path(args.item_id_init).resolve().name,
             },
+            "base_model_weights": base_model_weights(args.base_model),
             "item_mask_modes": final.config.item_mask_modes,
             "evaluation_policy": policy.to_dict(),
             "validation_examples": len(validation),
