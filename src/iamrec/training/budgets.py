@@ -80,6 +80,7 @@ DEMO_BUDGETS = {
         must_beat_most_popular=True,
         max_tokens_per_batch=4096,
         compile_layers=True,
+        item_id_embeddings="add",
     ),
     "tiny": Budget(
         base_model_layers=2,
@@ -93,6 +94,7 @@ DEMO_BUDGETS = {
         batch_size=4,
         learning_rate=1e-3,
         must_beat_most_popular=False,
+        item_id_embeddings="add",
     ),
 }
 
