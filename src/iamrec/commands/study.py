@@ -28,11 +28,12 @@ class StudyArguments:
     seeds: list[int] = field(
         default_factory=lambda: [0, 1, 2], metadata={"help": "One run per seed and configuration."}
     )
-    budget: Literal["cpu", "converge", "gpu", "tiny"] = field(
+    budget: Literal["cpu", "demo", "converge", "gpu", "tiny"] = field(
         default="cpu",
         metadata={
             "help": "cpu: SmolLM2-135M cut to 3 layers, 300 steps (every_item: 140 of 4,096 tokens); converge: that "
-            "model to early stopping (validation every 250 steps, patience 4); gpu: all 30 layers, batch 32, to "
+            "model to early stopping (validation every 250 steps, patience 4); demo: the demo's budget (every_item: "
+            "600 steps, the learning rate decaying to 0 over them); gpu: all 30 layers, batch 32, to "
             "early stopping (HatLLM 5.1.4); tiny: a smoke run (needs --base-model)."
         },
     )

@@ -170,6 +170,25 @@ STUDY_BUDGETS = {
         max_tokens_per_batch=_DEMO.max_tokens_per_batch,
         compile_layers=_DEMO.compile_layers,
     ),
+    "demo": StudyBudget(
+        description="the demo's default budget: SmolLM2-135M truncated to 3 layers, every_item for 600 steps of 4,096 "
+        "tokens at lr 1e-3 decaying linearly to 0, validation every 150 steps on 1,000 sampled validation examples, "
+        "best checkpoint kept, the whole test split",
+        base_model="smollm2-135m",
+        base_model_layers=_DEMO.base_model_layers,
+        max_steps=_DEMO.steps("last")[0],
+        eval_steps=_DEMO.steps("last")[1],
+        early_stopping_patience=RecTrainingArguments.early_stopping_patience,
+        max_eval_samples=_DEMO.max_eval_samples,
+        max_test_samples=_DEMO.max_test_samples,
+        batch_size=_DEMO.batch_size,
+        eval_batch_size=RecTrainingArguments.per_device_eval_batch_size,
+        learning_rate=_DEMO.learning_rate,
+        rec_head_norm="batch",
+        every_item_steps=_DEMO.steps("every_item"),
+        max_tokens_per_batch=_DEMO.max_tokens_per_batch,
+        compile_layers=_DEMO.compile_layers,
+    ),
     "converge": StudyBudget(
         description="the cpu budget's model, batch and learning rate trained until validation NDCG@10 (every 250 "
         "steps, 1,000 sampled validation examples) has not improved for 4 validations, at most 25,000 steps",
@@ -230,9 +249,9 @@ STUDY_BUDGETS = {
 }
 
 TRAIN_PRESETS: dict[str, Budget | StudyBudget] = {
-    "demo": DEMO_BUDGETS["default"],
-    "demo-tiny": DEMO_BUDGETS["tiny"],
     **{name: budget for name, budget in STUDY_BUDGETS.items() if budget.base_model is not None},
+    "demo": DEMO_BUDGETS["default"],  # the demo's own settings (the study's `demo` budget trains the same steps)
+    "demo-tiny": DEMO_BUDGETS["tiny"],
 }
 """`iamrec train --budget NAME`: the demo's budgets and the study's (its `hatllm` run), from the objects above."""
 
