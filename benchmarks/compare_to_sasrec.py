@@ -15,7 +15,14 @@ from pathlib import Path
 import numpy as np
 from environment import command_line, environment, public_path, write_result
 
-from iamrec.study.summary import load_results, mean_std, ndcg_per_example, paired_bootstrap, split_ranks
+from iamrec.study.summary import (
+    load_results,
+    mean_std,
+    ndcg_per_example,
+    paired_bootstrap,
+    paired_t_test,
+    split_ranks,
+)
 
 REFERENCE = "sasrec"
 
@@ -27,9 +34,11 @@ def compare(sasrec_dir: Path, run_dirs: list[Path], resamples: int) -> dict:
         raise SystemExit(f"{sasrec_dir} holds no {REFERENCE} runs")
     digests = {run["test"]["targets"] for run in sasrec.values()}
     reference = np.mean([ndcg_per_example(split_ranks(run, "test")) for run in sasrec.values()], axis=0)
-    comparisons = {}
+    comparisons, seed_means = {}, {}
     for folder in run_dirs:
         for configuration, seeds in load_results(folder).items():
+            if len(seeds) > 1:  # the configuration over its seeds: example noise and seed noise
+                seed_means[f"{folder.name}/{configuration}"] = over_seeds(seeds, sasrec, reference, resamples)
             for seed, run in seeds.items():
                 if run["test"]["targets"] not in digests:
                     raise SystemExit(f"{folder}/{configuration}/seed-{seed} was tested on other examples than SASRec")
@@ -47,6 +56,24 @@ def compare(sasrec_dir: Path, run_dirs: list[Path], resamples: int) -> dict:
             "test_NDCG@10": mean_std([run["test"]["metrics"]["NDCG@10"] for run in sasrec.values()]),
         },
         "runs": comparisons,
+        "seed_means": seed_means,
+    }
+
+
+def over_seeds(seeds: dict, sasrec: dict, reference: np.ndarray, resamples: int) -> dict:
+    """A configuration's per-example NDCG@10 averaged over its seeds against SASRec's, and a paired t-test over the
+    seeds both have (each LLM seed against the SASRec seed of the same number)."""
+    ours = np.mean([ndcg_per_example(split_ranks(run, "test")) for run in seeds.values()], axis=0)
+    common = sorted(set(seeds) & set(sasrec))
+    differences = [
+        seeds[seed]["test"]["metrics"]["NDCG@10"] - sasrec[seed]["test"]["metrics"]["NDCG@10"] for seed in common
+    ]
+    return {
+        "seeds": sorted(seeds),
+        "test_NDCG@10": mean_std([run["test"]["metrics"]["NDCG@10"] for run in seeds.values()]),
+        "per_seed_differences": differences,
+        "seed_t_test": paired_t_test(differences),
+        **paired_bootstrap(ours, reference, resamples=resamples),
     }
 
 

@@ -251,6 +251,27 @@ TABLES = [
     ),
     Table(
         QUALITY,
+        "Item vectors at the demo's budget",
+        ("demo_budget_item_ids",),
+        study,
+        "iamrec study --data-dir runs/ml-100k --output-dir runs/demo_budget_ids --grid hatllm_ids --seeds 0 1 2 "
+        "--budget demo --supervision every_item",
+        "The demo's recipe (3 layers, `add` item vectors, 600 every_item steps of 4,096 tokens with the learning rate "
+        "decaying linearly to 0, validation every 150 steps on 1,000 sampled validation examples, best checkpoint "
+        "kept), three seeds, on the same data and test examples as the studies above.",
+    ),
+    Table(
+        QUALITY,
+        "Item vectors at the demo's budget against SASRec",
+        ("demo_budget_item_ids_against_sasrec.json",),
+        one(t.against_sasrec),
+        "python benchmarks/compare_to_sasrec.py --sasrec benchmarks/results/study_cpu --runs "
+        "benchmarks/results/demo_budget_item_ids --output benchmarks/results/demo_budget_item_ids_against_sasrec.json",
+        "Each seed of the run above paired per test example with SASRec's per-example NDCG@10 averaged over its 3 "
+        "seeds (trained to early stopping).",
+    ),
+    Table(
+        QUALITY,
         "Item vectors to early stopping on CPU",
         ("converge_cpu_item_ids",),
         study,

@@ -627,7 +627,19 @@ def against_sasrec(path: Path) -> list[str]:
     ]
     header = ["run", "device", "steps (stop, best)", "test NDCG@10", "vs SASRec", "95% CI", "bootstrap p", "verdict"]
     seeds = ", ".join(map(str, sasrec["seeds"]))
-    return [*table(header, rows), "", f"SASRec: test NDCG@10 {mean_std(sasrec['test_NDCG@10'])} (seeds {seeds})."]
+    lines = [*table(header, rows), "", f"SASRec: test NDCG@10 {mean_std(sasrec['test_NDCG@10'])} (seeds {seeds})."]
+    for name, c in report.get("seed_means", {}).items():
+        t_test = c["seed_t_test"]
+        lines += [
+            "",
+            f"`{name}` over seeds {', '.join(map(str, c['seeds']))}: test NDCG@10 {mean_std(c['test_NDCG@10'])}; its "
+            f"per-example NDCG@10 averaged over seeds against SASRec's: {signed(c['mean_difference'])} "
+            f"[{signed(c['ci_low'])}, {signed(c['ci_high'])}], bootstrap p {p_value(c['p_value'])}; seed by seed "
+            f"against SASRec's seed of the same number: {', '.join(signed(d) for d in c['per_seed_differences'])}"
+            + ("" if t_test is None else f", paired t-test p {t_test['p_value']:.3f}")
+            + ".",
+        ]
+    return lines
 
 
 def verdict(paired: dict, better: str, worse: str) -> str:
