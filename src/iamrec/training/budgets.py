@@ -1,7 +1,7 @@
 """How much to train, in one place: the demo's budgets (`DEMO_BUDGETS`) and the study's (`STUDY_BUDGETS`), whose `cpu`
 budget is the demo's default one. The demo and the study both read them from here."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .arguments import RecTrainingArguments
@@ -150,44 +150,32 @@ class StudyBudget:
 
 
 _DEMO = DEMO_BUDGETS["default"]
+_CPU = StudyBudget(
+    description="SmolLM2-135M truncated to 3 layers, 300 steps of batch 16 at lr 1e-3 (every_item: 140 steps of "
+    "4,096 tokens, validation every 35), validation every 100 steps on 1,000 sampled validation examples, best "
+    "checkpoint kept, the whole test split; SASRec with its defaults",
+    base_model="smollm2-135m",
+    base_model_layers=_DEMO.base_model_layers,
+    max_steps=_DEMO.steps("last")[0],
+    eval_steps=_DEMO.steps("last")[1],
+    early_stopping_patience=RecTrainingArguments.early_stopping_patience,
+    max_eval_samples=_DEMO.max_eval_samples,
+    max_test_samples=_DEMO.max_test_samples,
+    batch_size=_DEMO.batch_size,
+    eval_batch_size=RecTrainingArguments.per_device_eval_batch_size,
+    learning_rate=_DEMO.learning_rate,
+    rec_head_norm="batch",
+    every_item_steps=(140, 35),
+    max_tokens_per_batch=_DEMO.max_tokens_per_batch,
+    compile_layers=_DEMO.compile_layers,
+)
 STUDY_BUDGETS = {
-    "cpu": StudyBudget(
-        description="SmolLM2-135M truncated to 3 layers, 300 steps of batch 16 at lr 1e-3 (every_item: 140 steps of "
-        "4,096 tokens, validation every 35), validation every 100 steps on 1,000 sampled validation examples, best "
-        "checkpoint kept, the whole test split; SASRec with its defaults",
-        base_model="smollm2-135m",
-        base_model_layers=_DEMO.base_model_layers,
-        max_steps=_DEMO.steps("last")[0],
-        eval_steps=_DEMO.steps("last")[1],
-        early_stopping_patience=RecTrainingArguments.early_stopping_patience,
-        max_eval_samples=_DEMO.max_eval_samples,
-        max_test_samples=_DEMO.max_test_samples,
-        batch_size=_DEMO.batch_size,
-        eval_batch_size=RecTrainingArguments.per_device_eval_batch_size,
-        learning_rate=_DEMO.learning_rate,
-        rec_head_norm="batch",
-        every_item_steps=(140, 35),
-        max_tokens_per_batch=_DEMO.max_tokens_per_batch,
-        compile_layers=_DEMO.compile_layers,
-    ),
-    "demo": StudyBudget(
-        description="the demo's default budget: SmolLM2-135M truncated to 3 layers, every_item for 600 steps of 4,096 "
-        "tokens at lr 1e-3 decaying linearly to 0, validation every 150 steps on 1,000 sampled validation examples, "
-        "best checkpoint kept, the whole test split",
-        base_model="smollm2-135m",
-        base_model_layers=_DEMO.base_model_layers,
-        max_steps=_DEMO.steps("last")[0],
-        eval_steps=_DEMO.steps("last")[1],
-        early_stopping_patience=RecTrainingArguments.early_stopping_patience,
-        max_eval_samples=_DEMO.max_eval_samples,
-        max_test_samples=_DEMO.max_test_samples,
-        batch_size=_DEMO.batch_size,
-        eval_batch_size=RecTrainingArguments.per_device_eval_batch_size,
-        learning_rate=_DEMO.learning_rate,
-        rec_head_norm="batch",
+    "cpu": _CPU,
+    "demo": replace(
+        _CPU,
+        description="the demo's default budget: the cpu budget's model and batches, every_item for 600 steps of 4,096 "
+        "tokens with the learning rate decaying linearly to 0, validation every 150 steps",
         every_item_steps=_DEMO.steps("every_item"),
-        max_tokens_per_batch=_DEMO.max_tokens_per_batch,
-        compile_layers=_DEMO.compile_layers,
     ),
     "converge": StudyBudget(
         description="the cpu budget's model, batch and learning rate trained until validation NDCG@10 (every 250 "
