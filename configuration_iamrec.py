@@ -248,7 +248,8 @@ class IAMRecConfig(LlamaConfig):
             return
         if self.num_id_items is None:
             self.num_id_items = self.num_items
-        if self.num_id_items is not None and not 0 < self.num_id_items <= (self.num_items or self.num_id_items):
+        outside_catalog = self.num_items is not None and self.num_id_items > self.num_items
+        if self.num_id_items is not None and (self.num_id_items < 1 or outside_catalog):
             raise ValueError(f"num_id_items must be in [1, num_items={self.num_items}], got {self.num_id_items}.")
         if self.item_id_dim is not None and self.item_id_dim < 1:
             raise ValueError(f"item_id_dim must be positive or None, got {self.item_id_dim}.")
