@@ -10,13 +10,13 @@ Nothing in it names a local path or the host: result files are committed and pub
 
 import datetime
 import importlib.metadata
-import json
 import os
 import platform
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
+
+from iamrec.atomic import write_json_atomic
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -84,12 +84,9 @@ def public_path(path: str | Path) -> str:
 
 
 def write_result(result: dict, path: str | Path) -> Path:
-    """Writes `result` as JSON through a temporary file in the same folder, so a killed run leaves the old one whole."""
+    """Writes `result` as JSON, indented by 2 like every benchmark result, so a killed run leaves the old file whole."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False) as file:
-        file.write(json.dumps(result, indent=2, default=str) + "\n")
-    os.replace(file.name, path)
+    write_json_atomic(path, result, indent=2)
     return path
 
 

@@ -69,12 +69,12 @@ def staged_dir(target: Path, before_replace: Callable[[], None] | None = None) -
         raise
 
 
-def write_json_atomic(path: Path, value: object) -> None:
+def write_json_atomic(path: Path, value: object, indent: int = 1) -> None:
     """Writes a temporary file beside `path` and renames it into place: readers see the old file or the new one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
-        temporary.write_text(json.dumps(value, indent=1, default=str) + "\n")
+        temporary.write_text(json.dumps(value, indent=indent, default=str) + "\n")
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
