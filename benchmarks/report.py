@@ -1,8 +1,11 @@
 """Writes docs/results.md and the README's results regions from the files under benchmarks/results/.
 
-Every table is rendered from its result files by one function (`report_tables.py`), listed once in TABLES below
-with the command that produced it, so a published table cannot disagree with its JSON. Under each table: the
-command, the date, the commit and the environment, read from the files' `environment` block
+Every table is rendered from its result files by its layout (`report_tables.py`), listed once in TABLES below with
+the command that produced it, so a published table cannot disagree with its JSON. A layout is a declaration (which
+entries of the file make the rows, a header and a template per column, the notes under the table: `report_layout.py`)
+that one function renders, or a function where a table takes more than picking and formatting fields.
+
+Under each table: the command, the date, the commit and the environment, read from the files' `environment` block
 (`benchmarks/environment.py`). Files without one give what version fields they hold, and their date and commit come
 from `git log` (the last commit that changed them, which is the one that added these numbers, skipping commits whose
 message says "(numbers unchanged)": rewrites of paths or formatting); the line says so.
@@ -11,7 +14,8 @@ message says "(numbers unchanged)": rewrites of paths or formatting); the line s
     python benchmarks/report.py --check  # exit 1 if either differs from what the results give
 
 A new result is one `Table(...)` entry in TABLES. A folder written by `iamrec study` needs no new code
-(`render=study`); a JSON of another layout needs a function in report_tables.py (or `records` for a flat one).
+(`render=study`); a JSON of another layout needs an `EntryTable(...)` or `LabelTable(...)` declaration in
+report_tables.py (or `one(t.records)` for a flat one).
 """
 
 import argparse
@@ -35,7 +39,7 @@ SOFTWARE = ("python", "torch", "transformers", "peft")
 
 @dataclass(frozen=True)
 class Table:
-    """One published table: its section and title, its result files (relative to benchmarks/results/), the function
+    """One published table: its section and title, its result files (relative to benchmarks/results/), the layout
     that renders them, and the command that produced them."""
 
     section: str
@@ -48,7 +52,8 @@ class Table:
 
 
 def one(render: Callable[[Path], list[str]]) -> Callable[[list[Path]], list[str]]:
-    """A renderer of the first source, for tables with one result file or folder."""
+    """A renderer of the first source, for tables with one result file or folder (the others, if any, are listed for
+    provenance only)."""
     return lambda paths: render(paths[0])
 
 
@@ -76,7 +81,7 @@ TABLES = [
         QUALITY,
         "The demo",
         ("demo_cpu/demo_report.json",),
-        one(t.demo),
+        t.DEMO,
         "iamrec demo",
         "SmolLM2-135M-Instruct cut to 3 layers, HatLLM schedule, item vectors added to every title token, LoRA, "
         "every_item supervision for 600 steps of 4,096-token batches of 20-item sequences on the fast path (bf16 base, "
@@ -119,7 +124,7 @@ TABLES = [
         QUALITY,
         "The fast path against the former one",
         ("fast_path_comparison_cpu.json",),
-        one(t.study_comparison),
+        t.STUDY_COMPARISON,
         "python benchmarks/compare_studies.py --reference benchmarks/results/study_cpu_every_item --candidate "
         "benchmarks/results/study_cpu_fast --labels former fast --output "
         "benchmarks/results/fast_path_comparison_cpu.json",
@@ -131,7 +136,7 @@ TABLES = [
         QUALITY,
         "every_item against last",
         ("supervision_comparison_cpu.json",),
-        one(t.study_comparison),
+        t.STUDY_COMPARISON,
         "python benchmarks/compare_studies.py --reference benchmarks/results/study_cpu "
         "--candidate benchmarks/results/study_cpu_every_item --labels last every_item "
         "--output benchmarks/results/supervision_comparison_cpu.json",
@@ -163,7 +168,7 @@ TABLES = [
         QUALITY,
         "The fast path against the former one at convergence",
         ("fast_path_converge_comparison_cpu.json",),
-        one(t.study_comparison),
+        t.STUDY_COMPARISON,
         "python benchmarks/compare_studies.py --reference benchmarks/results/converge_cpu --candidate "
         "benchmarks/results/converge_cpu_fast --labels former fast --output "
         "benchmarks/results/fast_path_converge_comparison_cpu.json",
@@ -195,7 +200,7 @@ TABLES = [
         QUALITY,
         "Validation curves of the longer runs",
         ("converge_cpu", f"{H200}/converge", f"{H200}/full_model"),
-        t.validation_curves,
+        t.VALIDATION_CURVES,
         GPU_EVERY_ITEM,
         "Validation NDCG@10 at each evaluation (the first 1,000 validation examples for the 3-layer runs, all 9,834 "
         "for the 30-layer run); the test number is the best validation checkpoint's.",
@@ -232,7 +237,7 @@ TABLES = [
         QUALITY,
         "Item vectors against titles alone, CPU budget",
         ("item_ids_comparison_cpu.json",),
-        one(t.study_comparison),
+        t.STUDY_COMPARISON,
         "python benchmarks/compare_studies.py --reference benchmarks/results/study_cpu_item_ids --candidate "
         "benchmarks/results/study_cpu_item_ids --reference-configuration hatllm --labels hatllm candidate "
         "--output benchmarks/results/item_ids_comparison_cpu.json",
@@ -243,7 +248,7 @@ TABLES = [
         QUALITY,
         "Item-vector variants against `add`, CPU budget",
         ("item_ids_variants_comparison_cpu.json",),
-        one(t.study_comparison),
+        t.STUDY_COMPARISON,
         "python benchmarks/compare_studies.py --reference benchmarks/results/study_cpu_item_ids --candidate "
         "benchmarks/results/study_cpu_item_ids --reference-configuration hatllm_ids --labels hatllm_ids candidate "
         "--output benchmarks/results/item_ids_variants_comparison_cpu.json",
@@ -285,7 +290,7 @@ TABLES = [
         QUALITY,
         "Item vectors against titles alone at convergence",
         ("item_ids_converge_comparison_cpu.json",),
-        one(t.study_comparison),
+        t.STUDY_COMPARISON,
         "python benchmarks/compare_studies.py --reference benchmarks/results/converge_cpu_fast --candidate "
         "benchmarks/results/converge_cpu_item_ids --reference-configuration hatllm --labels titles ids --output "
         "benchmarks/results/item_ids_converge_comparison_cpu.json",
@@ -319,7 +324,7 @@ TABLES = [
         QUALITY,
         "Chunking at the CPU budget",
         (f"{H200}/chunking_sweep.json", f"{H200}/chunking_sweep"),
-        one(t.chunking_sweep),
+        one(t.CHUNKING_SWEEP.file),
         f"python benchmarks/chunking_sweep.py --sweep-dir benchmarks/results/{H200}/chunking_sweep",
         "HatLLM on the 3-layer model, batch 16, lr 1e-3, at the training tokens of the default's 140 steps (fewer "
         "steps for longer rows), seeds 0-2, trained and tested on an H200 (fp32 ranking). `CHUNK:CONTEXT`: items per "
@@ -330,7 +335,7 @@ TABLES = [
         QUALITY,
         "SASRec to convergence",
         ("sasrec_ml100k_last_position.json", "sasrec_ml100k.json"),
-        t.sasrec,
+        t.SASREC,
         "python benchmarks/sasrec_ml100k.py --data-dir runs/ml-100k --seeds 0 1 2 --supervision last_position "
         "--output benchmarks/results/sasrec_ml100k_last_position.json",
         "One row per loss (`--supervision last_position`, `every_position`). 2 layers, 64 dimensions, "
@@ -341,7 +346,7 @@ TABLES = [
         QUALITY,
         "Baselines under each evaluation policy",
         ("evaluation_cpu.json",),
-        one(t.evaluation_baselines),
+        t.EVALUATION_BASELINES,
         "python benchmarks/bench_evaluation.py",
         "Counting rules of MostPopular, and history items kept in or excluded from the ranking.",
     ),
@@ -349,7 +354,7 @@ TABLES = [
         CPU,
         "Training speed: the fast path against float32 (CPU)",
         ("training_speed_cpu.json",),
-        one(t.training_speed),
+        t.TRAINING_SPEED,
         "python benchmarks/training_speed.py --data-dir runs/ml-100k --steps 20 --warmup 3 --variants fp32 bf16 "
         "dropout0 fast fast_compile --profile",
         "`iamrec train`'s step on every_item 20:10 sequences, each variant adding one speed-up to the one before, "
@@ -361,7 +366,7 @@ TABLES = [
         CPU,
         "Training throughput of the two supervision formats (CPU)",
         ("supervision_throughput_cpu.json",),
-        one(t.supervision_throughput),
+        t.SUPERVISION_THROUGHPUT,
         "python benchmarks/supervision_throughput.py --data-dir runs/ml-100k",
         THROUGHPUT + " Step times depend on the machine's load (this file was measured beside a running study, "
         "which slowed every format: compare the ratios, not the seconds).",
@@ -421,7 +426,7 @@ TABLES = [
         NEW_ITEMS,
         "What a new item's bias buys",
         ("cold_title_signal.json",),
-        one(t.cold_title_signal),
+        t.COLD_TITLE_SIGNAL,
         "python benchmarks/cold_title_signal.py --data-dir runs/ml-100k-cold "
         "--model-dirs runs/cold-keep/work/hatllm_title_only/seed-{0,1,2}/model",
         "Title-head models without per-item corrections (cold items as negatives). Cold items get the bias of each "
@@ -431,7 +436,7 @@ TABLES = [
         NEW_ITEMS,
         "`add_items` speed",
         ("add_items_speed.json",),
-        one(t.add_items_speed),
+        t.ADD_ITEMS_SPEED,
         "python benchmarks/add_items_speed.py",
         "Tokenizing included, SmolLM2 tokenizer, one torch thread.",
     ),
@@ -439,7 +444,7 @@ TABLES = [
         CPU,
         "Attention schedules against plain Llama",
         ("attention_cpu.json",),
-        one(t.attention_schedules),
+        t.ATTENTION_SCHEDULES,
         "python benchmarks/bench_attention.py",
         "Same weights and batch, interleaved in one process; peak memory per configuration in a fresh process. "
         "`hatllm` here is `intra, full, full, inter_last`; `iam` is `intra, intra, inter, inter`.",
@@ -448,7 +453,7 @@ TABLES = [
         CPU,
         "Building masks at long sequences",
         ("masks_cpu.json",),
-        one(t.masks),
+        t.MASKS,
         "python benchmarks/bench_masks.py --threads 1",
         "One `intra` or `inter_last` mask for one sequence, through `create_causal_mask`: the model's mask "
         "functions against a dense (batch x T x T) rule tensor. Medians of interleaved builds after a warm-up.",
@@ -457,7 +462,7 @@ TABLES = [
         CPU,
         "Data preparation",
         ("prepare.json",),
-        one(t.prepare),
+        t.PREPARE,
         "python benchmarks/bench_prepare.py --reviews 1000000",
         "A generated Amazon-2018-format file, default protocol, in a child process.",
     ),
@@ -465,7 +470,7 @@ TABLES = [
         CPU,
         "Collator",
         ("collator.json",),
-        one(t.collator),
+        t.COLLATOR,
         "python benchmarks/bench_collator.py",
         "The SmolLM2 tokenizer; each title is tokenized once and cached.",
     ),
@@ -473,7 +478,7 @@ TABLES = [
         CPU,
         "Streaming evaluation",
         ("evaluation_cpu.json",),
-        one(t.evaluation_streaming),
+        t.EVALUATION_STREAMING,
         "python benchmarks/bench_evaluation.py",
         "Ranks are kept, logits are not: memory stays flat where keeping every logit would grow with the examples.",
     ),
@@ -481,7 +486,7 @@ TABLES = [
         CPU,
         "Operator calls per training step",
         ("step_ops_cpu.json",),
-        one(t.step_ops),
+        t.STEP_OPS,
         "python benchmarks/count_step_ops.py --data-dir runs/ml-100k",
         "On a GPU each call is at least one kernel launch, so at small batches step time follows this count.",
     ),
@@ -489,7 +494,7 @@ TABLES = [
         ON_GPU,
         "Training throughput of the two supervision formats (H200, 30 layers)",
         (f"{H200}/supervision_throughput.json",),
-        one(t.supervision_throughput),
+        t.SUPERVISION_THROUGHPUT,
         GPU_EVERY_ITEM,
         THROUGHPUT + " A second run of `--variants bf16 bf16_flex bf16_compile --chunkings 50:10` (flex "
         "attention's BlockMask and torch.compile) did not finish its 4 warm-up and 8 timed steps in 215 s, nor in "
@@ -499,7 +504,7 @@ TABLES = [
         ON_GPU,
         "Evaluation on the device",
         ("gpu_check_h100/evaluation.json",),
-        one(t.gpu_evaluation),
+        t.GPU_EVALUATION,
         GPU,
         "The whole ML-100K test split with the 30-layer model, loading included.",
         ("gpu_check_h100/environment.json",),
@@ -508,7 +513,7 @@ TABLES = [
         ON_GPU,
         "`iamrec train` throughput",
         ("gpu_check_h100",),
-        one(t.gpu_train),
+        t.GPU_TRAIN,
         GPU,
         "HatLLM schedule (4 `intra`, 25 `full`, 1 `inter_last`), LoRA r=8 on all 7 projections, bf16 autocast, "
         "sdpa, 40 steps. Steady: the median step after the first 10. Trainer: its own average over all steps.",
@@ -517,7 +522,7 @@ TABLES = [
         ON_GPU,
         "Masks against plain Llama",
         ("gpu_check_h100/step_throughput.json",),
-        one(t.gpu_step_throughput),
+        t.GPU_STEP_THROUGHPUT,
         GPU,
         "All weights trained; medians of 5 interleaved repeats.",
         ("gpu_check_h100/environment.json",),
@@ -535,7 +540,7 @@ TABLES = [
         ON_GPU,
         "Long sequences",
         ("gpu_check_h100/long_context.json",),
-        one(t.gpu_long_context),
+        t.GPU_LONG_CONTEXT,
         GPU,
         "Medians of 5.",
         ("gpu_check_h100/environment.json",),
@@ -609,7 +614,7 @@ def render_readme(readme: str, results: Path = RESULTS) -> str:
     demo = results / DEMO_REPORT
     if demo.is_file():
         source = "From `benchmarks/results/demo_cpu/`, written by `iamrec demo`."
-        readme = replace_region(readme, "demo", [*t.demo(demo), "", source])
+        readme = replace_region(readme, "demo", [*t.DEMO([demo]), "", source])
     return readme
 
 

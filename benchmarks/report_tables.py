@@ -1,58 +1,56 @@
-"""Markdown tables from the result files of benchmarks/results/, one function per result layout.
+"""The layouts of the result files of benchmarks/results/: each declared as an `EntryTable` or `LabelTable`
+(`report_layout.py`), or, where a table takes more than picking and formatting fields, a function.
 
-Each function takes the result file or folder and returns Markdown lines; `report.py` lists which function renders
-which result. Numbers are printed as recorded (rounded for reading), never computed from anything but the file.
+`report.py` lists which layout renders which result. Numbers are printed as recorded (rounded for reading), never
+computed from anything but the file.
 """
 
-import json
+from collections import ChainMap
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from report_layout import EntryTable, LabelTable, fill, mean_std, read, table
+
 METRICS = ("HR@5", "HR@10", "NDCG@5", "NDCG@10", "MRR")
+CI = "[{ci_low:+.4f}, {ci_high:+.4f}]"
+"""The 95% interval of a paired bootstrap."""
 
 
-def read(path: Path) -> dict:
-    return json.loads(path.read_text())
+def verdict(better: str, worse: str) -> Callable[[Mapping], str]:
+    """A paired bootstrap's verdict cell: within noise, or which side (a template) is better."""
 
+    def cell(row: Mapping) -> str:
+        return "within noise" if row["within_noise"] else fill(better if row["mean_difference"] > 0 else worse, row)
 
-def table(header: list[str], rows: list[list]) -> list[str]:
-    return [
-        "| " + " | ".join(header) + " |",
-        "|" + "---|" * len(header),
-        *["| " + " | ".join("" if cell is None else str(cell) for cell in row) + " |" for row in rows],
-    ]
-
-
-def mean_std(value: dict, digits: int = 4) -> str:
-    """ "mean ± std", or the mean alone where there is no spread (one seed)."""
-    if value.get("mean") is None:
-        return ""
-    spread = f" ± {value['std']:.{digits}f}" if value.get("std") is not None else ""
-    return f"{value['mean']:.{digits}f}{spread}"
-
-
-def signed(value: float, digits: int = 4) -> str:
-    return f"{value:+.{digits}f}"
-
-
-def p_value(value: float) -> str:
-    return f"{value:.4f}"
+    return cell
 
 
 # The demo and the quality study
 
+DEMO = EntryTable(
+    {"scorer": "{key}", **{name: f"{{{name}:.4f}}" for name in METRICS}},
+    rows="evaluation.results",
+    notes=(
+        "Test split: {evaluation[num_examples]:,} examples ranked against all {evaluation[num_items]:,} items. "
+        "Validation NDCG@10 by step: {curve}.",
+    ),
+    computed={"curve": lambda report: ", ".join(f"step {s}: {v:.4f}" for s, v in report["validation_curve"])},
+)
+"""`iamrec demo`'s report: the test table, then the validation curve."""
 
-def demo(path: Path) -> list[str]:
-    """`iamrec demo`'s report: the test table, then the validation curve."""
-    report = read(path)
-    evaluation = report["evaluation"]
-    rows = [[scorer, *(f"{m[name]:.4f}" for name in METRICS)] for scorer, m in evaluation["results"].items()]
-    curve = ", ".join(f"step {step}: {value:.4f}" for step, value in report["validation_curve"])
-    return [
-        *table(["scorer", *METRICS], rows),
-        "",
-        f"Test split: {evaluation['num_examples']:,} examples ranked against all {evaluation['num_items']:,} items. "
-        f"Validation NDCG@10 by step: {curve}.",
-    ]
+COMPARISONS = EntryTable(
+    {
+        "configuration": "`{key}`",
+        "seeds": "{seeds:each}",
+        "mean difference": "{mean_difference:+.4f}",
+        "95% CI": CI,
+        "p": "{p_value:.4f}",
+        "verdict": verdict("better", "worse"),
+        "per seed": "{per_seed_differences:each+.4f}",
+        "seed t-test p": ("{seed_t_test[p_value]:?.3f}", "-"),
+    }
+)
+"""The paired comparisons of a study summary, one row per configuration."""
 
 
 def study(folder: Path) -> list[str]:
@@ -78,7 +76,7 @@ def study(folder: Path) -> list[str]:
     for split, comparisons in (item for item in summary["comparisons"].items() if item[1]):
         reference = summary["references"][split]
         lines += ["", f"Paired against `{reference}` on `{split}` (NDCG@10 per example, averaged over seeds):", ""]
-        lines += comparison_table(comparisons)
+        lines += COMPARISONS.lines(comparisons)
     return lines
 
 
@@ -87,27 +85,9 @@ def study_comparisons(folder: Path) -> list[str]:
     summary = read(folder / "summary.json")
     lines = []
     for split, comparisons in summary["comparisons"].items():
-        lines += [f"Paired against `{summary['references'][split]}` on `{split}`:", "", *comparison_table(comparisons)]
-        lines.append("")
+        reference = summary["references"][split]
+        lines += [f"Paired against `{reference}` on `{split}`:", "", *COMPARISONS.lines(comparisons), ""]
     return lines[:-1]
-
-
-def comparison_table(comparisons: dict) -> list[str]:
-    rows = [
-        [
-            f"`{name}`",
-            ", ".join(map(str, c["seeds"])),
-            signed(c["mean_difference"]),
-            f"[{signed(c['ci_low'])}, {signed(c['ci_high'])}]",
-            p_value(c["p_value"]),
-            "within noise" if c["within_noise"] else ("better" if c["mean_difference"] > 0 else "worse"),
-            ", ".join(signed(d) for d in c["per_seed_differences"]),
-            f"{c['seed_t_test']['p_value']:.3f}" if c.get("seed_t_test") else "-",
-        ]
-        for name, c in comparisons.items()
-    ]
-    header = ["configuration", "seeds", "mean difference", "95% CI", "p", "verdict", "per seed", "seed t-test p"]
-    return table(header, rows)
 
 
 def headline(studies: list[Path], demo_report: Path | None) -> list[str]:
@@ -123,39 +103,144 @@ def headline(studies: list[Path], demo_report: Path | None) -> list[str]:
     return table(["scorer", "results", "seeds", "test NDCG@10", "test HR@10", "test MRR"], rows)
 
 
-def sasrec(paths: list[Path]) -> list[str]:
-    """SASRec trained to early stopping per seed (`benchmarks/sasrec_ml100k.py`), one row per loss."""
-    rows = []
-    for path in paths:
-        record = read(path)
-        s = record["summary"]
-        rows.append(
-            [
-                record["config"]["supervision"].replace("_", " "),
-                len(record["seeds"]),
-                *(mean_std(s[f"test_{m}"]) for m in ("NDCG@10", "HR@10", "MRR")),
-                mean_std(s["validation_NDCG@10"]),
-                f"{s['best_epoch']['mean']:.0f} ± {s['best_epoch']['std']:.0f}",
-                f"{s['seconds_per_epoch']['mean']:.0f}",
-            ]
-        )
-    header = ["loss", "seeds", "test NDCG@10", "test HR@10", "test MRR", "validation NDCG@10", "best epoch", "s/epoch"]
-    return table(header, rows)
+SASREC = EntryTable(
+    {
+        "loss": lambda record: record["config"]["supervision"].replace("_", " "),
+        "seeds": lambda record: len(record["seeds"]),
+        "test NDCG@10": "{summary[test_NDCG@10]:±}",
+        "test HR@10": "{summary[test_HR@10]:±}",
+        "test MRR": "{summary[test_MRR]:±}",
+        "validation NDCG@10": "{summary[validation_NDCG@10]:±}",
+        "best epoch": "{summary[best_epoch][mean]:.0f} ± {summary[best_epoch][std]:.0f}",
+        "s/epoch": "{summary[seconds_per_epoch][mean]:.0f}",
+    },
+    rows=None,
+)
+"""SASRec trained to early stopping per seed (`benchmarks/sasrec_ml100k.py`), one row per file (per loss)."""
+
+EVALUATION_BASELINES = EntryTable(
+    {
+        "scorer": "{scorer}",
+        "split": "{split}",
+        "history items": lambda run: "excluded" if run["policy"]["exclude_history"] else "kept",
+        "examples": "{num_examples:,}",
+        "NDCG@10": "{metrics[NDCG@10]:.4f}",
+        "HR@10": "{metrics[HR@10]:.4f}",
+        "MRR": "{metrics[MRR]:.4f}",
+    },
+    rows="ml100k_baselines.runs",
+)
+"""`benchmarks/bench_evaluation.py`: the baselines' metrics under each evaluation policy."""
 
 
-def evaluation_baselines(path: Path) -> list[str]:
-    runs = read(path)["ml100k_baselines"]["runs"]
-    rows = [
-        [
-            run["scorer"],
-            run["split"],
-            "excluded" if run["policy"]["exclude_history"] else "kept",
-            f"{run['num_examples']:,}",
-            *(f"{run['metrics'][m]:.4f}" for m in ("NDCG@10", "HR@10", "MRR")),
-        ]
-        for run in runs
-    ]
-    return table(["scorer", "split", "history items", "examples", "NDCG@10", "HR@10", "MRR"], rows)
+def labelled_ndcg(side: str) -> Callable[[Mapping], str]:
+    """A cell: the study's test NDCG@10 on one side ("reference" or "candidate") of the comparison, by its label."""
+    return lambda row: mean_std(row[f"test_NDCG@10_{row['labels'][side]}"])
+
+
+STUDY_COMPARISON = EntryTable(
+    {
+        "configuration": "`{key}`",
+        "seeds": "{seeds:each}",
+        "test NDCG@10, {labels[reference]}": labelled_ndcg("reference"),
+        "test NDCG@10, {labels[candidate]}": labelled_ndcg("candidate"),
+        "difference": "{mean_difference:+.4f}",
+        "95% CI": CI,
+        "bootstrap p": "{p_value:.4f}",
+        "difference per seed": "{per_seed_differences:each+.4f}",
+        "seed t-test p": "{seed_t_test[p_value]:?.3f}",
+        "verdict": verdict("{labels[candidate]} better", "{labels[reference]} better"),
+    },
+    rows="comparisons",
+    computed={"labels": lambda report: report.get("labels", {"reference": "last", "candidate": "every_item"})},
+)
+"""`benchmarks/compare_studies.py`: a candidate study against a reference one per configuration, paired per test
+example."""
+
+
+def against_reference(template: str) -> Callable[[Mapping], str]:
+    """A cell: `template` read in the row's pairing with the sweep's reference chunking (blank on the reference's own
+    row, which has none)."""
+    return lambda row: fill(template, row.get(f"vs_{row['reference']}") or {})
+
+
+CHUNKING_SWEEP = EntryTable(
+    {
+        "CHUNK:CONTEXT": lambda row: f"`{row['key']}`" + (" (default)" if row["key"] == row["reference"] else ""),
+        "seeds": "{seeds:each}",
+        "steps": "{steps:each}",
+        "test HR@10": "{test_HR@10:±}",
+        "test NDCG@10": "{test_NDCG@10:±}",
+        "vs {reference}, per seed": against_reference("{per_seed_differences:?each+.4f}"),
+        "t-test p": against_reference("{seed_t_test[p_value]:?.3f}"),
+    },
+    rows="summary",
+)
+"""`benchmarks/chunking_sweep.py`: test metrics per chunking, each paired seed by seed with the reference."""
+
+AGAINST_SASREC = EntryTable(
+    {
+        "run": "`{key}`",
+        "device": "{device}",
+        "steps (stop, best)": "{training[global_step]} ({training[stop_reason]}, best {training[best_step]})",
+        "test NDCG@10": "{test_NDCG@10:.4f}",
+        "vs SASRec": "{mean_difference:+.4f}",
+        "95% CI": CI,
+        "bootstrap p": "{p_value:.4f}",
+        "verdict": verdict("LLM better", "SASRec better"),
+    },
+    rows="runs",
+    notes=("SASRec: test NDCG@10 {sasrec[test_NDCG@10]:±} (seeds {sasrec[seeds]:each}).",),
+)
+"""`benchmarks/compare_to_sasrec.py`'s table: one row per LLM run."""
+
+SEED_MEAN = (
+    "`{key}` over seeds {seeds:each}: test NDCG@10 {test_NDCG@10:±}; its per-example NDCG@10 averaged over seeds "
+    f"against SASRec's: {{mean_difference:+.4f}} {CI}, bootstrap p {{p_value:.4f}}; seed by seed against SASRec's "
+    "seed of the same number: {per_seed_differences:each+.4f}"
+)
+"""A paragraph under that table: one LLM run's mean over its seeds against SASRec's."""
+
+
+def against_sasrec(path: Path) -> list[str]:
+    """`benchmarks/compare_to_sasrec.py`: each LLM run paired per test example with SASRec's mean over its seeds,
+    then each run's mean over its seeds against SASRec's."""
+    report = read(path)
+    lines = AGAINST_SASREC.lines(report)
+    for name, seed_mean in report.get("seed_means", {}).items():
+        run = ChainMap({"key": name}, seed_mean)
+        lines += ["", fill(SEED_MEAN, run) + fill(", paired t-test p {seed_t_test[p_value]:?.3f}", run) + "."]
+    return lines
+
+
+def study_runs(folder: Path) -> dict:
+    """Every run of an `iamrec study` folder, by `folder/configuration/seed-N`."""
+    runs = (read(path) for path in sorted(folder.glob("results/*/seed-*.json")))
+    return {f"{folder.name}/{run['configuration']}/seed-{run['seed']}": run for run in runs}
+
+
+def steps_and_epochs(run: Mapping) -> str:
+    epochs = max((entry.get("epoch", 0.0) for entry in run["training"]["log_history"]), default=0.0)
+    return f"{run['training']['global_step']} ({epochs:.1f} epochs)"
+
+
+def validation_by_step(run: Mapping) -> str:
+    evaluations = [entry for entry in run["training"]["log_history"] if "eval_NDCG@10" in entry]
+    return ", ".join(f"{entry['step']}: {entry['eval_NDCG@10']:.4f}" for entry in evaluations)
+
+
+VALIDATION_CURVES = EntryTable(
+    {
+        "run": "`{key}`",
+        "device": "{device}",
+        "steps": steps_and_epochs,
+        "stop, best step": "{training[stop_reason]}, best {training[best_step]}",
+        "validation NDCG@10 by step": validation_by_step,
+        "test NDCG@10": "{test[metrics][NDCG@10]:.4f}",
+    },
+    read=study_runs,
+)
+"""Validation NDCG@10 at each evaluation of every run in `iamrec study` folders, with where and why it stopped."""
 
 
 def records(path: Path) -> list[str]:
@@ -165,61 +250,67 @@ def records(path: Path) -> list[str]:
     return table(["", path.stem], rows)
 
 
-def supervision_throughput(path: Path) -> list[str]:
-    """`benchmarks/supervision_throughput.py`: one row per training format, `last` first as the reference."""
-    report = read(path)
-    rows = [
-        [f"`{name}`", r["error"].split(":")[0] + " (did not run)", "", "", "", ""]
-        if "error" in r
-        else [
-            f"`{name}`",
-            f"{r['seconds_per_step']:.3f}",
-            f"{r['tokens_per_step']:,.0f}",
-            f"{r['targets_per_step']:,.0f}",
-            f"{r['tokens_per_target']:.1f} ({r['tokens_per_target_vs_last']:.2f}x)",
-            f"{r['targets_per_second']:,.1f} ({r['targets_per_second_vs_last']:.2f}x)",
-        ]
-        for name, r in report["results"].items()
-    ]
-    header = ["format", "step (s)", "tokens/step", "targets/step", "tokens per target (vs last)", "targets/s (vs last)"]
-    settings = report.get("settings", {})
-    shape = f"{settings.get('layers', '?')} layers, batch {settings.get('batch_size', '?')}"
-    return [*table(header, rows), "", f"{shape}; {report.get('note', '')}."]
+DID_NOT_RUN = ("`{key}`", "{error:until:} (did not run)")
+"""The first cells of a variant that failed, in the speed benchmarks' tables."""
+
+SUPERVISION_THROUGHPUT = EntryTable(
+    {
+        "format": "`{key}`",
+        "step (s)": "{seconds_per_step:.3f}",
+        "tokens/step": "{tokens_per_step:,.0f}",
+        "targets/step": "{targets_per_step:,.0f}",
+        "tokens per target (vs last)": "{tokens_per_target:.1f} ({tokens_per_target_vs_last:.2f}x)",
+        "targets/s (vs last)": "{targets_per_second:,.1f} ({targets_per_second_vs_last:.2f}x)",
+    },
+    rows="results",
+    failed=DID_NOT_RUN,
+    notes=("{settings[layers]} layers, batch {settings[batch_size]}; {note}.",),
+    computed={
+        "settings": lambda report: {"layers": "?", "batch_size": "?", **report.get("settings", {})},
+        "note": lambda report: report.get("note", ""),
+    },
+)
+"""`benchmarks/supervision_throughput.py`: one row per training format, `last` first as the reference."""
 
 
-def training_speed(path: Path) -> list[str]:
-    """`benchmarks/training_speed.py`: one row per variant, the first as the reference of every ratio."""
-    report = read(path)
-    reference = next(iter(report["results"]))
-    rows = [
-        [f"`{name}`", r["error"].split(":")[0] + " (did not run)", "", "", "", "", "", ""]
-        if "error" in r
-        else [
-            f"`{name}`: {r['description']}",
-            f"{r['seconds_per_step']:.3f}",
-            f"{r['tokens_per_step']:,.0f} / {r['padded_tokens_per_step']:,.0f}",
-            f"{r['targets_per_second']:,.1f} ({r[f'targets_per_second_vs_{reference}']:.2f}x)",
-            f"{r['tokens_per_second']:,.0f}",
-            f"{r['step_memory_mb']:,.0f}" if "step_memory_mb" in r else "",
-            f"{r['warmup_seconds']:.1f}",
-            f"{r['mfu']:.1%}" if "mfu" in r else f"{r['tflops_per_second']:.3f}" if "tflops_per_second" in r else "",
-        ]
-        for name, r in report["results"].items()
-    ]
-    header = [
-        "variant",
-        "step (s)",
-        "tokens/step (real / padded)",
-        f"targets/s (vs `{reference}`)",
-        "tokens/s",
-        "step memory (MB)",
-        "warm-up (s)",
-        "MFU" if any("mfu" in r for r in report["results"].values()) else "TFLOP/s",
-    ]
-    return [*table(header, rows), "", f"{report.get('note', '')}."]
+def vs_reference(row: Mapping) -> str:
+    """targets/s, and its ratio to the reference variant's (the file names the ratio after the reference)."""
+    ratio = row[f"targets_per_second_vs_{row['reference']}"]
+    return f"{row['targets_per_second']:,.1f} ({ratio:.2f}x)"
+
+
+TRAINING_SPEED = EntryTable(
+    {
+        "variant": "`{key}`: {description}",
+        "step (s)": "{seconds_per_step:.3f}",
+        "tokens/step (real / padded)": "{tokens_per_step:,.0f} / {padded_tokens_per_step:,.0f}",
+        "targets/s (vs `{reference}`)": vs_reference,
+        "tokens/s": "{tokens_per_second:,.0f}",
+        "step memory (MB)": "{step_memory_mb:?,.0f}",
+        "warm-up (s)": "{warmup_seconds:.1f}",
+        "{compute}": ("{mfu:?.1%}", "{tflops_per_second:?.3f}"),
+    },
+    rows="results",
+    failed=DID_NOT_RUN,
+    notes=("{note}.",),
+    computed={
+        "reference": lambda report: next(iter(report["results"])),
+        "compute": lambda report: "MFU" if any("mfu" in r for r in report["results"].values()) else "TFLOP/s",
+        "note": lambda report: report.get("note", ""),
+    },
+)
+"""`benchmarks/training_speed.py`: one row per variant, the first as the reference of every ratio."""
 
 
 # Attention and new items
+
+
+def item_token_shares(model: dict, layer: int) -> str:
+    return " / ".join(f"{model['item_tokens'][k][layer]:.3f}" for k in ("same_item", "other_items", "prompt"))
+
+
+def final_token_shares(model: dict, layer: int) -> str:
+    return " / ".join(f"{model['final_token'][k][layer]:.3f}" for k in ("items", "prompt"))
 
 
 def attention_shares_by_model(path: Path) -> list[str]:
@@ -228,17 +319,11 @@ def attention_shares_by_model(path: Path) -> list[str]:
     report = read(path)
     models = report["models"]
     first = next(iter(models.values()))
-    rows = []
-    for layer, mode in enumerate(first["item_mask_modes"]):
-        for name, model in models.items():
-            rows.append(
-                [
-                    f"{layer + 1} (`{mode}`)",
-                    f"`{name}`",
-                    " / ".join(f"{model['item_tokens'][k][layer]:.3f}" for k in ("same_item", "other_items", "prompt")),
-                    " / ".join(f"{model['final_token'][k][layer]:.3f}" for k in ("items", "prompt")),
-                ]
-            )
+    rows = [
+        [f"{layer + 1} (`{mode}`)", f"`{name}`", item_token_shares(model, layer), final_token_shares(model, layer)]
+        for layer, mode in enumerate(first["item_mask_modes"])
+        for name, model in models.items()
+    ]
     header = ["layer", "model", "item tokens: same item / other items / prompt", "final token: items / prompt"]
     return [*table(header, rows), "", f"The first `{report['split']}` example of each of {report['num_users']} users."]
 
@@ -247,21 +332,17 @@ def attention_shares(path: Path) -> list[str]:
     """Per layer, where item tokens' attention goes, with the model's masks and with every mask off."""
     report = read(path)
     masked, plain = list(report["models"].values())[:2]
-    rows = []
-    for layer, mode in enumerate(masked["item_mask_modes"]):
-        shares = [
-            " / ".join(f"{model['item_tokens'][k][layer]:.3f}" for k in ("same_item", "other_items", "prompt"))
-            for model in (masked, plain)
+    pair = plain["item_tokens_weight_per_pair"]
+    rows = [
+        [
+            f"{layer + 1} (`{mode}`)",
+            item_token_shares(masked, layer),
+            item_token_shares(plain, layer),
+            f"{pair['same_item'][layer]:.3f} / {pair['other_items'][layer]:.3f}",
+            final_token_shares(masked, layer),
         ]
-        pair = plain["item_tokens_weight_per_pair"]
-        rows.append(
-            [
-                f"{layer + 1} (`{mode}`)",
-                *shares,
-                f"{pair['same_item'][layer]:.3f} / {pair['other_items'][layer]:.3f}",
-                " / ".join(f"{masked['final_token'][k][layer]:.3f}" for k in ("items", "prompt")),
-            ]
-        )
+        for layer, mode in enumerate(masked["item_mask_modes"])
+    ]
     header = [
         "layer",
         "masks on: same item / other items / prompt",
@@ -269,11 +350,7 @@ def attention_shares(path: Path) -> list[str]:
         "per pair, masks off: same / other",
         "final token, masks on: items / prompt",
     ]
-    return [
-        *table(header, rows),
-        "",
-        f"The first `{report['split']}` example of each of {report['num_users']} users.",
-    ]
+    return [*table(header, rows), "", f"The first `{report['split']}` example of each of {report['num_users']} users."]
 
 
 BIAS_LEVELS = {
@@ -287,173 +364,151 @@ BIAS_LEVELS = {
     "first": "above every trained item",
 }
 
+COLD_TITLE_SIGNAL = EntryTable(
+    {
+        "cold items' bias": lambda level: BIAS_LEVELS.get(level["key"], level["key"]),
+        "bias": "{bias[mean]:.2f}",
+        "warm test NDCG@10": "{test_NDCG@10:±}",
+        "cold NDCG@10, title order": "{test_cold_NDCG@10_titles:±}",
+        "cold NDCG@10, shuffled": "{test_cold_NDCG@10_shuffled:±}",
+        "titles - shuffled": "{test_cold_titles_vs_shuffled[mean_difference]:+.4f}",
+        "95% CI": "[{test_cold_titles_vs_shuffled[ci_low]:+.4f}, {test_cold_titles_vs_shuffled[ci_high]:+.4f}]",
+        "p": "{test_cold_titles_vs_shuffled[p_value]:.2f}",
+        "seed t-test p": "{test_cold_titles_vs_shuffled_seed_t_test[p_value]:.2f}",
+    },
+    rows="levels",
+    notes=(
+        "{model_count} models (one per seed); {cold_items} cold items, {examples[test]:,} warm and "
+        "{examples[test_cold]:,} cold test examples. A non-learned title kNN among the cold items: NDCG@10 "
+        "{knn[NDCG@10][mean]:.4f} against {knn[random_order_NDCG@10]:.4f} for a random order "
+        "({knn[vs_random_order][mean_difference]:+.4f}, 95% CI [{knn[vs_random_order][ci_low]:+.4f}, "
+        "{knn[vs_random_order][ci_high]:+.4f}], p {knn[vs_random_order][p_value]:.4f}).",
+    ),
+    computed={
+        "model_count": lambda report: len(report["models"]),
+        "knn": lambda report: report["content_similarity_among_cold_items"],
+    },
+)
+"""New items' bias against the warm cost, and the title order against a shuffled one at equal exposure."""
 
-def cold_title_signal(path: Path) -> list[str]:
-    """New items' bias against the warm cost, and the title order against a shuffled one at equal exposure."""
-    report = read(path)
-    rows = []
-    for level, r in report["levels"].items():
-        test = r["test_cold_titles_vs_shuffled"]
-        rows.append(
-            [
-                BIAS_LEVELS.get(level, level),
-                f"{r['bias']['mean']:.2f}",
-                mean_std(r["test_NDCG@10"]),
-                mean_std(r["test_cold_NDCG@10_titles"]),
-                mean_std(r["test_cold_NDCG@10_shuffled"]),
-                signed(test["mean_difference"]),
-                f"[{signed(test['ci_low'])}, {signed(test['ci_high'])}]",
-                f"{test['p_value']:.2f}",
-                f"{r['test_cold_titles_vs_shuffled_seed_t_test']['p_value']:.2f}",
-            ]
-        )
-    header = [
-        "cold items' bias",
-        "bias",
-        "warm test NDCG@10",
-        "cold NDCG@10, title order",
-        "cold NDCG@10, shuffled",
-        "titles - shuffled",
-        "95% CI",
-        "p",
-        "seed t-test p",
-    ]
-    knn = report["content_similarity_among_cold_items"]
-    vs = knn["vs_random_order"]
-    return [
-        *table(header, rows),
-        "",
-        f"{len(report['models'])} models (one per seed); {report['cold_items']} cold items, "
-        f"{report['examples']['test']:,} warm and {report['examples']['test_cold']:,} cold test examples. "
-        f"A non-learned title kNN among the cold items: NDCG@10 {knn['NDCG@10']['mean']:.4f} against "
-        f"{knn['random_order_NDCG@10']:.4f} for a random order ({signed(vs['mean_difference'])}, 95% CI "
-        f"[{signed(vs['ci_low'])}, {signed(vs['ci_high'])}], p {p_value(vs['p_value'])}).",
-    ]
-
-
-def add_items_speed(path: Path) -> list[str]:
-    report = read(path)
-    rows = [
-        [f"{r['new_items']:,}", f"{r['seconds']:.3f}", f"{r['items_per_second']:,}", f"{r['num_items_after']:,}"]
-        for r in report["results"]
-    ]
-    return [*table(["new titles", "seconds", "items/s", "catalog after"], rows), "", f"Model: {report['model']}."]
+ADD_ITEMS_SPEED = EntryTable(
+    {
+        "new titles": "{new_items:,}",
+        "seconds": "{seconds:.3f}",
+        "items/s": "{items_per_second:,}",
+        "catalog after": "{num_items_after:,}",
+    },
+    rows="results",
+    notes=("Model: {model}.",),
+)
+"""`benchmarks/add_items_speed.py`: adding new titles to a trained model's catalog."""
 
 
 # Speed and memory on CPU
 
+ATTENTION_SCHEDULES = EntryTable(
+    {
+        "tokens": "{length}",
+        "schedule": "`{schedule}`",
+        "step (s)": "{step_s}",
+        "time vs Llama": "{time_ratio:.3f}x",
+        "peak MB": "{peak_mb}",
+        "memory vs Llama": "{memory_ratio}x",
+    },
+    rows="rows",
+    notes=("{layers} layers of SmolLM2-135M's shape, batch {batch_size}, one forward+backward, median of {repeats}.",),
+    computed={"repeats": lambda report: report.get("repeats", "the repeats")},
+)
+"""`benchmarks/bench_attention.py`: each schedule's step time and peak memory against plain Llama's."""
 
-def attention_schedules(path: Path) -> list[str]:
-    report = read(path)
-    rows = [
-        [
-            r["length"],
-            f"`{r['schedule']}`",
-            r["step_s"],
-            f"{r['time_ratio']:.3f}x",
-            r["peak_mb"],
-            f"{r['memory_ratio']}x",
-        ]
-        for r in report["rows"]
-    ]
-    return [
-        *table(["tokens", "schedule", "step (s)", "time vs Llama", "peak MB", "memory vs Llama"], rows),
-        "",
-        f"{report['layers']} layers of SmolLM2-135M's shape, batch {report['batch_size']}, one forward+backward, "
-        f"median of {report.get('repeats', 'the repeats')}.",
-    ]
+MASKS = EntryTable(
+    {
+        "tokens": "{length:,}",
+        "backend": "{backend}",
+        "mode": "`{mode}`",
+        "built from": lambda row: row["approach"].replace("_", " "),
+        "build (s)": "{build_s:.3f}",
+        "vs dense rule": "{time_ratio:.2f}x",
+        "peak MiB": "{peak_mb:,.1f}",
+    },
+    rows="rows",
+)
+"""`benchmarks/bench_masks.py`: building one mask against a dense rule tensor, per length and backend."""
 
+PREPARE = LabelTable(
+    ("", "{benchmark}"),
+    (
+        ("reviews read", "{reviews:,} ({reviews_gz_mib} MiB gzip)"),
+        ("prepare time", "{prepare_s} s"),
+        ("interactions/s", "{interactions_per_s:,} ({interactions_per_s_with_startup:,} with start-up)"),
+        ("peak resident memory", "{peak_rss_mib:,} MiB ({rss_after_import_mib} MiB after imports)"),
+        ("kept", "{kept[users]:,} users, {kept[items]:,} items, {kept[interactions]:,} interactions"),
+    ),
+)
+"""`benchmarks/bench_prepare.py`: one `iamrec prepare` run, in a child process."""
 
-def masks(path: Path) -> list[str]:
-    report = read(path)
-    rows = [
-        [
-            f"{r['length']:,}",
-            r["backend"],
-            f"`{r['mode']}`",
-            r["approach"].replace("_", " "),
-            f"{r['build_s']:.3f}",
-            f"{r['time_ratio']:.2f}x",
-            f"{r['peak_mb']:,.1f}",
-        ]
-        for r in report["rows"]
-    ]
-    return table(["tokens", "backend", "mode", "built from", "build (s)", "vs dense rule", "peak MiB"], rows)
+COLLATOR = LabelTable(
+    ("", "{catalog}, batch {batch_size}, {history_items}-item histories"),
+    (
+        ("examples/s, first pass (tokenizes titles)", "{first_pass_examples_per_s:,}"),
+        ("examples/s, steady (median)", "{steady_examples_per_s_median:,}"),
+        ("tokens per example (mean, max)", "{mean_tokens_per_example}, {max_tokens_per_example}"),
+        (
+            "tokenizing {large_catalog[items]:,} titles",
+            "{large_catalog[tokenize_all_s]:?} s ({large_catalog[titles_per_s]:,}/s)",
+        ),
+        ("their token cache", "{large_catalog[cache_mb]:?} MB"),
+    ),
+)
+"""`benchmarks/bench_collator.py`, with the large-catalog rows where the file has them."""
 
+EVALUATION_STREAMING = EntryTable(
+    {
+        "items": "{num_items:,}",
+        "examples": "{num_examples:,}",
+        "through": lambda run: "`RankingAccumulator`" if run["mode"] == "accumulator" else "`evaluate` module",
+        "µs per example (runs)": "{ranking_us_per_example:each.0f}",
+        "RSS growth MiB (runs)": "{peak_rss_growth_mib:each.1f}",
+        "all logits MiB": "{all_logits_would_need_mib:,.1f}",
+    },
+    rows="streaming",
+)
+"""`benchmarks/bench_evaluation.py`: ranking cost and memory growth of streamed evaluation per catalog size."""
 
-def prepare(path: Path) -> list[str]:
-    r = read(path)
-    kept = r["kept"]
-    rows = [
-        ["reviews read", f"{r['reviews']:,} ({r['reviews_gz_mib']} MiB gzip)"],
-        ["prepare time", f"{r['prepare_s']} s"],
-        ["interactions/s", f"{r['interactions_per_s']:,} ({r['interactions_per_s_with_startup']:,} with start-up)"],
-        ["peak resident memory", f"{r['peak_rss_mib']:,} MiB ({r['rss_after_import_mib']} MiB after imports)"],
-        ["kept", f"{kept['users']:,} users, {kept['items']:,} items, {kept['interactions']:,} interactions"],
-    ]
-    return table(["", r["benchmark"]], rows)
-
-
-def collator(path: Path) -> list[str]:
-    r = read(path)
-    large = r.get("large_catalog", {})
-    rows = [
-        ["examples/s, first pass (tokenizes titles)", f"{r['first_pass_examples_per_s']:,}"],
-        ["examples/s, steady (median)", f"{r['steady_examples_per_s_median']:,}"],
-        ["tokens per example (mean, max)", f"{r['mean_tokens_per_example']}, {r['max_tokens_per_example']}"],
-    ]
-    if large:
-        rows += [
-            [f"tokenizing {large['items']:,} titles", f"{large['tokenize_all_s']} s ({large['titles_per_s']:,}/s)"],
-            ["their token cache", f"{large['cache_mb']} MB"],
-        ]
-    return table(["", f"{r['catalog']}, batch {r['batch_size']}, {r['history_items']}-item histories"], rows)
-
-
-def evaluation_streaming(path: Path) -> list[str]:
-    r = read(path)
-    rows = [
-        [
-            f"{s['num_items']:,}",
-            f"{s['num_examples']:,}",
-            "`RankingAccumulator`" if s["mode"] == "accumulator" else "`evaluate` module",
-            ", ".join(f"{v:.0f}" for v in s["ranking_us_per_example"]),
-            ", ".join(f"{v:.1f}" for v in s["peak_rss_growth_mib"]),
-            f"{s['all_logits_would_need_mib']:,.1f}",
-        ]
-        for s in r["streaming"]
-    ]
-    header = ["items", "examples", "through", "µs per example (runs)", "RSS growth MiB (runs)", "all logits MiB"]
-    return table(header, rows)
-
-
-def step_ops(path: Path) -> list[str]:
-    r = read(path)
-    rows = [[f"`{name}`", f"{count:,}"] for name, count in r["top_level_aten_calls"].items()]
-    return [
-        *table(["training step of", "top-level aten calls"], rows),
-        "",
-        f"{r['layers']} layers, batch {r['batch_size']}, {r['length']} tokens; counted on CPU with torch.profiler.",
-    ]
+STEP_OPS = EntryTable(
+    {"training step of": "`{key}`", "top-level aten calls": "{entry:,}"},
+    rows="top_level_aten_calls",
+    notes=("{layers} layers, batch {batch_size}, {length} tokens; counted on CPU with torch.profiler.",),
+)
+"""`benchmarks/count_step_ops.py`: operator calls of one training step per configuration."""
 
 
 # One GPU
 
 
-def gpu_evaluation(path: Path) -> list[str]:
-    r = read(path)
-    rows = []
-    for dtype in ("bfloat16", "float32"):
-        e = r[dtype]
-        metrics = next(iter(e["results"].values()))
-        rows.append([dtype, f"{e['seconds']:.1f}", f"{metrics['NDCG@10']:.5f}", f"{metrics['HR@10']:.5f}"])
-    return [
-        *table(["dtype", "seconds, loading included", "NDCG@10", "HR@10"], rows),
-        "",
-        f"{r['examples']:,} test examples, batch {r['batch_size']}; random weights, so the metrics only show that "
-        "both dtypes agree.",
-    ]
+def short_dtype(report: dict) -> str:
+    return report["dtype"].removeprefix("torch.")
 
+
+def first_scorer(metric: str) -> Callable[[Mapping], str]:
+    """A cell: `metric` of the one scorer an evaluation ran."""
+    return lambda evaluation: f"{next(iter(evaluation['results'].values()))[metric]:.5f}"
+
+
+GPU_EVALUATION = EntryTable(
+    {
+        "dtype": "{key}",
+        "seconds, loading included": "{seconds:.1f}",
+        "NDCG@10": first_scorer("NDCG@10"),
+        "HR@10": first_scorer("HR@10"),
+    },
+    keys=("bfloat16", "float32"),
+    notes=(
+        "{examples:,} test examples, batch {batch_size}; random weights, so the metrics only show that both dtypes "
+        "agree.",
+    ),
+)
+"""`benchmarks/gpu_check.py`: the whole test split ranked on the device in each dtype."""
 
 GPU_TRAIN_VARIANTS = {
     "train_batch_32.json": "batch 32",
@@ -463,46 +518,35 @@ GPU_TRAIN_VARIANTS = {
     "train_batch_512.json": "batch 512",
 }
 
+GPU_TRAIN = EntryTable(
+    {
+        "setting (each adds to the row above)": "{key}",
+        "steady samples/s": "{steady_samples_per_second:.0f}",
+        "step (s)": "{steady_step_seconds:.3f}",
+        "Trainer samples/s": "{trainer_samples_per_second:.0f}",
+        "peak": "{peak_memory_gib:.1f} GiB",
+    },
+    failed=("{key}", "{error:until.}"),
+    read=lambda folder: {label: read(folder / name) for name, label in GPU_TRAIN_VARIANTS.items()},
+)
+"""`iamrec train` on the GPU, one result file per setting in the folder."""
 
-def gpu_train(folder: Path) -> list[str]:
-    rows = []
-    for name, label in GPU_TRAIN_VARIANTS.items():
-        r = read(folder / name)
-        if "error" in r:
-            rows.append([label, r["error"].split(".")[0], "", "", ""])
-            continue
-        rows.append(
-            [
-                label,
-                f"{r['steady_samples_per_second']:.0f}",
-                f"{r['steady_step_seconds']:.3f}",
-                f"{r['trainer_samples_per_second']:.0f}",
-                f"{r['peak_memory_gib']:.1f} GiB",
-            ]
-        )
-    header = ["setting (each adds to the row above)", "steady samples/s", "step (s)", "Trainer samples/s", "peak"]
-    return table(header, rows)
-
-
-def gpu_step_throughput(path: Path) -> list[str]:
-    r = read(path)
-    rows = [
-        [
-            batch,
-            f"{v['samples_per_second']['llama']:,.0f}",
-            f"{v['step_time_vs_llama']['full']:.2f}x",
-            f"{v['step_time_vs_llama']['hatllm']:.2f}x",
-        ]
-        for batch, v in r["by_batch_size"].items()
-    ]
-    return [
-        *table(["batch", "plain Llama samples/s", "`full` step time vs Llama", "`hatllm` step time vs Llama"], rows),
-        "",
-        f"{r['layers']} layers, {r['length']} tokens without padding, {r['dtype'].removeprefix('torch.')}.",
-    ]
+GPU_STEP_THROUGHPUT = EntryTable(
+    {
+        "batch": "{key}",
+        "plain Llama samples/s": "{samples_per_second[llama]:,.0f}",
+        "`full` step time vs Llama": "{step_time_vs_llama[full]:.2f}x",
+        "`hatllm` step time vs Llama": "{step_time_vs_llama[hatllm]:.2f}x",
+    },
+    rows="by_batch_size",
+    notes=("{layers} layers, {length} tokens without padding, {short_dtype}.",),
+    computed={"short_dtype": short_dtype},
+)
+"""`benchmarks/gpu_check.py`: training-step throughput per batch size, against plain Llama."""
 
 
 def gpu_agreement(path: Path) -> list[str]:
+    """The largest logit difference against eager fp32 per dtype and backend, over the schedules the file holds."""
     r = {key: value for key, value in read(path).items() if "/" in key}
     rows = []
     for dtype in ("float32", "bfloat16"):
@@ -512,17 +556,22 @@ def gpu_agreement(path: Path) -> list[str]:
     return table(["dtype", "backend", "largest abs. logit difference vs eager fp32 (3 schedules)"], rows)
 
 
-def gpu_long_context(path: Path) -> list[str]:
-    r = read(path)
-    rows = [
-        [f"{int(length):,}", f"{v['sdpa'] * 1000:.1f} ms", f"{v['flex_attention'] * 1000:.1f} ms"]
-        for length, v in r["step_seconds"].items()
-    ]
-    return [
-        *table(["tokens", "sdpa, dense mask", "flex, BlockMask"], rows),
-        "",
-        f"{r['layers']} `intra` layers, batch 1, forward+backward, {r['dtype'].removeprefix('torch.')}.",
-    ]
+def milliseconds(backend: str) -> Callable[[Mapping], str]:
+    """A cell: a step time in seconds, printed in ms."""
+    return lambda row: f"{row[backend] * 1000:.1f} ms"
+
+
+GPU_LONG_CONTEXT = EntryTable(
+    {
+        "tokens": lambda row: f"{int(row['key']):,}",
+        "sdpa, dense mask": milliseconds("sdpa"),
+        "flex, BlockMask": milliseconds("flex_attention"),
+    },
+    rows="step_seconds",
+    notes=("{layers} `intra` layers, batch 1, forward+backward, {short_dtype}.",),
+    computed={"short_dtype": short_dtype},
+)
+"""`benchmarks/gpu_check.py`: one training step at long sequences, dense mask against BlockMask."""
 
 
 def _metric_order(key: str) -> tuple[int, int, str]:
@@ -547,124 +596,3 @@ def _cells(metrics: dict | None, mean_stds: dict | None) -> list[str]:
     if metrics is not None:
         return [f"{metrics[name]:.4f}" for name in names]
     return [mean_std(mean_stds[name]) if mean_stds[name] else "" for name in names]
-
-
-def study_comparison(path: Path) -> list[str]:
-    """`benchmarks/compare_studies.py`: a candidate study against a reference one per configuration, paired per test
-    example."""
-    report = read(path)
-    labels = report.get("labels", {"reference": "last", "candidate": "every_item"})
-    reference, candidate = labels["reference"], labels["candidate"]
-    rows = []
-    for name, c in report["comparisons"].items():
-        t_test = c.get("seed_t_test")
-        rows.append(
-            [
-                f"`{name}`",
-                ", ".join(map(str, c["seeds"])),
-                mean_std(c[f"test_NDCG@10_{reference}"]),
-                mean_std(c[f"test_NDCG@10_{candidate}"]),
-                signed(c["mean_difference"]),
-                f"[{signed(c['ci_low'])}, {signed(c['ci_high'])}]",
-                p_value(c["p_value"]),
-                ", ".join(signed(value) for value in c["per_seed_differences"]),
-                "" if t_test is None else f"{t_test['p_value']:.3f}",
-                verdict(c, f"{candidate} better", f"{reference} better"),
-            ]
-        )
-    header = [
-        "configuration",
-        "seeds",
-        f"test NDCG@10, {reference}",
-        f"test NDCG@10, {candidate}",
-        "difference",
-        "95% CI",
-        "bootstrap p",
-        "difference per seed",
-        "seed t-test p",
-        "verdict",
-    ]
-    return table(header, rows)
-
-
-def chunking_sweep(path: Path) -> list[str]:
-    """`benchmarks/chunking_sweep.py`: test metrics per chunking, each paired seed by seed with the reference."""
-    report = read(path)
-    reference, rows = report["reference"], []
-    for chunking, entry in report["summary"].items():
-        paired = entry.get(f"vs_{reference}")
-        rows.append(
-            [
-                f"`{chunking}`" + (" (default)" if chunking == reference else ""),
-                ", ".join(map(str, entry["seeds"])),
-                ", ".join(map(str, entry["steps"])),
-                mean_std(entry["test_HR@10"]),
-                mean_std(entry["test_NDCG@10"]),
-                "" if paired is None else ", ".join(signed(value) for value in paired["per_seed_differences"]),
-                "" if paired is None or paired["seed_t_test"] is None else f"{paired['seed_t_test']['p_value']:.3f}",
-            ]
-        )
-    header = ["CHUNK:CONTEXT", "seeds", "steps", "test HR@10", "test NDCG@10", f"vs {reference}, per seed", "t-test p"]
-    return table(header, rows)
-
-
-def against_sasrec(path: Path) -> list[str]:
-    """`benchmarks/compare_to_sasrec.py`: each LLM run paired per test example with SASRec's mean over its seeds."""
-    report = read(path)
-    sasrec = report["sasrec"]
-    rows = [
-        [
-            f"`{name}`",
-            run["device"],
-            f"{run['training']['global_step']} ({run['training']['stop_reason']}, best {run['training']['best_step']})",
-            f"{run['test_NDCG@10']:.4f}",
-            signed(run["mean_difference"]),
-            f"[{signed(run['ci_low'])}, {signed(run['ci_high'])}]",
-            p_value(run["p_value"]),
-            verdict(run, "LLM better", "SASRec better"),
-        ]
-        for name, run in report["runs"].items()
-    ]
-    header = ["run", "device", "steps (stop, best)", "test NDCG@10", "vs SASRec", "95% CI", "bootstrap p", "verdict"]
-    seeds = ", ".join(map(str, sasrec["seeds"]))
-    lines = [*table(header, rows), "", f"SASRec: test NDCG@10 {mean_std(sasrec['test_NDCG@10'])} (seeds {seeds})."]
-    for name, c in report.get("seed_means", {}).items():
-        t_test = c["seed_t_test"]
-        lines += [
-            "",
-            f"`{name}` over seeds {', '.join(map(str, c['seeds']))}: test NDCG@10 {mean_std(c['test_NDCG@10'])}; its "
-            f"per-example NDCG@10 averaged over seeds against SASRec's: {signed(c['mean_difference'])} "
-            f"[{signed(c['ci_low'])}, {signed(c['ci_high'])}], bootstrap p {p_value(c['p_value'])}; seed by seed "
-            f"against SASRec's seed of the same number: {', '.join(signed(d) for d in c['per_seed_differences'])}"
-            + ("" if t_test is None else f", paired t-test p {t_test['p_value']:.3f}")
-            + ".",
-        ]
-    return lines
-
-
-def verdict(paired: dict, better: str, worse: str) -> str:
-    """A paired bootstrap's verdict: within noise, or which side is better."""
-    return "within noise" if paired["within_noise"] else (better if paired["mean_difference"] > 0 else worse)
-
-
-def validation_curves(folders: list[Path]) -> list[str]:
-    """Validation NDCG@10 at each evaluation of every run in `iamrec study` folders, with where and why it stopped."""
-    rows = []
-    for folder in folders:
-        for path in sorted(folder.glob("results/*/seed-*.json")):
-            run = read(path)
-            training = run["training"]
-            evaluations = [entry for entry in training["log_history"] if "eval_NDCG@10" in entry]
-            epochs = max((entry.get("epoch", 0.0) for entry in training["log_history"]), default=0.0)
-            rows.append(
-                [
-                    f"`{folder.name}/{run['configuration']}/seed-{run['seed']}`",
-                    run["device"],
-                    f"{training['global_step']} ({epochs:.1f} epochs)",
-                    f"{training['stop_reason']}, best {training['best_step']}",
-                    ", ".join(f"{entry['step']}: {entry['eval_NDCG@10']:.4f}" for entry in evaluations),
-                    f"{run['test']['metrics']['NDCG@10']:.4f}",
-                ]
-            )
-    header = ["run", "device", "steps", "stop, best step", "validation NDCG@10 by step", "test NDCG@10"]
-    return table(header, rows)

@@ -100,7 +100,7 @@ def test_a_supervision_throughput_file_renders_one_row_per_format(tmp_path):
     results = {"last": measured(1.0, 1600, 16, (100, 16)), "every_item 20:10": measured(2.0, 3200, 320, (100, 16))}
     path = tmp_path / "supervision_throughput_cpu.json"
     path.write_text(json.dumps({"settings": {"layers": "3", "batch_size": "16"}, "note": "fp32", "results": results}))
-    lines = report.t.supervision_throughput(path)
+    lines = report.t.SUPERVISION_THROUGHPUT([path])
     assert lines[2] == "| `last` | 1.000 | 1,600 | 16 | 100.0 (1.00x) | 16.0 (1.00x) |"
     assert lines[3] == "| `every_item 20:10` | 2.000 | 3,200 | 320 | 10.0 (0.10x) | 160.0 (10.00x) |"
     assert lines[-1] == "3 layers, batch 16; fp32."
