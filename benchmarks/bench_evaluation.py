@@ -25,8 +25,9 @@ import torch
 from environment import command_line, environment, write_result
 
 import iamrec
+from iamrec.baselines import MostPopular, Random
 from iamrec.data import prepare_dataset
-from iamrec.evaluation import EvaluationPolicy, MostPopular, Random, RankingAccumulator, evaluate_scorer
+from iamrec.evaluation import EvaluationPolicy, RankingAccumulator, evaluate_scorer
 
 RESULTS = Path(__file__).parent / "results"
 THREADS = 2

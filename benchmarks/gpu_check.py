@@ -192,8 +192,8 @@ def evaluation(args: argparse.Namespace, model_dir: str | None) -> dict:
     the bf16 metrics should match fp32's within the noise of a few rank swaps."""
     if model_dir is None:
         raise RuntimeError("no trained model: no train stage finished")
+    from iamrec.comparison import evaluate_all
     from iamrec.data import load_prepared
-    from iamrec.evaluation import evaluate_all
 
     data = load_prepared(args.data_dir)
     if args.max_test is not None:

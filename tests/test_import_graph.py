@@ -1,7 +1,10 @@
-"""No import cycle in `src/`: the graph of every `import` statement (module level or inside a function), where
-importing `a.b.c` also imports the packages `a.b` and `a` (their `__init__` runs first)."""
+"""No import cycle in `src/`: the graph of every `import` statement (module level or inside a function) and of every
+module named to `importlib` by a string, where importing `a.b.c` also imports the packages `a.b` and `a` (their
+`__init__` runs first). Nor two stages (`iamrec.evaluation`, `iamrec.baselines`, ...) that import each other."""
 
 import ast
+import importlib.util
+import re
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src"
@@ -12,12 +15,30 @@ def module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
+MODULE_STRING = re.compile(r"(\.+|iamrec\.)[A-Za-z_][\w.]*|iamrec\.")
+"""A string that can name a module to `importlib.import_module`: `"..baselines"`, `"iamrec.commands."` (the start of
+an f-string)."""
+
+
+def modules_named_in(source: str, name: str, package: str) -> set[str]:
+    """The modules that string constants of `source` name, as `importlib.import_module(string, anchor)` would
+    resolve them with the module's package or its own name as anchor (lazy imports by name)."""
+    named = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and MODULE_STRING.fullmatch(node.value):
+            string = node.value.rstrip(".") or node.value
+            named.update(importlib.util.resolve_name(string, anchor) for anchor in {package, name})
+    return named
+
+
 def imported_modules(path: Path, modules: set[str]) -> set[str]:
-    """The `iamrec` modules `path` imports, with the packages each import runs on the way (its own excepted)."""
+    """The `iamrec` modules `path` imports, by statement or by name, with the packages each import runs on the way
+    (its own excepted)."""
     name = module_name(path)
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-    targets = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    source = path.read_text(encoding="utf-8")
+    targets = modules_named_in(source, name, package)
+    for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
             targets.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -56,20 +77,62 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
     return None
 
 
-def test_src_has_no_import_cycle():
+def module_graph() -> dict[str, set[str]]:
     paths = [path for path in SRC.rglob("*.py") if "__pycache__" not in path.parts]
     modules = {module_name(path) for path in paths}
-    graph = {module_name(path): imported_modules(path, modules) for path in paths}
+    return {module_name(path): imported_modules(path, modules) for path in paths}
+
+
+def stage(module: str) -> str:
+    """The stage a module belongs to: its package right below `iamrec` (`iamrec.evaluation.runner` ->
+    `iamrec.evaluation`), or itself for a module there (`iamrec.comparison`)."""
+    return ".".join(module.split(".")[:2])
+
+
+def stage_graph(graph: dict[str, set[str]]) -> dict[str, set[str]]:
+    stages: dict[str, set[str]] = {}
+    for module, targets in graph.items():
+        stages.setdefault(stage(module), set()).update(stage(target) for target in targets)
+    return {name: targets - {name} for name, targets in stages.items()}
+
+
+def test_src_has_no_import_cycle():
+    graph = module_graph()
     assert "iamrec.baselines.sasrec" in graph and "iamrec.evaluation.runner" in graph["iamrec.baselines.sasrec"]
+    assert (
+        "iamrec.commands" in graph["iamrec.cli"]
+    )  # by name only: `importlib.import_module(f"iamrec.commands.{name}")`
     assert find_cycle(graph) is None, " -> ".join(find_cycle(graph))
+
+
+def test_no_two_stages_import_each_other():
+    """Each stage is a layer: `baselines/` builds on `evaluation/` (the `Scorer` protocol, the ranking math), which
+    imports nothing of it, not even lazily by name; `iamrec.comparison` composes both, above them."""
+    stages = stage_graph(module_graph())
+    assert "iamrec.evaluation" in stages["iamrec.baselines"]
+    assert {"iamrec.evaluation", "iamrec.baselines"} <= stages["iamrec.comparison"]
+    assert "iamrec.baselines" not in stages["iamrec.evaluation"]
+    both_ways = sorted((a, b) for a, targets in stages.items() for b in targets if a < b and a in stages.get(b, ()))
+    assert not both_ways, both_ways
 
 
 def test_the_cycle_finder_finds_one():
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
 
 
+def test_a_lazy_import_by_name_is_an_import():
+    """What `iamrec.evaluation` once did to offer the baselines without importing them at load time."""
+    source = '_LATER = {"MostPopular": "..baselines", "evaluate_all": ".report"}\nDOC = "see iamrec.baselines here"'
+    named = modules_named_in(source, "iamrec.evaluation", "iamrec.evaluation")
+    assert named == {"iamrec.baselines", "iamrec.evaluation.report"}
+    assert stage_graph({"iamrec.evaluation": named, "iamrec.baselines.base": {"iamrec.evaluation"}}) == {
+        "iamrec.evaluation": {"iamrec.baselines"},
+        "iamrec.baselines": {"iamrec.evaluation"},
+    }
+
+
 def test_former_import_paths_name_the_same_objects():
-    """Modules moved into `training/` and `baselines/` are still importable under their former names (re-exports)."""
+    """Modules moved into `training/` are still importable under their former names (re-exports)."""
     import importlib
 
     former = {
@@ -77,11 +140,6 @@ def test_former_import_paths_name_the_same_objects():
         ("iamrec.train", "build_model"): ("iamrec.training", "build_model"),
         ("iamrec.trainer", "RecommendationTrainer"): ("iamrec.training", "RecommendationTrainer"),
         ("iamrec.arguments", "IAMRecArguments"): ("iamrec.training", "IAMRecArguments"),
-        ("iamrec.evaluation", "MostPopular"): ("iamrec.baselines", "MostPopular"),
-        ("iamrec.evaluation", "Random"): ("iamrec.baselines", "Random"),
-        ("iamrec.evaluation", "BASELINES"): ("iamrec.baselines", "BASELINES"),
-        ("iamrec.evaluation", "evaluate_all"): ("iamrec.evaluation.report", "evaluate_all"),
-        ("iamrec.evaluation.sasrec", "SASRec"): ("iamrec.baselines", "SASRec"),
         ("iamrec.demo", "BUDGETS"): ("iamrec.training", "DEMO_BUDGETS"),
         ("iamrec.study", "BUDGETS"): ("iamrec.training", "STUDY_BUDGETS"),
         ("iamrec.modeling_iamrec", "IAMRecHead"): ("iamrec.modeling_iamrec", "IAMRecLinearHead"),

@@ -13,9 +13,10 @@ import time
 from dataclasses import fields
 from pathlib import Path
 
+from .comparison import evaluate_all
 from .data import load_prepared, prepare_dataset
 from .data.subsets import Sample
-from .evaluation import EvaluationPolicy, evaluate_all
+from .evaluation import EvaluationPolicy
 from .folders import DEMO_DATA_DIR, DEMO_HUB_DIR, DEMO_TRAIN_DIR, EVAL_FILE, PROTOCOL_FILE
 from .hub import build_hub_folder
 from .training import IAMRecArguments, RecTrainingArguments, train

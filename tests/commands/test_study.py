@@ -11,12 +11,13 @@ import numpy as np
 import pytest
 
 from iamrec import study
+from iamrec.baselines import MostPopular
 from iamrec.cli import main
 from iamrec.configuration_iamrec import hatllm_schedule
 from iamrec.data import load_prepared
 from iamrec.demo import BUDGETS as DEMO_BUDGETS
 from iamrec.demo import demo_arguments
-from iamrec.evaluation import CandidateScorer, EvaluationPolicy, MostPopular, evaluate_scorer, metrics_from_ranks
+from iamrec.evaluation import CandidateScorer, EvaluationPolicy, evaluate_scorer, metrics_from_ranks
 from iamrec.study.runs import finished_and_pending
 from training_fixtures import write_tiny_base_model, write_tiny_data
 

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from iamrec.cli import main as iamrec_main
+from iamrec.comparison import evaluate_all
 from iamrec.data import ProtocolConfig, load_prepared, prepare_dataset
-from iamrec.evaluation import evaluate_all
 
 NUM_ITEMS = 20
 

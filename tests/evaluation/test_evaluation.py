@@ -5,13 +5,13 @@ import torch
 from datasets import Dataset
 
 from iamrec import IAMRecConfig, IAMRecForSequentialRecommendation
+from iamrec.baselines import MostPopular, Random
 from iamrec.evaluation import (
     EvaluationPolicy,
     ModelScorer,
-    MostPopular,
-    Random,
     RankingAccumulator,
     evaluate_scorer,
+    rank_targets,
     target_ranks,
 )
 
@@ -99,6 +99,7 @@ def test_evaluate_scorer_on_most_popular_by_hand():
         "num_items": 6,
         "scorer": "MostPopular(count=targets)",
     }
+    assert rank_targets(scorer, test, 6, EvaluationPolicy(), batch_size=2).tolist() == [2, 6, 1]  # in dataset order
     excluded = evaluate_scorer(
         scorer, test, num_items=6, policy=EvaluationPolicy(exclude_history=True), ks=(1, 5), show_progress=False
     )

@@ -9,8 +9,8 @@ import pytest
 from huggingface_hub import ModelCard
 
 from iamrec import hub
+from iamrec.comparison import evaluate_all
 from iamrec.data import load_prepared
-from iamrec.evaluation import evaluate_all
 from iamrec.folders import EVAL_FILE, RUN_FILE
 from iamrec.pretrained import base_model_weights, public_base_model
 from iamrec.training import train

@@ -14,9 +14,11 @@ import pytest
 import torch
 
 from iamrec import hub
+from iamrec.baselines import MostPopular
 from iamrec.cli import main as iamrec_main
+from iamrec.comparison import evaluate_all
 from iamrec.data import load_prepared, prepare_dataset
-from iamrec.evaluation import EvaluationPolicy, ModelScorer, MostPopular, evaluate_all, evaluate_scorer
+from iamrec.evaluation import EvaluationPolicy, ModelScorer, evaluate_scorer
 from iamrec.folders import EVAL_FILE
 from iamrec.inference import Recommender
 from iamrec.training import train
@@ -70,7 +72,7 @@ def test_evaluate_prints_one_json_object_with_the_evaluators_numbers(trained, ca
 def test_evaluate_checks_its_output_path_before_evaluating(trained, tmp_path, monkeypatch, capsys):
     """`iamrec evaluate --output missing/results.json` (or a folder) used to fail only after the whole evaluation."""
     data_dir, model_dir = trained
-    monkeypatch.setattr("iamrec.evaluation.evaluate_all", lambda *args, **kwargs: pytest.fail("evaluated"))
+    monkeypatch.setattr("iamrec.comparison.evaluate_all", lambda *args, **kwargs: pytest.fail("evaluated"))
     for output, message in ((tmp_path / "missing" / "results.json", "does not exist"), (tmp_path, "is a folder")):
         assert (
             iamrec_main(["evaluate", "--data-dir", str(data_dir), "--model", str(model_dir), "--output", str(output)])
@@ -363,7 +365,7 @@ def test_auto_placement_prefers_a_gpu_in_bfloat16(monkeypatch):
 def test_evaluate_trains_or_loads_a_sasrec_baseline(trained, tmp_path, capsys):
     """`iamrec evaluate --baselines sasrec` trains one on the same splits; `--sasrec-dir` loads a saved one instead,
     and both give the evaluator's numbers for it."""
-    from iamrec.evaluation.sasrec import SASRec
+    from iamrec.baselines import SASRec
 
     data_dir, _ = trained
     data = load_prepared(data_dir)

@@ -382,7 +382,7 @@ def test_gradient_accumulation_matches_one_large_batch(workspace, tmp_path):
 
 
 def test_popularity_head_ranks_exactly_like_most_popular_before_training(workspace):
-    from iamrec.evaluation import MostPopular
+    from iamrec.baselines import MostPopular
     from iamrec.training import IAMRecArguments
     from iamrec.training.loop import build_model
 

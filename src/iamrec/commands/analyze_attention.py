@@ -55,8 +55,8 @@ def parse(argv: list[str]) -> tuple[AnalyzeAttentionArguments, Placement]:
 def run(arguments: tuple[AnalyzeAttentionArguments, Placement]) -> int:
     from ..analysis.attention import first_example_per_user, measure_attention
     from ..atomic import write_json_atomic
+    from ..comparison import check_same_catalog
     from ..data import load_prepared
-    from ..evaluation.report import check_same_catalog
     from ..folders import ATTENTION_JSON, ATTENTION_PLOT
     from ..inference import Recommender
 

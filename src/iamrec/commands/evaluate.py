@@ -100,8 +100,8 @@ def parse(argv: list[str]) -> tuple[EvaluateArguments, EvaluationPolicy, Placeme
 
 
 def run(arguments: tuple[EvaluateArguments, EvaluationPolicy, Placement]) -> int:
+    from ..comparison import evaluate_all
     from ..data import load_prepared
-    from ..evaluation import evaluate_all
 
     args, policy, placement = arguments
     if args.threads is not None:

@@ -4,9 +4,10 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+import torch
 from tqdm.auto import tqdm
 
-from .ranking import DEFAULT_KS, EvaluationPolicy, RankingAccumulator
+from .ranking import DEFAULT_KS, EvaluationPolicy, RankingAccumulator, check_ks, metrics_from_ranks
 from .scorers import Scorer
 
 REQUIRED_COLUMNS = ("history", "target")
@@ -19,6 +20,31 @@ def iter_example_batches(dataset, batch_size: int):
         if missing:
             raise ValueError(f"The dataset lacks the column(s) {missing}; it has {sorted(columns)}.")
         yield [dict(zip(columns, values)) for values in zip(*columns.values())]
+
+
+def rank_targets(
+    scorer: Scorer,
+    dataset,
+    num_items: int,
+    policy: EvaluationPolicy,
+    batch_size: int,
+    *,
+    progress: str | None = None,
+) -> torch.LongTensor:
+    """Every example's target rank among all `num_items` items under `policy`, in dataset order: what every metric
+    and every paired comparison of runs is computed from. `progress` labels a tqdm bar (none when None)."""
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be positive, got {batch_size}.")
+    accumulator = RankingAccumulator(policy=policy, num_items=num_items)
+    try:
+        total = math.ceil(len(dataset) / batch_size)
+    except TypeError:  # an IterableDataset has no length
+        total = None
+    batches = tqdm(iter_example_batches(dataset, batch_size), total=total, desc=progress, disable=progress is None)
+    for examples in batches:
+        histories = [example["history"] for example in examples] if policy.exclude_history else None
+        accumulator.update(scorer(examples), [example["target"] for example in examples], histories)
+    return accumulator.ranks
 
 
 def evaluate_scorer(
@@ -48,32 +74,17 @@ def evaluate_scorer(
         `{"metrics": {"HR@5": ..., "NDCG@10": ..., "MRR": ...}, "policy": {...}, "split": ..., "num_examples": n,
         "num_items": ..., "scorer": name}`.
     """
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be positive, got {batch_size}.")
-    accumulator = RankingAccumulator(ks=ks, policy=policy, num_items=num_items)
+    ks = check_ks(ks)
     scorer_name = getattr(scorer, "name", type(scorer).__name__)
     split = split if split is not None else getattr(dataset, "split", None)
     split = str(split) if split is not None else None
-    try:
-        total = math.ceil(len(dataset) / batch_size)
-    except TypeError:  # an IterableDataset has no length
-        total = None
-    batches = tqdm(
-        iter_example_batches(dataset, batch_size),
-        total=total,
-        desc=f"Evaluating {scorer_name}" + (f" on {split}" if split else ""),
-        disable=not show_progress,
-    )
-    for examples in batches:
-        scores = scorer(examples)
-        histories = [example["history"] for example in examples] if policy.exclude_history else None
-        accumulator.update(scores, [example["target"] for example in examples], histories)
-    metrics = accumulator.compute()
+    progress = f"Evaluating {scorer_name}" + (f" on {split}" if split else "") if show_progress else None
+    ranks = rank_targets(scorer, dataset, num_items, policy, batch_size, progress=progress)
     return {
-        "metrics": {name: value for name, value in metrics.items() if name != "num_examples"},
+        "metrics": metrics_from_ranks(ranks, ks),
         "policy": policy.to_dict(),
         "split": split,
-        "num_examples": metrics["num_examples"],
+        "num_examples": len(ranks),
         "num_items": num_items,
         "scorer": scorer_name,
     }

@@ -23,11 +23,11 @@ from tqdm.auto import tqdm
 from transformers import TrainerCallback
 
 from ..atomic import write_json_atomic
-from ..baselines import BASELINES, BaselineSettings, build_baseline
+from ..baselines import BASELINES, BaselineSettings
+from ..comparison import fit_baseline, model_scorer
 from ..data.cold_start import COLD_AMONG_COLD, COLD_SPLIT
 from ..data.subsets import Sample
-from ..evaluation import CandidateScorer, EvaluationPolicy, ModelScorer, RankingAccumulator, metrics_from_ranks
-from ..evaluation.runner import iter_example_batches
+from ..evaluation import CandidateScorer, EvaluationPolicy, metrics_from_ranks, rank_targets
 from ..folders import CONFIG_FILE, STUDY_WORK_DIR
 from ..locks import folder_lock
 from .grid import BUDGETS, GRIDS, label, llm_arguments, model_arguments, resolve_grid, table5_modes
@@ -53,13 +53,9 @@ class DeadlineCallback(TrainerCallback):
 
 
 def rank_split(scorer, dataset, num_items: int, policy: EvaluationPolicy, batch_size: int):
-    """Every example's target rank (the same `RankingAccumulator` as `evaluate_scorer`) and the metrics."""
-    accumulator = RankingAccumulator(policy=policy, num_items=num_items)
-    for examples in iter_example_batches(dataset, batch_size):
-        histories = [example["history"] for example in examples] if policy.exclude_history else None
-        accumulator.update(scorer(examples), [example["target"] for example in examples], histories)
-    ranks = accumulator.ranks
-    return metrics_from_ranks(ranks), [int(rank) for rank in ranks]
+    """The metrics and every example's target rank (`rank_targets`, as `evaluate_scorer` ranks), for result files."""
+    ranks = rank_targets(scorer, dataset, num_items, policy, batch_size)
+    return metrics_from_ranks(ranks), ranks.tolist()
 
 
 def targets_digest(dataset) -> str:
@@ -108,7 +104,6 @@ UNRECORDED_SAMPLE = "first"
 def run_one(spec: RunSpec) -> dict[str, Any]:
     """Trains and evaluates one (configuration, seed) and writes its result file; returns the record."""
     from ..data import load_prepared
-    from ..inference import Recommender
     from ..training import train
 
     started = time.time()
@@ -133,9 +128,8 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
     if spec.configuration in BASELINES:
         options = {"sasrec": budget.sasrec}
         baseline = BaselineSettings(num_items, spec.seed, device, policy, options, show_progress=False)
-        scorer = build_baseline(spec.configuration, baseline, data.splits["train"], validation)
-        if hasattr(scorer, "fit_record"):  # a learned baseline: its settings, and how its training went
-            fitted = scorer.fit_record()
+        scorer, fitted = fit_baseline(spec.configuration, baseline, data.splits["train"], validation)
+        if fitted is not None:  # a learned baseline: its settings, and how its training went
             settings.update(fitted.get("settings", {}))
             training.update(fitted.get("training", {}))
     else:
@@ -168,13 +162,12 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
         else:
             max_steps = training_args.max_steps
             training["stop_reason"] = "early_stopping" if result.global_step < max_steps else "max_steps"
-        recommender = Recommender.from_pretrained(result.model_dir, device=device)
+        scorer, _ = model_scorer(result.model_dir, data, name=spec.configuration, device=device)
         if COLD_SPLIT in data.splits:
             # `train` keeps cold items out of the catalog, and a title head saves them as new items (`reset_items`)
             settings["cold_items_held_out_in_training"] = True
             if args.rec_head_type == "text":
                 settings["cold_items_scored_as_new"] = True
-        scorer = ModelScorer(recommender.model, recommender.processor.collator(), name=spec.configuration)
     validation_metrics, _ = rank_split(scorer, validation, num_items, policy, budget.eval_batch_size)
     test_metrics, ranks = rank_split(scorer, test, num_items, policy, budget.eval_batch_size)
     cold = {}

@@ -9,8 +9,7 @@ import numpy as np
 from ..baselines import BaselineSettings, build_baseline
 from ..data import load_prepared
 from ..data.subsets import Sample
-from ..evaluation import EvaluationPolicy, RankingAccumulator
-from ..evaluation.runner import iter_example_batches
+from ..evaluation import EvaluationPolicy, rank_targets
 
 NOISE_STANDARD_ERRORS = 2.0
 """The model is within noise of MostPopular when its best validation NDCG@10 is less than this many standard errors
@@ -22,10 +21,7 @@ def popularity_ndcg(data_dir: str, sample: Sample) -> tuple[float, float, int]:
     data = load_prepared(data_dir)
     validation = sample.of(data.splits["validation"])
     popular = build_baseline("most_popular", BaselineSettings(len(data.titles)), data.splits["train"])
-    accumulator = RankingAccumulator(policy=EvaluationPolicy(), num_items=len(data.titles))
-    for examples in iter_example_batches(validation, 256):
-        accumulator.update(popular(examples), [example["target"] for example in examples])
-    ranks = np.asarray(accumulator.ranks, dtype=float)
+    ranks = rank_targets(popular, validation, len(data.titles), EvaluationPolicy(), 256).double().numpy()
     gains = np.where(ranks <= 10, 1 / np.log2(ranks + 1), 0.0)
     return float(gains.mean()), float(gains.std(ddof=1) / np.sqrt(len(gains))) if len(gains) > 1 else 0.0, len(gains)
 

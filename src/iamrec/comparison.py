@@ -1,5 +1,9 @@
-"""`evaluate_all`: a trained model folder and the registered baselines, ranked on one split of a prepared dataset
-(what `iamrec evaluate` and the demo print)."""
+"""Which scorers rank which split: a trained model folder beside the registered baselines, on a prepared dataset.
+
+`evaluation` ranks any scorer and `baselines` builds on it; this module sits above both and composes them, once:
+`evaluate_all` is what `iamrec evaluate` and the demo print, and a study run scores its model folder or its baseline
+with `model_scorer` and `fit_baseline`.
+"""
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -7,12 +11,10 @@ from typing import Any
 
 import torch
 
-from ..baselines import BaselineSettings, build_baseline
-from ..data import PreparedDataset
-from ..inference import Recommender, resolve_device
-from .ranking import EvaluationPolicy
-from .runner import evaluate_scorer
-from .scorers import ModelScorer
+from .baselines import BaselineSettings, build_baseline
+from .data import PreparedDataset
+from .evaluation import EvaluationPolicy, ModelScorer, Scorer, evaluate_scorer
+from .inference import Recommender, resolve_device
 
 
 def check_same_catalog(recommender: Recommender, data: PreparedDataset) -> None:
@@ -29,6 +31,33 @@ def check_same_catalog(recommender: Recommender, data: PreparedDataset) -> None:
             f"The data's catalog ({len(data_titles)} items) differs from the model's ({len(model_titles)} items)"
             f"{': ' + where if where else ''}. Evaluate with the data dir the model was trained on."
         )
+
+
+def model_scorer(
+    model_dir: str | Path,
+    data: PreparedDataset,
+    name: str | None = None,
+    device: str = "auto",
+    dtype: str = "auto",
+    max_length: int | None = None,
+) -> tuple[ModelScorer, dict[str, str]]:
+    """The scorer of a trained model folder (named `IAMRec[<folder>]` unless `name` is given) and where it runs
+    (`Recommender.placement`); refuses `data` of another catalog. `max_length`: prompt tokens at most."""
+    recommender = Recommender.from_pretrained(model_dir, device=device, dtype=dtype)
+    check_same_catalog(recommender, data)
+    collator = recommender.processor.collator(max_length=max_length)
+    scorer = ModelScorer(recommender.model, collator, name=name or f"IAMRec[{Path(model_dir).name}]")
+    return scorer, recommender.placement
+
+
+def fit_baseline(name: str, settings: BaselineSettings, train, validation=None) -> tuple[Scorer, dict[str, Any] | None]:
+    """The registered baseline `name` fitted on `train` (early stopping on `validation`), and how it trained: a
+    learned baseline's `fit_record()` (best epoch, epochs, settings) with the torch threads it ran on; None for a
+    baseline that learns nothing worth recording."""
+    scorer = build_baseline(name, settings, train, validation)
+    if not hasattr(scorer, "fit_record"):
+        return scorer, None
+    return scorer, {**scorer.fit_record(), "torch_threads": torch.get_num_threads()}
 
 
 def evaluate_all(
@@ -61,21 +90,18 @@ def evaluate_all(
     dataset, num_items = data.splits[split], len(data.titles)
     scorers, placement = [], None
     if model_dir is not None:
-        recommender = Recommender.from_pretrained(model_dir, device=device, dtype=dtype)
-        placement = recommender.placement
-        check_same_catalog(recommender, data)
-        collator = recommender.processor.collator(max_length=max_length)
-        scorers.append(ModelScorer(recommender.model, collator, name=f"IAMRec[{Path(model_dir).name}]"))
+        scorer, placement = model_scorer(model_dir, data, device=device, dtype=dtype, max_length=max_length)
+        scorers.append(scorer)
     # Early stopping validates under the default policy, whatever `policy` ranks the split with.
     where = str(resolve_device(device))
     options = {"sasrec_dir": sasrec_dir, "sasrec": dict(sasrec_settings or {})}
     settings = BaselineSettings(num_items, seed=seed, device=where, options=options)
     fitted = {}
     for name in baselines:
-        scorer = build_baseline(name, settings, data.splits["train"], data.splits.get("validation"))
+        scorer, record = fit_baseline(name, settings, data.splits["train"], data.splits.get("validation"))
         scorers.append(scorer)
-        if hasattr(scorer, "fit_record"):
-            fitted[scorer.name] = {**scorer.fit_record(), "torch_threads": torch.get_num_threads()}
+        if record is not None:
+            fitted[scorer.name] = record
         if save_baselines is not None and hasattr(scorer, "save_pretrained"):
             scorer.save_pretrained(Path(save_baselines) / name)
             fitted.setdefault(scorer.name, {})["saved_to"] = str(Path(save_baselines) / name)
