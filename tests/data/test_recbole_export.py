@@ -1,5 +1,6 @@
 """`iamrec export-recbole`: RecBole's pre-split benchmark files, parsed the way RecBole's loader parses them."""
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -61,3 +62,38 @@ def test_a_user_id_recbole_cannot_hold_leaves_nothing_written(tmp_path):
     with pytest.raises(ValueError, match="user id with a tab"):
         export_recbole(data, tmp_path / "out")
     assert not (tmp_path / "out").exists() and [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_recbole_itself_loads_the_exported_split_as_our_examples(data_dir, tmp_path, monkeypatch):
+    """Where RecBole and the packages it imports are installed (benchmarks/recbole_setup.sh), its own loader."""
+    recbole_config = pytest.importorskip("recbole.config")
+    recbole_data = pytest.importorskip("recbole.data")
+    for name, value in (("float_", np.float64), ("complex_", np.complex128), ("unicode_", np.str_)):
+        monkeypatch.setattr(np, name, value, raising=False)  # RecBole 1.2.1 aliases these numpy 2 removed
+    export_recbole(data_dir, tmp_path / "tiny")
+    monkeypatch.chdir(tmp_path)
+    config = recbole_config.Config(
+        model="SASRec",
+        dataset="tiny",
+        config_dict={
+            "data_path": str(tmp_path),
+            "benchmark_filename": ["train", "valid", "test"],
+            "load_col": {"inter": ["user_id", "item_id_list", "item_id"]},
+            "alias_of_item_id": ["item_id_list"],
+            "TIME_FIELD": None,
+            "train_neg_sample_args": None,
+            "device": "cpu",
+            "use_gpu": False,
+            "state": "WARNING",
+        },
+    )
+    dataset = recbole_data.create_dataset(config)
+    splits = load_prepared(data_dir).splits
+    tokens = dataset.field2id_token["item_id"]
+    for split, part in zip(("train", "validation", "test"), dataset.build()):
+        histories = [
+            [int(tokens[item]) for item in row[:length]]
+            for row, length in zip(part.inter_feat["item_id_list"].tolist(), part.inter_feat["item_length"].tolist())
+        ]
+        assert histories == splits[split]["history"]
+        assert [int(tokens[item]) for item in part.inter_feat["item_id"].tolist()] == splits[split]["target"]
