@@ -1,6 +1,7 @@
-"""The two warnings every run on a Llama base printed, although nothing was wrong, are gone; others still show."""
+"""The three warnings every run on a Llama base printed, although nothing was wrong, are gone; others still show."""
 
 import logging
+import warnings
 
 import pytest
 from peft import LoraConfig, get_peft_model
@@ -51,3 +52,14 @@ def test_a_report_naming_any_other_key_or_status_is_kept():
     assert not is_fresh_head_report(head + fresh + "model.layers.{0, 1}.mlp.up_proj.weight | MISSING | \n")
     assert not is_fresh_head_report(head + "rec_head.items.weight | MISMATCH | Reinit due to size mismatch\n")
     assert not is_fresh_head_report(head)
+
+
+def test_the_checkpointing_rename_notice_is_dropped_inside_and_other_future_warnings_show(tmp_path):
+    base = write_tiny_base_model(tmp_path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with quiet_expected_reports():
+            build_and_checkpoint(base, tmp_path / "quiet")
+            warnings.warn("`is_gradient_checkpointing` is deprecated and will be removed in v6.", FutureWarning)
+            warnings.warn("another future", FutureWarning)
+    assert [str(warning.message) for warning in caught if warning.category is FutureWarning] == ["another future"]

@@ -1,5 +1,5 @@
-"""Two transformers warnings that every training run on a Llama base printed although nothing was wrong: while
-`quiet_expected_reports()` holds, those two are dropped, and every other warning still shows.
+"""Three transformers warnings that every training run on a Llama base printed although nothing was wrong: while
+`quiet_expected_reports()` holds, those three are dropped, and every other warning still shows.
 
 - The load report of `from_llama`: a Llama checkpoint has no recommendation head or item vectors, so the report
   lists `rec_head.*` (and `item_embeddings.*`) as MISSING: they are new by design and start as the config says. A
@@ -7,13 +7,16 @@
 - "You are using a model of type `llama` to instantiate a model of type `iamrec`": at every checkpoint save PEFT
   reads the base model's config.json with the model's config class to see whether the vocabulary was resized; it
   reads only the vocabulary size, which IAMRec never changes.
+- "`is_gradient_checkpointing` is deprecated" (a FutureWarning): PEFT reads that attribute when it wraps a model and at
+  every checkpoint save; the rename is theirs to follow, and nothing of the run depends on it.
 
-Both are matched on their text, with standard `logging` filters on the two transformers loggers that print them: if
-a release rewords one, it shows again, which is the safe way to fail.
+All are matched on their text, with standard `logging` filters on the two transformers loggers that print the first
+two and a `warnings` filter for the third: if a release rewords one, it shows again, which is the safe way to fail.
 """
 
 import logging
 import re
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -24,6 +27,7 @@ _LOADING_LOGGER = "transformers.modeling_utils"
 _CONFIG_LOGGER = "transformers.configuration_utils"
 _COLOUR = re.compile(r"\x1b\[[0-9;]*m")
 _LLAMA_AS_IAMREC = "You are using a model of type `llama` to instantiate a model of type `iamrec`."
+_CHECKPOINTING_RENAME = r"`is_gradient_checkpointing` is deprecated"
 
 
 def is_fresh_head_report(message: str) -> bool:
@@ -37,7 +41,7 @@ def is_fresh_head_report(message: str) -> bool:
 
 
 class ExpectedReports(logging.Filter):
-    """Drops the two expected warnings named in the module docstring."""
+    """Drops the two expected log records named in the module docstring."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
@@ -53,7 +57,9 @@ def quiet_expected_reports() -> Iterator[None]:
     for logger in loggers:
         logger.addFilter(expected)
     try:
-        yield
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=_CHECKPOINTING_RENAME, category=FutureWarning)
+            yield
     finally:
         for logger in loggers:
             logger.removeFilter(expected)
