@@ -3,6 +3,11 @@
 
 Implements the per-layer masks of HatLLM (arXiv 2510.10955, eqs. 3-5) and IAM (arXiv 2603.19693). This file ships
 to the Hub next to the weights, so it imports only torch, transformers and (relatively) its configuration.
+
+It reads top-down, like transformers' model files: the output classes; the item-aware mask functions and their mode
+registry, with the positions and readouts of a sequence; the heads, each with its own catalog (the linear head's item
+rows; the text head's titles and their packing), and the input-side item vectors; the loss, the ranking and the input
+checks; then the model, which wires them together.
 """
 
 import inspect
@@ -179,24 +184,26 @@ def last_readout_tokens(readout_index: torch.LongTensor) -> torch.BoolTensor:
     return (readout_index >= 0) & (next_index != readout_index)
 
 
-TITLE_CHUNK_ITEMS = 8192
-"""Items whose title vectors are computed at once: bounds the (items x hidden_size) temporaries of 100k+ catalogs."""
+def default_position_ids(
+    attention_mask: torch.Tensor, readout_index: torch.LongTensor | None, past_length: int
+) -> torch.LongTensor:
+    """Position ids of the new tokens when the caller gives none: real tokens count on from 0, so left padding does
+    not shift them, and readouts continue from the token before them (`readout_positions`)."""
+    if readout_index is not None:
+        return readout_positions(attention_mask, readout_index)
+    return (attention_mask.long().cumsum(-1) - 1).clamp(min=0)[:, past_length:]
 
 
-def pack_titles(title_token_ids: Sequence[Sequence[int]], vocab_size: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Titles' token ids as one flat tensor and `len(titles) + 1` offsets (title `i`: `ids[offsets[i]:offsets[i+1]]`).
-
-    Raises, naming the title, when one has no token or a token outside the vocabulary.
-    """
-    for position, ids in enumerate(title_token_ids):
-        if len(ids) == 0:
-            raise ValueError(f"Title {position} has no token: every item title needs at least one.")
-        outside = [token for token in ids if not 0 <= token < vocab_size]
-        if outside:
-            raise ValueError(f"Title {position} holds token ids {outside} outside the vocabulary [0, {vocab_size}).")
-    offsets = torch.zeros(len(title_token_ids) + 1, dtype=torch.long)
-    torch.cumsum(torch.tensor([len(ids) for ids in title_token_ids], dtype=torch.long), 0, out=offsets[1:])
-    return torch.tensor([token for ids in title_token_ids for token in ids], dtype=torch.long), offsets
+def scored_hidden_states(
+    hidden_states: torch.Tensor, new_attention_mask: torch.Tensor, readout_index: torch.LongTensor | None
+) -> torch.Tensor:
+    """The hidden states the head scores: each sequence's last real token (left or right padding), or, with
+    `readout_index`, each readout's last token in sequence order."""
+    if readout_index is not None:
+        return hidden_states[last_readout_tokens(readout_index)]
+    positions = torch.arange(new_attention_mask.shape[1], device=new_attention_mask.device)
+    final_position = (positions * (new_attention_mask != 0)).argmax(dim=-1)
+    return hidden_states[torch.arange(hidden_states.shape[0], device=hidden_states.device), final_position]
 
 
 class ItemScoringHead(nn.Module):
@@ -222,8 +229,8 @@ class ItemScoringHead(nn.Module):
 
 class IAMRecLinearHead(ItemScoringHead):
     """The paper's head (`rec_head_type="linear"`): one learned row per catalog item, so it scores only the items it
-    was trained with. (Named `IAMRecHead` before; that name still works. The parameters keep their names, so saved
-    checkpoints load.)"""
+    was trained with, and its catalog cannot grow. Its parameters keep the names they had when it was called
+    `IAMRecHead` (iamrec 0.1.0), so checkpoints saved then load."""
 
     def __init__(self, config: IAMRecConfig):
         super().__init__(config)
@@ -246,8 +253,24 @@ class IAMRecLinearHead(ItemScoringHead):
         return self.items(self.project(hidden_states))
 
 
-IAMRecHead = IAMRecLinearHead
-"""The linear head's former name, kept for code and pickles that use it."""
+TITLE_CHUNK_ITEMS = 8192
+"""Items whose title vectors are computed at once: bounds the (items x hidden_size) temporaries of 100k+ catalogs."""
+
+
+def pack_titles(title_token_ids: Sequence[Sequence[int]], vocab_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Titles' token ids as one flat tensor and `len(titles) + 1` offsets (title `i`: `ids[offsets[i]:offsets[i+1]]`).
+
+    Raises, naming the title, when one has no token or a token outside the vocabulary.
+    """
+    for position, ids in enumerate(title_token_ids):
+        if len(ids) == 0:
+            raise ValueError(f"Title {position} has no token: every item title needs at least one.")
+        outside = [token for token in ids if not 0 <= token < vocab_size]
+        if outside:
+            raise ValueError(f"Title {position} holds token ids {outside} outside the vocabulary [0, {vocab_size}).")
+    offsets = torch.zeros(len(title_token_ids) + 1, dtype=torch.long)
+    torch.cumsum(torch.tensor([len(ids) for ids in title_token_ids], dtype=torch.long), 0, out=offsets[1:])
+    return torch.tensor([token for ids in title_token_ids for token in ids], dtype=torch.long), offsets
 
 
 class ItemTitles(nn.Module):
@@ -321,6 +344,27 @@ class IAMRecTextHead(ItemScoringHead):
         with torch.no_grad():
             self.title_proj.weight.zero_()
             self.item_bias.copy_(bias)
+
+    def set_titles(self, titles: ItemTitles, title_token_ids: Sequence[Sequence[int]], vocab_size: int) -> None:
+        """Gives `titles` the token ids of every catalog title (title `i` is item `i`); the catalog size stays."""
+        if len(title_token_ids) != len(titles):
+            raise ValueError(f"Got {len(title_token_ids)} titles for a catalog of {len(titles)} items.")
+        titles.replace(*pack_titles(title_token_ids, vocab_size))
+
+    def add_items(
+        self,
+        titles: ItemTitles,
+        title_token_ids: Sequence[Sequence[int]],
+        vocab_size: int,
+        bias: float | Sequence[float] | None = None,
+    ) -> None:
+        """Extends the catalog with items given by their titles' token ids: their titles join `titles` and their rows
+        start as `reset_items` sets them. Every title and the bias are checked before anything changes."""
+        if not title_token_ids:
+            raise ValueError("No item to add: give at least one title.")
+        self.check_new_bias(bias, len(title_token_ids))
+        titles.append(*pack_titles(title_token_ids, vocab_size))
+        self.append_items(len(title_token_ids), bias)
 
     def append_items(self, count: int, bias: float | Sequence[float] | None = None) -> None:
         """Rows for `count` new items, set as `reset_items` sets them (a head without per-item rows needs none)."""
@@ -400,6 +444,7 @@ class ItemIdEmbeddings(nn.Module):
         self.table = None if config.item_id_tie_head else nn.Embedding(config.num_id_items, width)
         self.proj = None if config.item_id_dim is None else nn.Linear(width, config.hidden_size, bias=False)
         self.num_id_items = config.num_id_items
+        self.mode = config.item_id_embeddings
 
     def forward(self, item_ids: torch.LongTensor, head_rows: torch.Tensor | None = None) -> torch.Tensor:
         """`(*item_ids.shape, hidden_size)`: each id's vector, zero where the id is -1 or has no row."""
@@ -407,6 +452,21 @@ class ItemIdEmbeddings(nn.Module):
         known = (item_ids >= 0) & (item_ids < self.num_id_items)
         vectors = nn.functional.embedding(item_ids.masked_fill(~known, 0), rows) * known.unsqueeze(-1).to(rows.dtype)
         return vectors if self.proj is None else self.proj(vectors.to(self.proj.weight.dtype))
+
+    def add_to_inputs(
+        self,
+        inputs_embeds: torch.Tensor,
+        item_ids: torch.LongTensor,
+        item_index: torch.LongTensor,
+        head_rows: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """The input embeddings with each item's vector added (`add`, `add_last`) or in its own position (`token`)."""
+        if self.mode == "add_last":
+            item_ids = item_ids.masked_fill(~last_item_tokens(item_index), -1)
+        vectors = self(item_ids.to(inputs_embeds.device), head_rows).to(inputs_embeds.dtype)
+        if self.mode == "token":
+            return torch.where((item_ids >= 0).unsqueeze(-1), vectors, inputs_embeds)
+        return inputs_embeds + vectors
 
     def forget(self, item_ids: Sequence[int]) -> None:
         """Zeroes these items' rows (items kept out of training, which read as new ones); tied rows are the head's."""
@@ -430,21 +490,189 @@ def catalog_cross_entropy(
     return loss / counted
 
 
+def exclusion_mask(
+    exclude: torch.BoolTensor | list[list[int]], logits: torch.Tensor, num_items: int
+) -> torch.BoolTensor:
+    """`exclude` (a `logits`-shaped boolean mask, or one list of item ids per row) as a boolean mask on `logits`."""
+    if isinstance(exclude, torch.Tensor):
+        if exclude.shape != logits.shape:
+            raise ValueError(f"exclude mask has shape {tuple(exclude.shape)}; expected {tuple(logits.shape)}.")
+        return exclude.to(device=logits.device, dtype=torch.bool)
+    if len(exclude) != logits.shape[0]:
+        raise ValueError(f"exclude has {len(exclude)} lists of item ids for {logits.shape[0]} sequences.")
+    mask = torch.zeros_like(logits, dtype=torch.bool)
+    for row, item_ids in enumerate(exclude):
+        ids = torch.as_tensor(list(item_ids), dtype=torch.long, device=logits.device)
+        if ids.numel() and (ids.min() < 0 or ids.max() >= num_items):
+            raise ValueError(f"exclude[{row}] holds item ids outside [0, {num_items}).")
+        mask[row, ids] = True
+    return mask
+
+
+def top_items(logits: torch.Tensor, k: int, exclude: torch.BoolTensor | list[list[int]] | None) -> Recommendations:
+    """The `k` best-scored items of each row, best first, none of them in `exclude` (see `exclusion_mask`).
+
+    Refuses scores with a NaN (topk would rank it first), as evaluation does, and a row whose exclusions leave fewer
+    than `k` items (it would return excluded items scored -inf).
+    """
+    nan_rows = logits.isnan().any(dim=-1)
+    if nan_rows.any():
+        raise ValueError(
+            f"scores contain NaN in rows {nan_rows.nonzero().flatten().tolist()[:10]}: the model's weights or "
+            "inputs are not finite (a diverged or damaged model), so it cannot rank."
+        )
+    if exclude is not None:
+        num_items = logits.shape[-1]
+        excluded = exclusion_mask(exclude, logits, num_items)
+        left = num_items - excluded.sum(-1)
+        if (left < k).any():
+            row = int((left < k).nonzero()[0])
+            raise ValueError(f"k={k}, but sequence {row} leaves only {int(left[row])} items after its exclusions.")
+        logits = logits.masked_fill(excluded, float("-inf"))
+    scores, item_ids = logits.topk(k, dim=-1)
+    return Recommendations(item_ids=item_ids, scores=scores)
+
+
+@dataclass
+class IAMRecInputs:
+    """The inputs of a forward that describe its tokens, checked together before anything runs (`check`).
+
+    Shapes and dtypes are always checked. Checks that read values (a sequence without a real token, item ids and
+    labels outside the catalog, the label count of readouts) run only when the inputs are on the CPU, where they cost
+    no device synchronisation, or on any device when asked (`check_values`; the model's `check_input_values`).
+    """
+
+    input_ids: torch.LongTensor | None = None
+    inputs_embeds: torch.Tensor | None = None
+    attention_mask: torch.Tensor | None = None
+    item_index: torch.LongTensor | None = None
+    readout_index: torch.LongTensor | None = None
+    labels: torch.LongTensor | None = None
+    cache: Cache | None = None
+    past_key_values: Cache | None = None
+    item_ids: torch.LongTensor | None = None
+
+    def check(self, config: IAMRecConfig, check_values: bool = False) -> None:
+        """Raises a ValueError naming the first input that the model cannot take."""
+        if (self.input_ids is None) == (self.inputs_embeds is None):
+            raise ValueError("You must specify exactly one of input_ids or inputs_embeds")
+        if self.cache is not None and self.past_key_values is not None:
+            raise ValueError("Pass the key/value cache once, as `cache` or as `past_key_values`, not both.")
+        tokens = self.input_ids if self.input_ids is not None else self.inputs_embeds
+        self.check_shapes(config, *tokens.shape[:2])
+        if check_values or tokens.device.type == "cpu":
+            self.check_values(config)
+
+    @property
+    def past_length(self) -> int:
+        """Tokens already in the key/value cache (given under either name)."""
+        cache = self.cache if self.cache is not None else self.past_key_values
+        return cache.get_seq_length() if cache is not None else 0
+
+    def check_shapes(self, config: IAMRecConfig, batch_size: int, seq_length: int) -> None:
+        """The checks that read no value: each input's shape against `batch_size` new sequences of `seq_length`
+        tokens after the cached ones, the labels' dtype, and inputs this model cannot take."""
+        past_length = self.past_length
+        expected = (batch_size, past_length + seq_length)
+        attention_mask, item_index, readout_index = self.attention_mask, self.item_index, self.readout_index
+        labels, item_ids = self.labels, self.item_ids
+        if attention_mask is not None and attention_mask.shape != expected:
+            raise ValueError(
+                f"attention_mask has shape {tuple(attention_mask.shape)}; expected (batch_size, past_length + "
+                f"sequence_length) = {expected}."
+            )
+        if item_index is not None and item_index.shape != expected:
+            raise ValueError(
+                f"item_index has shape {tuple(item_index.shape)} but must match the tokens it describes, "
+                f"{expected} (input_ids of shape {(batch_size, seq_length)} after {past_length} cached tokens)."
+            )
+        if batch_size == 0:
+            raise ValueError("The batch is empty (batch_size 0): give at least one sequence.")
+        if readout_index is not None and past_length:
+            raise ValueError("readout_index trains on whole sequences; it cannot be used with cached tokens.")
+        if readout_index is not None and readout_index.shape != expected:
+            raise ValueError(
+                f"readout_index has shape {tuple(readout_index.shape)} but must match the tokens it describes, "
+                f"{expected}."
+            )
+        if item_ids is not None and config.item_id_embeddings == "none":
+            raise ValueError("item_ids given, but this model has no item vectors (item_id_embeddings='none').")
+        if item_ids is not None and item_ids.shape != (batch_size, seq_length):
+            raise ValueError(
+                f"item_ids has shape {tuple(item_ids.shape)} but must match the new tokens, {(batch_size, seq_length)}."
+            )
+        if labels is not None and (labels.is_floating_point() or labels.is_complex() or labels.dtype == torch.bool):
+            raise ValueError(f"labels must be integer item ids (torch.long), got dtype {labels.dtype}.")
+        if labels is not None and readout_index is None and labels.shape != (batch_size,):
+            raise ValueError(
+                f"labels must hold one target item id per sequence, shape {(batch_size,)}; got {tuple(labels.shape)}."
+            )
+
+    def check_values(self, config: IAMRecConfig) -> None:
+        """The checks that read values, each one a device synchronisation off the CPU."""
+        attention_mask, readout_index, labels, item_ids = (
+            self.attention_mask,
+            self.readout_index,
+            self.labels,
+            self.item_ids,
+        )
+        if attention_mask is not None:
+            empty = ~attention_mask.bool().any(-1)
+            if empty.any():
+                raise ValueError(
+                    f"attention_mask marks no real token in sequence(s) {empty.nonzero().flatten().tolist()}: there "
+                    "is nothing to recommend from."
+                )
+        if item_ids is not None and ((item_ids < -1) | (item_ids >= config.num_items)).any():
+            raise ValueError(f"item_ids must be catalog ids in [0, {config.num_items}) or -1 for other tokens.")
+        if labels is None:
+            return
+        if readout_index is not None:
+            visible = readout_index if attention_mask is None else readout_index.masked_fill(attention_mask == 0, -1)
+            rows = int(last_readout_tokens(visible).sum())
+            if labels.shape != (rows,):
+                raise ValueError(
+                    f"labels must hold one target item id per readout, shape {(rows,)}; got {tuple(labels.shape)}."
+                )
+        outside = (labels != -100) & ((labels < 0) | (labels >= config.num_items))
+        if outside.any():
+            raise ValueError(
+                f"labels {labels[outside].tolist()} are outside the catalog: item ids must be in "
+                f"[0, {config.num_items})."
+            )
+
+
 class IAMRecForSequentialRecommendation(LlamaModel):
     """A Llama decoder with per-layer item-aware attention masks and a head that scores every catalog item.
 
     Build it from a pretrained Llama-family checkpoint with [`~IAMRecForSequentialRecommendation.from_llama`].
     Inputs carry `item_index`: for every token, the history slot of the item title it belongs to, or -1 for prompt
     and padding tokens (the collator's boundary ids).
+
+    It subclasses `LlamaModel` itself, with no `IAMRecPreTrainedModel` base between: there is one IAMRec model class,
+    so such a base would have a single user, and being a `LlamaModel` keeps its weights where every saved checkpoint
+    has them (`embed_tokens.*`, `layers.*`, `norm.*` at the top, beside `rec_head.*`), where `from_llama` loads a
+    `LlamaForCausalLM`'s `model.*` weights by `base_model_prefix`. What transformers reads from a base class (the
+    configuration class, the attention backends, `_init_weights` for the head) is declared here instead.
     """
 
     config_class = IAMRecConfig
+    base_model_prefix = "model"
+    supports_gradient_checkpointing = True
+    _no_split_modules = ["LlamaDecoderLayer"]
+    # The item-aware masks are mask functions that `create_causal_mask` turns into sdpa, eager and flex masks. Flash
+    # attention takes only a padding mask, so it would drop them and attend causally: it is refused, as are external
+    # attention backends, which would not receive them.
+    _supports_sdpa = True
+    _supports_flex_attn = True
+    _supports_flash_attn = False
+    _supports_attention_backend = False
+    # Scores of 1,000s of items in bf16 (8 bits of mantissa) would tie and reorder: the head stays in fp32.
+    _keep_in_fp32_modules_strict = ["rec_head"]
     _keys_to_ignore_on_load_unexpected = [r"^lm_head\."]
     check_input_values = False
     """Check input values (not only shapes) on GPUs too, at the cost of a device synchronisation per forward; on the
     CPU they are always checked. The tests set it."""
-    # Scores of 1,000s of items in bf16 (8 bits of mantissa) would tie and reorder: the head stays in fp32.
-    _keep_in_fp32_modules_strict = ["rec_head"]
 
     def __init__(self, config: IAMRecConfig):
         if config.num_items is None:
@@ -460,8 +688,9 @@ class IAMRecForSequentialRecommendation(LlamaModel):
         self.post_init()
 
     def _init_weights(self, module: nn.Module) -> None:
-        """Llama's initialisation, and the text head's per-item corrections and bias at zero (through transformers'
-        `init`, which leaves loaded weights alone)."""
+        """Llama's initialisation (the linear head's rows and the item vectors as its linear and embedding layers),
+        and the text head's per-item corrections and bias at zero (through transformers' `init`, which leaves loaded
+        weights alone)."""
         super()._init_weights(module)
         if isinstance(module, IAMRecTextHead):
             if module.item_corrections is not None:
@@ -584,17 +813,17 @@ class IAMRecForSequentialRecommendation(LlamaModel):
             Models with `item_id_embeddings`: the catalog id of the item whose vector each token carries, -1 for the
             others (the processor's collator emits it). Omitted, items are read from their titles alone.
         """
-        self.check_inputs(
-            input_ids,
-            inputs_embeds,
-            attention_mask,
-            item_index,
-            readout_index,
-            labels,
-            cache,
-            past_key_values,
-            item_ids,
-        )
+        IAMRecInputs(
+            input_ids=input_ids,
+            inputs_embeds=inputs_embeds,
+            attention_mask=attention_mask,
+            item_index=item_index,
+            readout_index=readout_index,
+            labels=labels,
+            cache=cache,
+            past_key_values=past_key_values,
+            item_ids=item_ids,
+        ).check(self.config, check_values=self.check_input_values)
         cache = cache if cache is not None else past_key_values
         use_cache = self.config.use_cache if use_cache is None else use_cache
         output_attentions = self.config.output_attentions if output_attentions is None else output_attentions
@@ -619,15 +848,14 @@ class IAMRecForSequentialRecommendation(LlamaModel):
             item_index = torch.full_like(attention_mask, -1, dtype=torch.long)
         item_index = item_index.masked_fill(attention_mask == 0, -1)
         if item_ids is not None:
-            inputs_embeds = self._with_item_vectors(inputs_embeds, item_ids, item_index[:, past_length:])
+            head_rows = self.rec_head.items.weight if self.config.item_id_tie_head else None
+            inputs_embeds = self.item_embeddings.add_to_inputs(
+                inputs_embeds, item_ids, item_index[:, past_length:], head_rows
+            )
         if readout_index is not None:
             readout_index = readout_index.masked_fill(attention_mask == 0, -1)
-
-        if position_ids is None and readout_index is not None:
-            position_ids = readout_positions(attention_mask, readout_index)
-        elif position_ids is None:
-            # Positions count real tokens only, so left padding does not shift them.
-            position_ids = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)[:, past_length:]
+        if position_ids is None:
+            position_ids = default_position_ids(attention_mask, readout_index, past_length)
 
         masks = self.item_aware_masks(inputs_embeds, attention_mask, item_index, cache, position_ids, readout_index)
         hidden_states, all_hidden_states, attentions = self._run_decoder_layers(
@@ -637,12 +865,7 @@ class IAMRecForSequentialRecommendation(LlamaModel):
         if output_hidden_states:  # as in transformers: each layer's input, then the normalised output
             all_hidden_states = (*all_hidden_states, hidden_states)
 
-        if readout_index is None:
-            final_position = self._final_positions(attention_mask[:, past_length:])
-            final_hidden = hidden_states[torch.arange(batch_size, device=hidden_states.device), final_position]
-        else:
-            final_hidden = hidden_states[last_readout_tokens(readout_index)]
-        logits = self._score_items(final_hidden)
+        logits = self._score_items(scored_hidden_states(hidden_states, attention_mask[:, past_length:], readout_index))
         loss = None if labels is None else catalog_cross_entropy(logits, labels, num_items_in_batch)
         output = IAMRecOutput(
             loss=loss,
@@ -653,19 +876,6 @@ class IAMRecForSequentialRecommendation(LlamaModel):
             attentions=attentions,
         )
         return output if return_dict else output.to_tuple()
-
-    def _with_item_vectors(
-        self, inputs_embeds: torch.Tensor, item_ids: torch.LongTensor, item_index: torch.LongTensor
-    ) -> torch.Tensor:
-        """The input embeddings with each item's vector added (`add`, `add_last`) or in its own position (`token`)."""
-        mode = self.config.item_id_embeddings
-        if mode == "add_last":
-            item_ids = item_ids.masked_fill(~last_item_tokens(item_index), -1)
-        head_rows = self.rec_head.items.weight if self.config.item_id_tie_head else None
-        vectors = self.item_embeddings(item_ids.to(inputs_embeds.device), head_rows).to(inputs_embeds.dtype)
-        if mode == "token":
-            return torch.where((item_ids >= 0).unsqueeze(-1), vectors, inputs_embeds)
-        return inputs_embeds + vectors
 
     def _run_decoder_layers(
         self,
@@ -717,85 +927,6 @@ class IAMRecForSequentialRecommendation(LlamaModel):
             tuple(attentions) if output_attentions else None,
         )
 
-    @torch.no_grad()
-    def recommend(
-        self,
-        input_ids: torch.LongTensor,
-        attention_mask: torch.Tensor | None = None,
-        item_index: torch.LongTensor | None = None,
-        k: int = 10,
-        exclude: torch.BoolTensor | list[list[int]] | None = None,
-        item_ids: torch.LongTensor | None = None,
-    ) -> Recommendations:
-        """Top-k item ids and scores per sequence, optionally never recommending the items in `exclude`.
-
-        `exclude` is a `(batch_size, num_items)` boolean mask or one list of item ids per sequence (e.g. its history).
-        It ranks in eval mode (no dropout, a batch-norm head's running statistics read, not updated) and gives the
-        model back in the mode it was in.
-        """
-        if not 1 <= k <= self.config.num_items:
-            raise ValueError(f"k must be between 1 and num_items={self.config.num_items}, got {k}.")
-        was_training = self.training
-        self.eval()
-        try:
-            logits = self(
-                input_ids=input_ids, attention_mask=attention_mask, item_index=item_index, item_ids=item_ids
-            ).logits.float()
-        finally:
-            self.train(was_training)
-        nan_rows = logits.isnan().any(dim=-1)
-        if nan_rows.any():  # topk would rank a NaN first: refuse, as evaluation does
-            raise ValueError(
-                f"scores contain NaN in rows {nan_rows.nonzero().flatten().tolist()[:10]}: the model's weights or "
-                "inputs are not finite (a diverged or damaged model), so it cannot rank."
-            )
-        if exclude is not None:
-            excluded = self._exclusion_mask(exclude, logits)
-            left = self.config.num_items - excluded.sum(-1)
-            if (left < k).any():
-                row = int((left < k).nonzero()[0])
-                raise ValueError(f"k={k}, but sequence {row} leaves only {int(left[row])} items after its exclusions.")
-            logits = logits.masked_fill(excluded, float("-inf"))
-        scores, top_items = logits.topk(k, dim=-1)
-        return Recommendations(item_ids=top_items, scores=scores)
-
-    def set_item_titles(self, title_token_ids: Sequence[Sequence[int]]) -> None:
-        """Gives the text head the token ids of every catalog title (title `i` is item `i`), e.g. from
-        `processor.title_tokens.all_token_ids()`; `num_title_tokens` in the config follows."""
-        self._require_text_head("set_item_titles")
-        if len(title_token_ids) != self.config.num_items:
-            raise ValueError(f"Got {len(title_token_ids)} titles for a catalog of {self.config.num_items} items.")
-        self.item_titles.replace(*pack_titles(title_token_ids, self.config.vocab_size))
-        self.config.num_title_tokens = len(self.item_titles.token_ids)
-
-    def add_items(
-        self, title_token_ids: Sequence[Sequence[int]], bias: float | Sequence[float] | None = None
-    ) -> list[int]:
-        """Extends the catalog with items given by their titles' token ids; returns their item ids.
-
-        A new item has a zero correction (it is scored from its title alone) and, unless `bias` (one value, or one
-        per item) says otherwise, the mean item bias: see [`IAMRecTextHead.reset_items`]. `num_items` and
-        `num_title_tokens` in the config follow, so `save_pretrained` and loading keep the new items. Use
-        `IAMRecProcessor.add_items`, which tokenizes the titles and extends the processor's catalog too.
-        """
-        self._require_text_head("add_items")
-        if not title_token_ids:
-            raise ValueError("No item to add: give at least one title.")
-        self.rec_head.check_new_bias(bias, len(title_token_ids))  # before anything changes
-        first = self.config.num_items
-        self.item_titles.append(*pack_titles(title_token_ids, self.config.vocab_size))
-        self.rec_head.append_items(len(title_token_ids), bias)
-        self.config.num_items = first + len(title_token_ids)
-        self.config.num_title_tokens = len(self.item_titles.token_ids)
-        return list(range(first, self.config.num_items))
-
-    def _require_text_head(self, action: str) -> None:
-        if self.config.rec_head_type != "text":
-            raise ValueError(
-                f"{action} needs the title head (rec_head_type='text'); this model has the "
-                f"{self.config.rec_head_type!r} head, which learns one row per trained item and has none for new ones."
-            )
-
     def _score_items(self, final_hidden: torch.Tensor) -> torch.Tensor:
         """Every catalog item's score from each sequence's final hidden state, in the head's fp32 even under bf16
         autocast (scores of 1,000s of items in bf16 would tie)."""
@@ -810,116 +941,70 @@ class IAMRecForSequentialRecommendation(LlamaModel):
                 return self.rec_head(final_hidden)
             return self.rec_head(final_hidden, self.item_titles, self.embed_tokens.weight)
 
-    def check_inputs(
+    @torch.no_grad()
+    def recommend(
         self,
-        input_ids: torch.LongTensor | None,
-        inputs_embeds: torch.Tensor | None,
-        attention_mask: torch.Tensor | None,
-        item_index: torch.LongTensor | None,
-        readout_index: torch.LongTensor | None,
-        labels: torch.LongTensor | None,
-        cache: Cache | None,
-        past_key_values: Cache | None,
+        input_ids: torch.LongTensor,
+        attention_mask: torch.Tensor | None = None,
+        item_index: torch.LongTensor | None = None,
+        k: int = 10,
+        exclude: torch.BoolTensor | list[list[int]] | None = None,
         item_ids: torch.LongTensor | None = None,
-    ) -> None:
-        """Every check of `forward`'s inputs, before anything runs; raises a ValueError naming the input.
+    ) -> Recommendations:
+        """Top-k item ids and scores per sequence, optionally never recommending the items in `exclude`.
 
-        Shapes and dtypes are always checked. Checks that read values (a sequence without a real token, labels
-        outside the catalog, the label count of readouts) run only when the inputs are on the CPU, where they cost no
-        device synchronisation, or on any device when `check_input_values` is set.
+        `exclude` is a `(batch_size, num_items)` boolean mask or one list of item ids per sequence (e.g. its history).
+        It ranks in eval mode (no dropout, a batch-norm head's running statistics read, not updated) and gives every
+        module back the mode it was in (a training model with a frozen part in eval mode stays so).
         """
-        if (input_ids is None) == (inputs_embeds is None):
-            raise ValueError("You must specify exactly one of input_ids or inputs_embeds")
-        if cache is not None and past_key_values is not None:
-            raise ValueError("Pass the key/value cache once, as `cache` or as `past_key_values`, not both.")
-        tokens = input_ids if input_ids is not None else inputs_embeds
-        batch_size, seq_length = tokens.shape[:2]
-        cache = cache if cache is not None else past_key_values
-        past_length = cache.get_seq_length() if cache is not None else 0
-        expected = (batch_size, past_length + seq_length)
-        if attention_mask is not None and attention_mask.shape != expected:
-            raise ValueError(
-                f"attention_mask has shape {tuple(attention_mask.shape)}; expected (batch_size, past_length + "
-                f"sequence_length) = {expected}."
-            )
-        if item_index is not None and item_index.shape != expected:
-            raise ValueError(
-                f"item_index has shape {tuple(item_index.shape)} but must match the tokens it describes, "
-                f"{expected} (input_ids of shape {(batch_size, seq_length)} after {past_length} cached tokens)."
-            )
-        if batch_size == 0:
-            raise ValueError("The batch is empty (batch_size 0): give at least one sequence.")
-        if readout_index is not None and past_length:
-            raise ValueError("readout_index trains on whole sequences; it cannot be used with cached tokens.")
-        if readout_index is not None and readout_index.shape != expected:
-            raise ValueError(
-                f"readout_index has shape {tuple(readout_index.shape)} but must match the tokens it describes, "
-                f"{expected}."
-            )
-        if item_ids is not None and self.config.item_id_embeddings == "none":
-            raise ValueError("item_ids given, but this model has no item vectors (item_id_embeddings='none').")
-        if item_ids is not None and item_ids.shape != (batch_size, seq_length):
-            raise ValueError(
-                f"item_ids has shape {tuple(item_ids.shape)} but must match the new tokens, {(batch_size, seq_length)}."
-            )
-        if labels is not None and (labels.is_floating_point() or labels.is_complex() or labels.dtype == torch.bool):
-            raise ValueError(f"labels must be integer item ids (torch.long), got dtype {labels.dtype}.")
-        if labels is not None and readout_index is None and labels.shape != (batch_size,):
-            raise ValueError(
-                f"labels must hold one target item id per sequence, shape {(batch_size,)}; got {tuple(labels.shape)}."
-            )
-        if not (self.check_input_values or tokens.device.type == "cpu"):
-            return
-        if attention_mask is not None:
-            empty = ~attention_mask.bool().any(-1)
-            if empty.any():
-                raise ValueError(
-                    f"attention_mask marks no real token in sequence(s) {empty.nonzero().flatten().tolist()}: there "
-                    "is nothing to recommend from."
-                )
-        if item_ids is not None and ((item_ids < -1) | (item_ids >= self.config.num_items)).any():
-            raise ValueError(f"item_ids must be catalog ids in [0, {self.config.num_items}) or -1 for other tokens.")
-        if labels is None:
-            return
-        if readout_index is not None:
-            visible = readout_index if attention_mask is None else readout_index.masked_fill(attention_mask == 0, -1)
-            rows = int(last_readout_tokens(visible).sum())
-            if labels.shape != (rows,):
-                raise ValueError(
-                    f"labels must hold one target item id per readout, shape {(rows,)}; got {tuple(labels.shape)}."
-                )
-        outside = (labels != -100) & ((labels < 0) | (labels >= self.config.num_items))
-        if outside.any():
-            raise ValueError(
-                f"labels {labels[outside].tolist()} are outside the catalog: item ids must be in "
-                f"[0, {self.config.num_items})."
-            )
+        if not 1 <= k <= self.config.num_items:
+            raise ValueError(f"k must be between 1 and num_items={self.config.num_items}, got {k}.")
+        modes = {module: module.training for module in self.modules()}
+        self.eval()
+        try:
+            logits = self(
+                input_ids=input_ids, attention_mask=attention_mask, item_index=item_index, item_ids=item_ids
+            ).logits.float()
+        finally:
+            for module, training in modes.items():
+                module.training = training
+        return top_items(logits, k, exclude)
 
-    @staticmethod
-    def _final_positions(attention_mask: torch.Tensor) -> torch.LongTensor:
-        """Index of each row's last real token (works for left and right padding)."""
-        positions = torch.arange(attention_mask.shape[1], device=attention_mask.device)
-        return (positions * (attention_mask != 0)).argmax(dim=-1)
+    def set_item_titles(self, title_token_ids: Sequence[Sequence[int]]) -> None:
+        """Gives the text head the token ids of every catalog title (title `i` is item `i`), e.g. from
+        `processor.title_tokens.all_token_ids()`; `num_title_tokens` in the config follows."""
+        self._require_text_head("set_item_titles")
+        self.rec_head.set_titles(self.item_titles, title_token_ids, self.config.vocab_size)
+        self.config.num_title_tokens = len(self.item_titles.token_ids)
 
-    def _exclusion_mask(self, exclude: torch.BoolTensor | list[list[int]], logits: torch.Tensor) -> torch.BoolTensor:
-        if isinstance(exclude, torch.Tensor):
-            if exclude.shape != logits.shape:
-                raise ValueError(f"exclude mask has shape {tuple(exclude.shape)}; expected {tuple(logits.shape)}.")
-            return exclude.to(device=logits.device, dtype=torch.bool)
-        if len(exclude) != logits.shape[0]:
-            raise ValueError(f"exclude has {len(exclude)} lists of item ids for {logits.shape[0]} sequences.")
-        mask = torch.zeros_like(logits, dtype=torch.bool)
-        for row, item_ids in enumerate(exclude):
-            ids = torch.as_tensor(list(item_ids), dtype=torch.long, device=logits.device)
-            if ids.numel() and (ids.min() < 0 or ids.max() >= self.config.num_items):
-                raise ValueError(f"exclude[{row}] holds item ids outside [0, {self.config.num_items}).")
-            mask[row, ids] = True
-        return mask
+    def add_items(
+        self, title_token_ids: Sequence[Sequence[int]], bias: float | Sequence[float] | None = None
+    ) -> list[int]:
+        """Extends the catalog with items given by their titles' token ids; returns their item ids.
+
+        A new item has a zero correction (it is scored from its title alone) and, unless `bias` (one value, or one
+        per item) says otherwise, the mean item bias: see [`IAMRecTextHead.reset_items`]. `num_items` and
+        `num_title_tokens` in the config follow, so `save_pretrained` and loading keep the new items. Use
+        `IAMRecProcessor.add_items`, which tokenizes the titles and extends the processor's catalog too.
+        """
+        self._require_text_head("add_items")
+        first = self.config.num_items
+        self.rec_head.add_items(self.item_titles, title_token_ids, self.config.vocab_size, bias)
+        self.config.num_items = len(self.item_titles)
+        self.config.num_title_tokens = len(self.item_titles.token_ids)
+        return list(range(first, self.config.num_items))
+
+    def _require_text_head(self, action: str) -> None:
+        if self.config.rec_head_type != "text":
+            raise ValueError(
+                f"{action} needs the title head (rec_head_type='text'); this model has the "
+                f"{self.config.rec_head_type!r} head, which learns one row per trained item and has none for new ones."
+            )
 
 
 __all__ = [
     "IAMRecForSequentialRecommendation",
-    "IAMRecHead",
+    "IAMRecInputs",
     "IAMRecLinearHead",
     "IAMRecOutput",
     "IAMRecTextHead",

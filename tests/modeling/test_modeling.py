@@ -1,11 +1,13 @@
 """Behaviour of IAMRecForSequentialRecommendation: perturbation, backends, padding, cache, training, bad input."""
 
+import copy
 import random
 
 import pytest
 import torch
 
 from iamrec import IAMRecConfig, IAMRecForSequentialRecommendation, hatllm_schedule, iam_schedule, make_schedule
+from iamrec.modeling_iamrec import IAMRecInputs
 from model_fixtures import NUM_ITEMS, Layout, batch_from_layouts, random_layout, tiny_config, tiny_model
 
 HATLLM = ["intra", "full", "inter", "inter_last"]
@@ -372,20 +374,31 @@ def test_the_last_layers_mode_cannot_change_the_scores():
     assert not torch.allclose(scores[("intra", "inter_last", "full")], scores[("intra", "full", "full")], atol=1e-4)
 
 
-def test_a_checkpoint_saved_with_the_former_head_name_loads_and_scores_the_same():
-    """The fixture was saved by the model file of iamrec 0.1.0, whose linear head was named `IAMRecHead`."""
+@pytest.mark.parametrize("fixture", ["linear-head-0.1.0", "text-head-item-vectors"])
+def test_a_checkpoint_saved_by_an_earlier_model_file_loads_every_weight_and_scores_the_same(fixture):
+    """Each fixture was saved by an earlier model file (its `expected.json` says which): `linear-head-0.1.0` by iamrec
+    0.1.0, whose linear head was named `IAMRecHead`; `text-head-item-vectors` (the text head with batch norm and a
+    projection, item vectors with a projection, two items added after training) by the file before its top-down
+    layout. Renaming a parameter or buffer would leave it missing here."""
     import json
     from pathlib import Path
 
-    from iamrec.modeling_iamrec import IAMRecHead, IAMRecLinearHead
-
-    folder = Path(__file__).parent / "fixtures" / "linear-head-0.1.0"
+    folder = Path(__file__).parent / "fixtures" / fixture
     expected = json.loads((folder / "expected.json").read_text())
-    model = IAMRecForSequentialRecommendation.from_pretrained(folder).eval()
-    assert IAMRecHead is IAMRecLinearHead and isinstance(model.rec_head, IAMRecLinearHead)
+    model, loading = IAMRecForSequentialRecommendation.from_pretrained(folder, output_loading_info=True)
+    assert loading == {"missing_keys": set(), "unexpected_keys": set(), "mismatched_keys": set(), "error_msgs": []}
+    assert sorted(model.state_dict()) == expected.get("state_dict_keys", sorted(model.state_dict()))
     with torch.no_grad():
-        logits = model(**{name: torch.tensor(value) for name, value in expected["inputs"].items()}).logits
+        logits = model.eval()(**{name: torch.tensor(value) for name, value in expected["inputs"].items()}).logits
     torch.testing.assert_close(logits[0], torch.tensor(expected["logits"]))
+
+
+def test_flash_attention_is_refused_because_it_would_drop_the_item_masks():
+    """Flash attention takes a padding mask only: it would attend causally in every layer, whatever the schedule."""
+    model = tiny_model(["intra", "inter_last"])
+    with pytest.raises(ValueError, match="does not support Flash Attention"):
+        model.set_attn_implementation("flash_attention_2")
+    assert model.config._attn_implementation == "eager"
 
 
 def test_every_mode_is_one_entry_of_the_mask_mapping():
@@ -412,25 +425,37 @@ def test_value_checks_run_on_cpu_inputs_and_on_other_devices_only_when_asked(mon
             return torch.device("meta")
 
     off_cpu = {**batch, "input_ids": batch["input_ids"].as_subclass(OnAnotherDevice)}
-    model.check_inputs(off_cpu["input_ids"], None, off_cpu["attention_mask"], None, None, None, None, None)
+    IAMRecInputs(**off_cpu).check(model.config)
+    with pytest.raises(ValueError, match="no real token"):
+        IAMRecInputs(**off_cpu).check(model.config, check_values=True)
     monkeypatch.setattr(model, "check_input_values", True)
     with pytest.raises(ValueError, match="no real token"):
-        model.check_inputs(off_cpu["input_ids"], None, off_cpu["attention_mask"], None, None, None, None, None)
+        model(**off_cpu)  # the model passes its setting on, and checks before anything runs
 
 
 def test_recommend_ranks_in_eval_mode_and_leaves_a_training_model_as_it_was():
-    """`recommend` right after training used to rank a batch-norm head with batch statistics and update them."""
-    model = tiny_model(["intra", "full", "inter_last"], rec_head_norm="batch")
+    """`recommend` right after training used to rank a batch-norm head with batch statistics and update them. With
+    dropout on, a training-mode forward scores otherwise: equal rankings mean dropout was off too."""
+    model = tiny_model(["intra", "full", "inter_last"], rec_head_norm="batch", attention_dropout=0.5)
     batch = batch_from_layouts([random_layout(random.Random(seed), 3) for seed in range(4)], "left")
     with torch.no_grad():
         model.train()
         model(**batch)  # running statistics away from their initial values
+        training_scores = copy.deepcopy(model)(**batch).logits.topk(5).values  # a copy: the model's stay
         model.eval()
         expected = model.recommend(**batch, k=5)
-    model.train()
-    running = {name: buffer.clone() for name, buffer in model.named_buffers() if "running" in name}
-    top = model.recommend(**batch, k=5)
-    assert model.training and all(module.training for module in model.modules())
-    assert all(torch.equal(buffer, running[name]) for name, buffer in model.named_buffers() if name in running)
-    assert torch.equal(top.item_ids, expected.item_ids)
-    torch.testing.assert_close(top.scores, expected.scores)
+    assert not model.training and not any(module.training for module in model.modules())
+    assert not torch.allclose(training_scores, expected.scores)  # the training mode would rank otherwise
+
+    buffers = {name: buffer.clone() for name, buffer in model.named_buffers()}
+    assert any("running_mean" in name for name in buffers)
+    for frozen in (None, model.rec_head):  # a training model, then one whose head the caller froze in eval mode
+        model.train()
+        if frozen is not None:
+            frozen.eval()
+        modes = {name: module.training for name, module in model.named_modules()}
+        top = model.recommend(**batch, k=5)
+        assert {name: module.training for name, module in model.named_modules()} == modes
+        assert all(torch.equal(buffer, buffers[name]) for name, buffer in model.named_buffers())
+        assert torch.equal(top.item_ids, expected.item_ids)
+        torch.testing.assert_close(top.scores, expected.scores, atol=0, rtol=0)
