@@ -73,10 +73,6 @@ def test_former_import_paths_name_the_same_objects():
     import importlib
 
     former = {
-        ("iamrec.train", "train"): ("iamrec.training", "train"),
-        ("iamrec.train", "build_model"): ("iamrec.training", "build_model"),
-        ("iamrec.trainer", "RecommendationTrainer"): ("iamrec.training", "RecommendationTrainer"),
-        ("iamrec.arguments", "IAMRecArguments"): ("iamrec.training", "IAMRecArguments"),
         ("iamrec.evaluation", "MostPopular"): ("iamrec.baselines", "MostPopular"),
         ("iamrec.evaluation", "Random"): ("iamrec.baselines", "Random"),
         ("iamrec.evaluation", "BASELINES"): ("iamrec.baselines", "BASELINES"),
