@@ -18,8 +18,7 @@ from bench_collator import GGUF, RESULTS, generated_titles, package_dir
 from environment import command_line, environment, write_result
 from transformers import AutoTokenizer
 
-from iamrec import IAMRecConfig, IAMRecForSequentialRecommendation
-from iamrec.tokenization import IAMRecProcessor
+from iamrec import IAMRecConfig, IAMRecForSequentialRecommendation, IAMRecProcessor
 
 CATALOG_SIZE = 1000
 

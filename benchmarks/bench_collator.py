@@ -21,7 +21,8 @@ from pathlib import Path
 from environment import command_line, environment, write_result
 from transformers import AutoTokenizer
 
-from iamrec.tokenization import IAMRecCollator, TitleTokenCache
+from iamrec import IAMRecCollator
+from iamrec.tokenization import TitleTokenCache
 
 RESULTS = Path(__file__).parent / "results"
 GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"

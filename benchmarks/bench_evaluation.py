@@ -25,9 +25,8 @@ import torch
 from environment import command_line, environment, write_result
 
 import iamrec
-from iamrec.baselines import MostPopular, Random
-from iamrec.data import prepare_dataset
-from iamrec.evaluation import EvaluationPolicy, RankingAccumulator, evaluate_scorer
+from iamrec import EvaluationPolicy, MostPopular, Random, evaluate_scorer, prepare_dataset
+from iamrec.evaluation import RankingAccumulator
 
 RESULTS = Path(__file__).parent / "results"
 THREADS = 2

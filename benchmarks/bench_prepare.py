@@ -1,7 +1,7 @@
 """Preparation throughput and peak memory on a generated Amazon-2018-format dump.
 
 Generates `--reviews` review lines (gzip JSON lines with the real keys, review texts included) and a meta file in
-a temporary directory, then runs `iamrec.data.prepare_dataset` in a child process and reports wall time,
+a temporary directory, then runs `iamrec.prepare_dataset` in a child process and reports wall time,
 interactions/s (input reviews per second) and the child's peak RSS. Writes benchmarks/results/prepare.json.
 
     .venv/bin/python benchmarks/bench_prepare.py [--reviews 1000000]
@@ -24,7 +24,7 @@ RESULTS = Path(__file__).parent / "results" / "prepare.json"
 CHILD = """
 import json, resource, sys, time
 start = time.perf_counter()
-from iamrec.data import prepare_dataset
+from iamrec import prepare_dataset
 imported = time.perf_counter()
 import_rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 prepared = prepare_dataset(

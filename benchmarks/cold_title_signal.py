@@ -29,10 +29,9 @@ from tqdm.auto import tqdm
 sys.path.insert(0, str(Path(__file__).parent))
 from environment import command_line, environment, public_path, write_result  # noqa: E402
 
-from iamrec.data import load_prepared
+from iamrec import Recommender, load_prepared
 from iamrec.evaluation import ModelScorer, target_ranks
 from iamrec.evaluation.runner import iter_example_batches
-from iamrec.inference import Recommender
 from iamrec.study.summary import mean_std, ndcg_per_example, paired_bootstrap, paired_t_test
 
 BIAS_LEVELS = ("mean", "from_title", "from_mentions", 0.5, 0.9, 0.99, 1.0, "first")

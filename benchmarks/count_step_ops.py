@@ -24,14 +24,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 import bench_attention  # noqa: E402  (the synthetic plain Llama and its batches)
 from environment import command_line, environment, write_result  # noqa: E402
 
-from iamrec.baselines import MostPopular  # noqa: E402
-from iamrec.data import load_prepared  # noqa: E402
+from iamrec import IAMRecArguments, IAMRecProcessor, MostPopular, load_prepared  # noqa: E402
 from iamrec.pretrained import resolve_base_model  # noqa: E402
-from iamrec.tokenization import IAMRecProcessor  # noqa: E402
-from iamrec.training import (
-    IAMRecArguments,  # noqa: E402
-    build_model,  # noqa: E402
-)
+from iamrec.training import build_model  # noqa: E402
 
 
 def top_level_calls(step) -> collections.Counter:

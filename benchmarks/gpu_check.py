@@ -138,7 +138,7 @@ def random_base_model(shape_dir: str, work: Path) -> str:
 def train_variant(args: argparse.Namespace, settings: dict, work: Path) -> dict:
     """`train()` of the HatLLM schedule for --train-steps steps with `settings` over the defaults below: the steady
     samples/s (median step after --warmup-steps), the Trainer's own samples/s, and peak device memory."""
-    from iamrec.training import IAMRecArguments, RecTrainingArguments, train
+    from iamrec import IAMRecArguments, RecTrainingArguments, train
 
     layers = None if args.base_model_layers <= 0 else args.base_model_layers
     model_args = IAMRecArguments(
@@ -192,8 +192,7 @@ def evaluation(args: argparse.Namespace, model_dir: str | None) -> dict:
     the bf16 metrics should match fp32's within the noise of a few rank swaps."""
     if model_dir is None:
         raise RuntimeError("no trained model: no train stage finished")
-    from iamrec.comparison import evaluate_all
-    from iamrec.data import load_prepared
+    from iamrec import evaluate, load_prepared
 
     data = load_prepared(args.data_dir)
     if args.max_test is not None:
@@ -202,9 +201,7 @@ def evaluation(args: argparse.Namespace, model_dir: str | None) -> dict:
     dtypes = ("bfloat16", "float32") if args.device.startswith("cuda") else ("float32",)
     for dtype in dtypes:
         start = time.perf_counter()
-        report = evaluate_all(
-            data, "test", model_dir, (), batch_size=args.eval_batch_size, device=args.device, dtype=dtype
-        )
+        report = evaluate(data, "test", model_dir, (), batch_size=args.eval_batch_size, device=args.device, dtype=dtype)
         results[dtype] = {**report, "seconds": time.perf_counter() - start}
     return results
 

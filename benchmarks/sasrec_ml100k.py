@@ -23,9 +23,8 @@ from pathlib import Path
 import torch
 from environment import environment, public_path
 
-from iamrec.baselines.sasrec import SUPERVISIONS, SASRec, SASRecConfig
-from iamrec.data import load_prepared
-from iamrec.evaluation import EvaluationPolicy, evaluate_scorer
+from iamrec import EvaluationPolicy, SASRec, SASRecConfig, evaluate_scorer, load_prepared
+from iamrec.baselines.sasrec import SUPERVISIONS
 
 SPLITS = ("validation", "test")
 SUMMARY_METRICS = ("NDCG@10", "HR@10", "NDCG@5", "HR@5", "MRR")

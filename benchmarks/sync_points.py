@@ -22,7 +22,8 @@ from supervision_throughput import timed_step
 from training_speed import budget_batches, every_item_setup
 from transformers import set_seed
 
-from iamrec.training import IAMRecArguments, build_model
+from iamrec import IAMRecArguments
+from iamrec.training import build_model
 
 WATCHED = ("item", "tolist", "__bool__", "nonzero")
 

@@ -29,12 +29,10 @@ from environment import RESULTS, command_line, environment, public_path, write_r
 from supervision_throughput import timed_step
 from transformers import AutoTokenizer, set_seed
 
-from iamrec.baselines import MostPopular
-from iamrec.data import load_prepared
+from iamrec import IAMRecArguments, IAMRecProcessor, MostPopular, load_prepared
 from iamrec.data.sequences import ChunkSpec, every_item_sequences
 from iamrec.pretrained import resolve_base_model
-from iamrec.tokenization import IAMRecProcessor
-from iamrec.training import IAMRecArguments, build_model
+from iamrec.training import build_model
 from iamrec.training.batching import TokenBudgetBatchSampler
 
 

@@ -136,10 +136,6 @@ def test_former_import_paths_name_the_same_objects():
     import importlib
 
     former = {
-        ("iamrec.train", "train"): ("iamrec.training", "train"),
-        ("iamrec.train", "build_model"): ("iamrec.training", "build_model"),
-        ("iamrec.trainer", "RecommendationTrainer"): ("iamrec.training", "RecommendationTrainer"),
-        ("iamrec.arguments", "IAMRecArguments"): ("iamrec.training", "IAMRecArguments"),
         ("iamrec.demo", "BUDGETS"): ("iamrec.training", "DEMO_BUDGETS"),
         ("iamrec.study", "BUDGETS"): ("iamrec.training", "STUDY_BUDGETS"),
     }
