@@ -83,7 +83,6 @@ def test_former_import_paths_name_the_same_objects():
         ("iamrec.evaluation", "evaluate_all"): ("iamrec.evaluation.report", "evaluate_all"),
         ("iamrec.evaluation.sasrec", "SASRec"): ("iamrec.baselines", "SASRec"),
         ("iamrec.demo", "BUDGETS"): ("iamrec.training", "DEMO_BUDGETS"),
-        ("iamrec.study", "BUDGETS"): ("iamrec.training", "STUDY_BUDGETS"),
         ("iamrec.modeling_iamrec", "IAMRecHead"): ("iamrec.modeling_iamrec", "IAMRecLinearHead"),
     }
     for (old_module, old_name), (new_module, new_name) in former.items():

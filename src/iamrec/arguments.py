@@ -1,3 +1,4 @@
 """Moved to `iamrec.training.arguments`; its names still import from here."""
 
-from .training.arguments import SUPERVISIONS, IAMRecArguments, RecTrainingArguments  # noqa: F401
+from .tokenization.collator import SUPERVISIONS  # noqa: F401
+from .training.arguments import IAMRecArguments, RecTrainingArguments  # noqa: F401
