@@ -4,6 +4,10 @@
 This file ships to the Hub next to the weights, so it imports only `transformers` (and nothing from `iamrec`).
 """
 
+import functools
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import transformers
@@ -25,7 +29,6 @@ from transformers import LlamaConfig  # noqa: E402
 ITEM_MASK_MODES = ("intra", "full", "inter", "inter_last")
 """The attention modes a decoder layer may use between two item tokens (HatLLM eqs. 3, 2, 4 and 5)."""
 
-SCHEDULES = ("hatllm", "iam", "full")
 REC_HEAD_TYPES = ("linear", "text")
 ITEM_ID_EMBEDDINGS = ("none", "add", "add_last", "token")
 """Where a learned vector per catalog item enters the input beside its title: nowhere (titles alone), added to each of
@@ -34,19 +37,48 @@ ITEM_ID_FIELDS = ("item_id_embeddings", "item_id_dim", "item_id_tie_head", "num_
 """The configuration fields of item vectors, left out of a title-only model's `config.json`."""
 
 
-HATLLM_NUM_INTRA, HATLLM_NUM_INTER_LAST = 4, 1
-"""HatLLM's defaults (its tuned ranges are 2-6 shallow and 1-3 deep layers for 24-32-layer models)."""
+HATLLM_MODULES = {"IN": "intra", "OR": "full", "CR": "inter_last", "CR-pre": "inter"}
+"""HatLLM's module names (section 4) as attention modes: IN = intra-item attention (eq. 3), OR = the original causal
+attention, CR = cross-item attention over the items' last tokens (eq. 5), CR-pre = the first cross-item design, which
+masks all intra-item attention (eq. 4)."""
+
+PAPER_LAYERS, PAPER_SHALLOW, PAPER_DEEP = 28, 4, 1
+"""HatLLM's blocks: 4 shallow and 1 deep layer of its 28-layer backbone (LLaMA3-3B, section 5.1.4; its tuned ranges
+are {1, 4, 8, 12, 16} shallow and {1..5} deep layers, 4 shallow and 1-3 deep the best, section 5.4). Scaled to a
+model's depth they are the default blocks of every three-block schedule: 4 and 1 from 25 to 31 layers (SmolLM2-135M
+has 30), 1 and 1 at 3."""
+
+
+def block_sizes(num_layers: int, num_shallow: int | None = None, num_deep: int | None = None) -> tuple[int, int, int]:
+    """(shallow, middle, deep) layer counts of a three-block schedule: `num_shallow` and `num_deep` where given, else
+    HatLLM's 4 and 1 of 28 layers scaled to `num_layers` (rounded half up, at least 1 each); the middle is the rest."""
+    if num_layers == 1 and num_shallow is None and num_deep is None:
+        raise ValueError(
+            "A three-block schedule (hatllm, the default, or a Table-5 ablation) needs at least 2 layers, got "
+            "num_hidden_layers=1: name `full` or `iam`, or give item_mask_modes."
+        )
+    if num_shallow is None:
+        num_shallow = max(1, math.floor(PAPER_SHALLOW * num_layers / PAPER_LAYERS + 0.5))
+    if num_deep is None:
+        num_deep = max(1, math.floor(PAPER_DEEP * num_layers / PAPER_LAYERS + 0.5))
+    _check_split(num_layers, num_shallow, num_deep)
+    return num_shallow, num_layers - num_shallow - num_deep, num_deep
+
+
+def modules_schedule(
+    layout: tuple[str, str | None, str], num_layers: int, num_shallow: int | None = None, num_deep: int | None = None
+) -> list[str]:
+    """The HatLLM modules of `layout` (shallow, middle, deep) over the blocks of `block_sizes`, as attention modes."""
+    shallow, middle, deep = block_sizes(num_layers, num_shallow, num_deep)
+    if layout[1] is None:  # no middle module: its block goes to the neighbours, half to each (the smaller to shallow)
+        shallow, middle, deep = shallow + middle // 2, 0, deep + middle - middle // 2
+    return [HATLLM_MODULES[module] for module, count in zip(layout, (shallow, middle, deep)) for _ in range(count)]
 
 
 def hatllm_schedule(num_layers: int, num_intra: int | None = None, num_inter_last: int | None = None) -> list[str]:
-    """HatLLM: `intra` in the shallow layers, `full` in the middle, `inter_last` in the deep layers (4 and 1 unless
-    `num_intra` and `num_inter_last` say otherwise)."""
-    num_intra = HATLLM_NUM_INTRA if num_intra is None else num_intra
-    num_inter_last = HATLLM_NUM_INTER_LAST if num_inter_last is None else num_inter_last
-    _check_split(num_layers, num_intra, num_inter_last)
-    return (
-        ["intra"] * num_intra + ["full"] * (num_layers - num_intra - num_inter_last) + ["inter_last"] * num_inter_last
-    )
+    """HatLLM (IN-OR-CR): `num_intra` `intra` layers, `full` in the middle, `num_inter_last` `inter_last` layers; by
+    default HatLLM's 4 and 1 of 28 layers scaled to the depth (`block_sizes`)."""
+    return modules_schedule(("IN", "OR", "CR"), num_layers, num_intra, num_inter_last)
 
 
 def iam_schedule(num_layers: int, num_intra: int | None = None) -> list[str]:
@@ -62,25 +94,85 @@ def full_schedule(num_layers: int) -> list[str]:
     return ["full"] * num_layers
 
 
-def make_schedule(
-    name: str, num_layers: int, num_intra: int | None = None, num_inter_last: int | None = None
-) -> list[str]:
-    """Builds the per-layer modes of a named schedule (`hatllm`, `iam` or `full`); an argument the schedule does not
-    take is an error rather than silently ignored."""
-    check_schedule_name(name)
-    given = {"num_intra": num_intra, "num_inter_last": num_inter_last}
-    takes = {"hatllm": ("num_intra", "num_inter_last"), "iam": ("num_intra",), "full": ()}[name]
-    extra = sorted(key for key, value in given.items() if value is not None and key not in takes)
-    if extra:
-        raise ValueError(f"The {name!r} schedule takes no {extra}.")
-    builder = {"hatllm": hatllm_schedule, "iam": iam_schedule, "full": full_schedule}[name]
-    return builder(num_layers, **{key: given[key] for key in takes})
+@dataclass(frozen=True)
+class Schedule:
+    """A named schedule: its name in the papers, how it fills a model's layers with modes, and the configuration
+    fields (`num_intra`, `num_inter_last`) it takes; each has a default, so every schedule builds for any depth."""
+
+    name: str
+    label: str
+    build: Callable[..., list[str]]
+    parameters: tuple[str, ...] = ()
+
+    def check(self, **given: int | None) -> None:
+        """Raises if a parameter is given that this schedule does not take, rather than silently ignoring it."""
+        extra = sorted(key for key, value in given.items() if value is not None and key not in self.parameters)
+        if extra:
+            raise ValueError(f"The {self.name!r} schedule takes no {extra}.")
+
+    def modes(self, num_layers: int, **given: int | None) -> list[str]:
+        """The per-layer modes for a model of `num_layers` layers."""
+        self.check(**given)
+        return self.build(num_layers, **{key: given.get(key) for key in self.parameters})
 
 
-def check_schedule_name(name: str) -> None:
-    """Raises unless `name` is one of `SCHEDULES` (also checked by `iamrec train` before anything loads)."""
+def table5_ablation(name: str, label: str, layout: tuple[str, str | None, str]) -> Schedule:
+    """A row of HatLLM's ablation study (arXiv 2510.10955, section 5.3 and Table 5): HatLLM's blocks (`block_sizes`)
+    with the modules of `layout` in them; it takes no parameter."""
+    return Schedule(name, label, functools.partial(modules_schedule, layout))
+
+
+TABLE5_ABLATIONS = (
+    # "shallow Intra-item Attention layers (w/o IN) ... and deep cross-item Attention layers (w/o CR) are removed":
+    # the module's mask is dropped and its layers attend as originally (OR), keeping the depth.
+    table5_ablation("wo_in", "w/o IN", ("OR", "OR", "CR")),
+    # "middle orignal Attention layers (w/o OR) ... removed": the paper does not say where the masked blocks meet, so
+    # the middle block goes half to each neighbour (our reading; deleting layers would change the model's size).
+    table5_ablation("wo_or", "w/o OR", ("IN", None, "CR")),
+    table5_ablation("wo_cr", "w/o CR", ("IN", "OR", "OR")),
+    # "CR->CR-pre": the initial cross-item design (eq. 4), which masks every intra-item pair (our `inter`).
+    table5_ablation("cr_pre", "CR->CR-pre", ("IN", "OR", "CR-pre")),
+    # The three typical layers permuted ("'IN-CR-OR' means using IN in the shallow layers, CR in the middle layers,
+    # and OR in the deep layers"): the blocks keep their sizes and the named modules fill them in order.
+    table5_ablation("in_cr_or", "IN-CR-OR", ("IN", "CR", "OR")),
+    table5_ablation("or_in_cr", "OR-IN-CR", ("OR", "IN", "CR")),
+    table5_ablation("or_cr_in", "OR-CR-IN", ("OR", "CR", "IN")),
+    table5_ablation("cr_in_or", "CR-IN-OR", ("CR", "IN", "OR")),
+    table5_ablation("cr_or_in", "CR-OR-IN", ("CR", "OR", "IN")),
+)
+"""HatLLM's ablations (Table 5) as schedules, in the paper's order."""
+
+SCHEDULES = {
+    schedule.name: schedule
+    for schedule in (
+        Schedule("full", "BIGRec (OR in every layer)", full_schedule),
+        Schedule("hatllm", "HatLLM (IN-OR-CR)", hatllm_schedule, ("num_intra", "num_inter_last")),
+        Schedule("iam", "IAM (intra, then inter)", iam_schedule, ("num_intra",)),
+        *TABLE5_ABLATIONS,
+    )
+}
+"""Every named schedule, the one place that defines them: the configuration, `from_llama`, `iamrec train --schedule`
+and the study's configurations read it."""
+
+DEFAULT_SCHEDULE = "hatllm"
+"""The schedule of a configuration that names none and gives no `item_mask_modes` (and of `from_llama` and
+`iamrec train`): HatLLM, with its blocks scaled to the depth."""
+
+
+def named_schedule(name: str | None) -> Schedule:
+    """The registered schedule called `name` (None: `DEFAULT_SCHEDULE`); an unknown name is an error listing them."""
+    name = DEFAULT_SCHEDULE if name is None else name
     if name not in SCHEDULES:
         raise ValueError(f"Unknown schedule {name!r}; expected one of {list(SCHEDULES)}.")
+    return SCHEDULES[name]
+
+
+def make_schedule(
+    name: str | None, num_layers: int, num_intra: int | None = None, num_inter_last: int | None = None
+) -> list[str]:
+    """The per-layer modes of a named schedule (None: `DEFAULT_SCHEDULE`) for `num_layers` layers; an argument the
+    schedule does not take is an error rather than silently ignored."""
+    return named_schedule(name).modes(num_layers, num_intra=num_intra, num_inter_last=num_inter_last)
 
 
 def check_head_choice(rec_head_type: str, rec_head_item_corrections: bool) -> None:
@@ -119,13 +211,14 @@ class IAMRecConfig(LlamaConfig):
             `"inter_last"` (only last tokens of items see each other, eq. 5). Prompt tokens always attend causally.
             When not given, it is derived from `schedule` (as Qwen3Config derives `layer_types`); given, it wins.
         schedule (`str`, *optional*):
-            A named schedule that derives `item_mask_modes`: `"hatllm"` (`num_intra` x intra, full, `num_inter_last`
-            x inter_last; 4 and 1 by default), `"iam"` (`num_intra` x intra, then inter; half and half by default) or
-            `"full"` (plain causal attention everywhere: the unmodified-LLM baseline). Defaults to `"full"`.
+            A name of `SCHEDULES` that derives `item_mask_modes`: `"hatllm"` (`num_intra` x intra, full,
+            `num_inter_last` x inter_last), `"iam"` (`num_intra` x intra, then inter), `"full"` (plain causal attention
+            everywhere: the unmodified-LLM baseline) or one of HatLLM's Table-5 ablations (`TABLE5_ABLATIONS`).
+            `None`: `DEFAULT_SCHEDULE`.
         num_intra (`int`, *optional*):
-            Leading `intra` layers of the `hatllm` or `iam` schedule.
+            Leading `intra` layers of the `hatllm` or `iam` schedule (`None`: the schedule's default).
         num_inter_last (`int`, *optional*):
-            Trailing `inter_last` layers of the `hatllm` schedule.
+            Trailing `inter_last` layers of the `hatllm` schedule (`None`: the schedule's default).
         num_items (`int`, *optional*):
             Size of the item catalog: the recommendation head scores item ids `0 .. num_items - 1`.
         rec_head_dim (`int`, *optional*):
@@ -191,7 +284,7 @@ class IAMRecConfig(LlamaConfig):
         super().__post_init__(**kwargs)
         if self.item_mask_modes is None:
             self.item_mask_modes = make_schedule(
-                self.schedule or "full", self.num_hidden_layers, self.num_intra, self.num_inter_last
+                self.schedule, self.num_hidden_layers, self.num_intra, self.num_inter_last
             )
         elif self.schedule is None and (self.num_intra is not None or self.num_inter_last is not None):
             raise ValueError(
@@ -296,17 +389,22 @@ class IAMRecConfig(LlamaConfig):
 
 
 __all__ = [
+    "DEFAULT_SCHEDULE",
+    "HATLLM_MODULES",
     "IAMRecConfig",
     "ITEM_ID_EMBEDDINGS",
     "ITEM_MASK_MODES",
     "MINIMUM_TRANSFORMERS",
     "REC_HEAD_TYPES",
     "SCHEDULES",
+    "TABLE5_ABLATIONS",
+    "Schedule",
+    "block_sizes",
     "check_head_choice",
     "check_item_id_embeddings",
-    "check_schedule_name",
     "full_schedule",
     "hatllm_schedule",
     "iam_schedule",
     "make_schedule",
+    "named_schedule",
 ]

@@ -703,7 +703,7 @@ class IAMRecForSequentialRecommendation(LlamaModel):
         cls,
         pretrained_model_name_or_path: str,
         num_items: int,
-        schedule: str | None = "hatllm",
+        schedule: str | None = None,
         item_mask_modes: list[str] | None = None,
         config_overrides: dict | None = None,
         item_title_token_ids: Sequence[Sequence[int]] | None = None,
@@ -711,8 +711,8 @@ class IAMRecForSequentialRecommendation(LlamaModel):
     ) -> "IAMRecForSequentialRecommendation":
         """Loads any Llama-family checkpoint (local folder or Hub id), keeping its weights, with a chosen schedule.
 
-        The head is freshly initialised (an IAMRec checkpoint keeps its head if `num_items` matches). `schedule` is
-        `"hatllm"`, `"iam"` or `"full"`, shaped by the config fields `num_intra`/`num_inter_last` in
+        The head is freshly initialised (an IAMRec checkpoint keeps its head if `num_items` matches). `schedule` is a
+        name of `SCHEDULES` (None: `DEFAULT_SCHEDULE`), shaped by the config fields `num_intra`/`num_inter_last` in
         `config_overrides`; `item_mask_modes` gives the per-layer modes directly instead. `config_overrides` sets any
         other config field; with `rec_head_type="text"` there, `item_title_token_ids` (every catalog title's token
         ids, e.g. `processor.title_tokens.all_token_ids()`) is required. `kwargs` (`torch_dtype`,
@@ -735,7 +735,7 @@ class IAMRecForSequentialRecommendation(LlamaModel):
             base_config,
             num_items=num_items,
             **{
-                "schedule": None if item_mask_modes is not None else schedule,
+                "schedule": schedule,
                 "item_mask_modes": item_mask_modes,
                 **overrides,
             },

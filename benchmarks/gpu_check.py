@@ -27,6 +27,8 @@ import torch
 import transformers
 from transformers import TrainerCallback
 
+from iamrec.tokenization.collator import SUPERVISIONS
+
 sys.path.insert(0, str(Path(__file__).parent))
 import bench_attention  # noqa: E402  (the same model shapes and batches as the attention benchmark)
 
@@ -252,17 +254,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--base-model", default="smollm2-135m")
     parser.add_argument("--random-base-model", help="train from this folder's config and tokenizer, random weights")
     parser.add_argument("--base-model-layers", type=int, default=0, help="keep the first N layers (0: all)")
-    parser.add_argument("--num-intra", type=int, default=None, help="HatLLM's leading intra layers (default 4)")
-    parser.add_argument("--num-inter-last", type=int, default=None, help="HatLLM's trailing inter_last layers (1)")
+    parser.add_argument("--num-intra", type=int, default=None, help="HatLLM's leading intra layers (default: its own)")
+    parser.add_argument("--num-inter-last", type=int, default=None, help="HatLLM's trailing inter_last layers (same)")
     parser.add_argument("--layers", type=int, default=30, help="layers of the synthetic models (SmolLM2 shapes)")
     parser.add_argument("--agreement-layers", type=int, default=4, help="layers of the backend-agreement models")
     parser.add_argument("--step-batch-sizes", type=int, nargs="+", default=[32, 256])
     parser.add_argument("--length", type=int, default=160, help="synthetic prompts (ML-100K's are 44-167 tokens)")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--batch-size", type=int, default=32, help="training batch unless a variant sets one")
-    parser.add_argument(
-        "--supervision", default="last", choices=["last", "every_item"], help="the train stages' format (rows/s)"
-    )
+    parser.add_argument("--supervision", default="last", choices=SUPERVISIONS, help="the train stages' format (rows/s)")
     parser.add_argument("--train-variants", nargs="*", choices=list(TRAIN_VARIANTS), default=list(TRAIN_VARIANTS))
     parser.add_argument("--train-steps", type=int, default=40)
     parser.add_argument("--warmup-steps", type=int, default=10, help="steps left out of the steady samples/s")

@@ -118,13 +118,13 @@ def main() -> None:
     layers = args.layers if args.base_model == "smollm2-135m" else None
     base = resolve_base_model(args.base_model, layers)
     processor = IAMRecProcessor(AutoTokenizer.from_pretrained(base), data.titles)
-    collator = processor.collator()
     popular = MostPopular(len(data.titles)).fit({"target": t} for t in data.splits["train"]["target"])
     train = data.splits["train"]
     model_args = IAMRecArguments(data_dir=args.data_dir, rec_head_norm="batch", num_intra=1, num_inter_last=1)
     runs = {}
     for name, spec in formats(args.chunkings).items():
         examples = train if spec is None else every_item_sequences(train, spec, data.protocol.get("cold_items") or [])
+        collator = processor.collator(supervision="last" if spec is None else "every_item")
         prepared = batches(examples, collator, args.batch_size, args.steps + args.warmup, args.seed)
         for variant in args.variants[:1] if spec is None else args.variants:
             how = VARIANTS[variant]

@@ -126,7 +126,7 @@ def every_item_setup(data_dir: str, layers: int, chunking: str = "20:10") -> Set
     data = load_prepared(data_dir)
     base = resolve_base_model("smollm2-135m", layers)
     processor = IAMRecProcessor(AutoTokenizer.from_pretrained(base), data.titles)
-    collator = processor.collator(pad_to_multiple_of=32)
+    collator = processor.collator(pad_to_multiple_of=32, supervision="every_item")
     popular = MostPopular(len(data.titles)).fit({"target": t} for t in data.splits["train"]["target"])
     chunk, context = (int(part) for part in chunking.split(":"))
     cold = data.protocol.get("cold_items") or []

@@ -131,19 +131,6 @@ def test_a_lazy_import_by_name_is_an_import():
     }
 
 
-def test_former_import_paths_name_the_same_objects():
-    """Modules moved into `training/` are still importable under their former names (re-exports)."""
-    import importlib
-
-    former = {
-        ("iamrec.demo", "BUDGETS"): ("iamrec.training", "DEMO_BUDGETS"),
-        ("iamrec.study", "BUDGETS"): ("iamrec.training", "STUDY_BUDGETS"),
-    }
-    for (old_module, old_name), (new_module, new_name) in former.items():
-        old = getattr(importlib.import_module(old_module), old_name)
-        assert old is getattr(importlib.import_module(new_module), new_name), f"{old_module}.{old_name}"
-
-
 def test_every_name_imported_from_iamrec_exists():
     """Imports inside functions run late: a name moved elsewhere would fail only when that code path runs."""
     import importlib

@@ -13,7 +13,13 @@ from pathlib import Path
 import iamrec
 
 ROOT = Path(__file__).resolve().parents[1]
-REMOVED_MODULES = {"iamrec.arguments", "iamrec.train", "iamrec.trainer"}  # now iamrec.training, or the top level
+REMOVED_MODULES = (  # now iamrec.training, iamrec.baselines, iamrec.comparison or the top level
+    "iamrec.arguments",
+    "iamrec.train",
+    "iamrec.trainer",
+    "iamrec.evaluation.sasrec",
+    "iamrec.evaluation.report",
+)
 
 
 def user_facing_code() -> dict[str, str]:

@@ -3,13 +3,27 @@
 import operator
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal, get_args
 
 import torch
 from transformers import PreTrainedTokenizerBase
 from transformers.utils import logging
 
 from .templates import PromptTemplate
+
+Supervision = Literal["last", "every_item"]
+"""What an example supervises, the format a collator reads: `"last"`, a prompt whose target (when given) follows its
+last history item, one per example (what validation, test and inference rank); `"every_item"`, a training sequence
+whose `NEXT_ITEMS` give the item after each history item, every one predicted in one forward."""
+SUPERVISIONS: tuple[Supervision, ...] = get_args(Supervision)
+
+
+def check_supervision(supervision: str) -> None:
+    """Raises unless `supervision` is one of `SUPERVISIONS` (also checked by `iamrec train` and the study before
+    anything loads)."""
+    if supervision not in SUPERVISIONS:
+        raise ValueError(f"supervision must be one of {list(SUPERVISIONS)}, got {supervision!r}.")
+
 
 NEXT_ITEMS = "next_items"
 """The key of a training sequence's targets: for each history item, the item that follows it, or `IGNORED`."""
@@ -124,14 +138,15 @@ def special_prefix(tokenizer: PreTrainedTokenizerBase) -> list[int]:
 
 
 class IAMRecCollator:
-    """Batches examples `{"history": [item ids], "target": item id}` into `input_ids`, `attention_mask`,
-    `item_index` and, when the examples have targets, `labels` (LongTensors).
+    """Batches prompts `{"history": [item ids], "target": item id}` (`supervision="last"`, the default) into
+    `input_ids`, `attention_mask`, `item_index` and, when the examples have targets, `labels` (LongTensors).
 
     `item_index` is the history slot (0, 1, ... in prompt order) of each title token and -1 for every other token
     (BOS, instruction, quotes, separators, padding). Other keys of an example (`user`, `timestamp`, ...) are ignored.
     With `max_length`, the most recent whole items that fit are kept (never part of a title), oldest dropped first.
-    Training sequences `{"history": [item ids], "next_items": [...]}` (one entry per history item: the item that
-    follows it, or -100) train on every item at once: each item with a next item gets a readout, a copy of the
+    With `supervision="every_item"` it batches training sequences `{"history": [item ids], "next_items": [...]}`
+    instead (one entry per history item: the item that follows it, or -100), which train on every item at once (an
+    example of the other format is an error): each item with a next item gets a readout, a copy of the
     prompt's closing text that only its own tokens see, and `labels` holds one next item per readout (see
     `readout_index` in the model's forward). A readout reads exactly what the final token of `_encode`'s prompt for the
     history up to that item would, so a model trained this way is evaluated on ordinary prompts.
@@ -151,6 +166,7 @@ class IAMRecCollator:
         padding_side: str = "left",
         pad_to_multiple_of: int | None = None,
         item_id_embeddings: str = "none",
+        supervision: Supervision = "last",
     ):
         if padding_side not in ("left", "right"):
             raise ValueError(f"padding_side must be 'left' or 'right', got {padding_side!r}.")
@@ -160,6 +176,7 @@ class IAMRecCollator:
             raise ValueError(
                 f"item_id_embeddings must be one of {list(ITEM_ID_POSITIONS)}, got {item_id_embeddings!r}."
             )
+        check_supervision(supervision)
         tokenizer = title_tokens.tokenizer
         self.title_tokens = title_tokens
         self.template = template if template is not None else PromptTemplate()
@@ -167,6 +184,7 @@ class IAMRecCollator:
         self.padding_side = padding_side
         self.pad_to_multiple_of = pad_to_multiple_of
         self.item_id_embeddings = item_id_embeddings
+        self.supervision = supervision
         self.pad_token_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
         if self.pad_token_id is None:
             raise ValueError(f"{type(tokenizer).__name__} has no pad token and no eos token: set tokenizer.pad_token.")
@@ -194,12 +212,15 @@ class IAMRecCollator:
     def __call__(self, examples: Sequence[Mapping[str, Any]]) -> dict[str, torch.Tensor]:
         if not examples:
             raise ValueError("Cannot collate an empty list of examples.")
-        sequences = [isinstance(example, Mapping) and NEXT_ITEMS in example for example in examples]
-        if any(sequences):
-            if not all(sequences):
-                raise ValueError(f"Some examples have '{NEXT_ITEMS}' and others not: a batch holds one kind.")
+        if self.supervision == "every_item":
             return self._collate_sequences(examples)
         histories = [self._item_ids(example, row) for row, example in enumerate(examples)]
+        sequence = next((row for row, example in enumerate(examples) if NEXT_ITEMS in example), None)
+        if sequence is not None:
+            raise ValueError(
+                f"Example {sequence} is a training sequence (it has '{NEXT_ITEMS}'), but this collator builds prompts "
+                "(supervision='last'): build it with supervision='every_item'."
+            )
         self.title_tokens.ensure(item_id for history in histories for item_id in history)
         batch = self._pad([self._encode(history, row) for row, history in enumerate(histories)])
         labels = self._labels(examples)
@@ -239,6 +260,11 @@ class IAMRecCollator:
         encoded, labels = [], []
         for row, example in enumerate(examples):
             history = self._item_ids(example, row)
+            if NEXT_ITEMS not in example:
+                raise ValueError(
+                    f"Example {row} has no '{NEXT_ITEMS}' (one per history item), but this collator builds training "
+                    "sequences (supervision='every_item'): build prompts with supervision='last'."
+                )
             next_items = example[NEXT_ITEMS]
             if len(next_items) != len(history):
                 raise ValueError(
@@ -260,8 +286,13 @@ class IAMRecCollator:
     def prompt_lengths(
         self, histories: Iterable[Sequence[int]], next_items: Iterable[Sequence[int]] | None = None
     ) -> list[int]:
-        """Tokens in each history's prompt (or, with `next_items`, each training sequence) before padding: what a
-        length-grouped sampler sorts by."""
+        """Tokens in each history's prompt (or, with `next_items`, which `supervision="every_item"` needs and `"last"`
+        refuses, each training sequence) before padding: what a length-grouped sampler sorts by."""
+        if (next_items is not None) != (self.supervision == "every_item"):
+            raise ValueError(
+                f"prompt_lengths takes next_items with, and only with, supervision='every_item' (this collator's is "
+                f"{self.supervision!r})."
+            )
         histories = [[self._item_id(item, row, "history") for item in history] for row, history in enumerate(histories)]
         self.title_tokens.ensure(item_id for history in histories for item_id in history)
         if next_items is None:

@@ -14,7 +14,7 @@ import torch
 from transformers import BatchEncoding, PreTrainedTokenizerBase, ProcessorMixin
 from transformers.utils import PROCESSOR_NAME
 
-from .collator import IAMRecCollator, TitleTokenCache, check_titles
+from .collator import IAMRecCollator, Supervision, TitleTokenCache, check_titles
 from .templates import PromptTemplate
 
 
@@ -74,9 +74,11 @@ class IAMRecProcessor(ProcessorMixin):
         padding_side: str | None = None,
         pad_to_multiple_of: int | None = None,
         item_id_embeddings: str | None = None,
+        supervision: Supervision = "last",
     ) -> IAMRecCollator:
         """A Trainer `data_collator` sharing this processor's template and title cache (defaults: its settings;
-        `item_id_embeddings="none"` gives a model with item vectors inputs without them, read from titles alone)."""
+        `item_id_embeddings="none"` gives a model with item vectors inputs without them, read from titles alone), for
+        prompts or, with `supervision="every_item"`, training sequences."""
         return IAMRecCollator(
             self.title_tokens,
             self.template,
@@ -84,6 +86,7 @@ class IAMRecProcessor(ProcessorMixin):
             padding_side=self.padding_side if padding_side is None else padding_side,
             pad_to_multiple_of=pad_to_multiple_of,
             item_id_embeddings=self.item_id_embeddings if item_id_embeddings is None else item_id_embeddings,
+            supervision=supervision,
         )
 
     def __call__(self, histories: Sequence[Any], targets: Any = None) -> BatchEncoding:

@@ -87,11 +87,11 @@ if TYPE_CHECKING:
     from .analysis.attention import first_example_per_user, measure_attention
     from .analysis.plot import plot_attention_shares
     from .baselines import MostPopular, Random, SASRec, SASRecConfig
+    from .comparison import evaluate_all as evaluate
     from .configuration_iamrec import IAMRecConfig, full_schedule, hatllm_schedule, iam_schedule, make_schedule
     from .data import load_prepared, prepare_dataset
     from .demo import demo_arguments
     from .evaluation import EvaluationPolicy, evaluate_scorer, ranking_metric
-    from .comparison import evaluate_all as evaluate
     from .inference import Recommender
     from .modeling_iamrec import IAMRecForSequentialRecommendation, IAMRecOutput
     from .study import run_study

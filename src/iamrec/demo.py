@@ -20,10 +20,7 @@ from .evaluation import EvaluationPolicy
 from .folders import DEMO_DATA_DIR, DEMO_HUB_DIR, DEMO_TRAIN_DIR, EVAL_FILE, PROTOCOL_FILE
 from .hub import build_hub_folder
 from .training import IAMRecArguments, RecTrainingArguments, train
-from .training.budgets import DEMO_BUDGETS, Budget
-
-BUDGETS = DEMO_BUDGETS
-"""The demo's budgets (defined in `training.budgets`, beside the study's)."""
+from .training.budgets import Budget
 
 RELOAD_SCRIPT = """
 import json, sys, torch

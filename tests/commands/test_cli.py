@@ -261,3 +261,16 @@ def test_prepare_never_loads_torch(files):
     )
     done = subprocess.run([sys.executable, "-c", script], cwd=files, capture_output=True, text=True)
     assert done.stdout.split()[-2:] == ["0", "False"], done.stderr
+
+
+def test_train_help_lists_every_registered_schedule(capsys):
+    """The help is built from the registry (and prints: a `%` in a help text once broke it)."""
+    from iamrec.configuration_iamrec import SCHEDULES
+
+    with pytest.raises(SystemExit) as exited:
+        iamrec_main(["train", "--help"])
+    assert exited.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    schedule_help = text.split("--schedule SCHEDULE ", 1)[1].split("--num_intra", 1)[0]  # the help, not the usage
+    assert [name for name in SCHEDULES if f" {name}: " not in f" {schedule_help}"] == []  # labels may wrap at a "-"
+    assert "--supervision {last,every_item}" in text

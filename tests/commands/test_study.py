@@ -10,12 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from iamrec import study
+from iamrec import DEMO_BUDGETS, study
 from iamrec.baselines import MostPopular
 from iamrec.cli import main
-from iamrec.configuration_iamrec import hatllm_schedule
+from iamrec.configuration_iamrec import block_sizes, hatllm_schedule
 from iamrec.data import load_prepared
-from iamrec.demo import BUDGETS as DEMO_BUDGETS
 from iamrec.demo import demo_arguments
 from iamrec.evaluation import CandidateScorer, EvaluationPolicy, evaluate_scorer, metrics_from_ranks
 from iamrec.study.runs import finished_and_pending
@@ -153,7 +152,7 @@ def test_a_deadline_stops_a_running_training_early_and_records_it(tiny):
     spec = study.RunSpec("hatllm", 0, str(tiny["data"]), str(output), "tiny", tiny["base"], deadline=time.time())
     record = study.run_one(spec)  # started (the start check is run_study's), then stopped after its first step
     assert record["training"]["stopped_early"] is True and record["training"]["stop_reason"] == "deadline"
-    assert record["training"]["global_step"] == 1 < study.BUDGETS["tiny"].max_steps
+    assert record["training"]["global_step"] == 1 < study.STUDY_BUDGETS["tiny"].max_steps
     assert record["training"]["best_step"] == 1  # no validation before the stop: the final weights are evaluated
     assert study.read_result(study.result_path(output, "hatllm", 0)) == json.loads(json.dumps(record))
     summary, markdown = study.summarize(output)
@@ -257,7 +256,7 @@ def test_the_seed_t_test_matches_the_closed_forms():
 
 
 def test_table5_variants_for_a_6_layer_model():
-    assert study.block_sizes(6) == (1, 4, 1)
+    assert block_sizes(6) == (1, 4, 1)
     expected = {
         "full": ["full"] * 6,
         "hatllm": ["intra", "full", "full", "full", "full", "inter_last"],
@@ -278,7 +277,7 @@ def test_table5_variants_for_a_6_layer_model():
     }
     assert {name: study.table5_modes(name, 6) for name in study.LLM_CONFIGURATIONS} == expected
     # Scaled to depth: the library's HatLLM default at 30 layers, the demo's 1-1-1 at 3.
-    assert study.block_sizes(30) == (4, 25, 1) and study.table5_modes("hatllm", 30) == hatllm_schedule(30)
+    assert block_sizes(30) == (4, 25, 1) and study.table5_modes("hatllm", 30) == hatllm_schedule(30)
     assert study.table5_modes("hatllm", 3) == ["intra", "full", "inter_last"]
     assert study.table5_modes("wo_or", 30) == ["intra"] * 16 + ["inter_last"] * 14
     assert study.GRIDS["ablations"] == ("full", "hatllm", *study.TABLE5_VARIANTS)
@@ -297,7 +296,7 @@ def test_the_title_head_configuration_trains_hatllms_schedule_with_the_text_head
         "most_popular_histories",
         "random",
     ]
-    budget, modes = study.BUDGETS["cpu"], study.table5_modes("hatllm_text", 3)
+    budget, modes = study.STUDY_BUDGETS["cpu"], study.table5_modes("hatllm_text", 3)
     head = study.head_arguments("hatllm_text")
     args, _ = study.llm_arguments(budget, "data", tmp_path, modes, 0, "smollm2-135m", head)
     assert (args.rec_head_type, args.rec_head_item_corrections) == ("text", True)
@@ -373,7 +372,7 @@ def test_the_cpu_budget_is_the_demos_recipe_every_item_trained_shorter(tmp_path,
     demo_args, demo_training = demo_arguments(tmp_path, demo_budget, seed=3)
     modes = ["intra", "full", "inter_last"]
     args, training = study.llm_arguments(
-        study.BUDGETS["cpu"], "data", tmp_path / "run", modes, 3, "smollm2-135m", supervision=supervision
+        study.STUDY_BUDGETS["cpu"], "data", tmp_path / "run", modes, 3, "smollm2-135m", supervision=supervision
     )
     names = ("base_model", "base_model_layers", "max_eval_samples", "rec_head_norm", "lora_r", "head_init", "dtype")
     for name in (*names, "lora_dropout", "supervision", "chunk_items", "context_items"):

@@ -2,11 +2,12 @@
 
 import pytest
 
+from iamrec import DEMO_BUDGETS
 from iamrec.cli import main
 from iamrec.commands.train import parse
-from iamrec.demo import BUDGETS as DEMO_BUDGETS
+from iamrec.configuration_iamrec import make_schedule
 from iamrec.demo import demo_arguments
-from iamrec.study import BUDGETS, llm_arguments, table5_modes
+from iamrec.study import STUDY_BUDGETS, llm_arguments, table5_modes
 from iamrec.training.budgets import TRAIN_PRESETS
 
 COMPARED = ("base_model", "base_model_layers", "supervision", "max_eval_samples", "rec_head_norm", "eval_sample")
@@ -31,7 +32,8 @@ def test_the_demo_budget_trains_exactly_as_the_demo(tmp_path):
     args, training, _ = parse(["--budget", "demo", "--data_dir", "d", "--output_dir", "o"])
     demo_args, demo_training = demo_arguments(tmp_path, DEMO_BUDGETS["default"])
     assert settings(args, training) == settings(demo_args, demo_training)
-    assert (args.schedule, args.num_intra, args.num_inter_last) == ("hatllm", 1, 1) and args.budget == "demo"
+    assert args.schedule_fields == {"schedule": "hatllm", "num_intra": None, "num_inter_last": None}
+    assert make_schedule(args.schedule, 3) == ["intra", "full", "inter_last"] and args.budget == "demo"
     assert (training.max_steps, args.supervision) == (600, "every_item")
 
 
@@ -39,11 +41,12 @@ def test_the_demo_budget_trains_exactly_as_the_demo(tmp_path):
 def test_a_study_budget_trains_as_the_studys_hatllm_run(tmp_path, supervision):
     args, training, _ = parse(["--budget", "cpu", "--supervision", supervision, "--data_dir", "d"])
     study_args, study_training = llm_arguments(
-        BUDGETS["cpu"], "d", tmp_path, table5_modes("hatllm", 3), 0, "smollm2-135m", supervision=supervision
+        STUDY_BUDGETS["cpu"], "d", tmp_path, table5_modes("hatllm", 3), 0, "smollm2-135m", supervision=supervision
     )
     assert settings(args, training) == settings(study_args, study_training)
     assert training.max_steps == (140 if supervision == "every_item" else 300)
-    assert (args.schedule, args.num_intra, args.num_inter_last) == ("hatllm", 1, 1)  # the study's modes at 3 layers
+    # the study's modes at 3 layers, which the schedule's own blocks give at that depth
+    assert make_schedule(args.schedule, 3, args.num_intra, args.num_inter_last) == table5_modes("hatllm", 3)
 
 
 def test_flags_beside_a_budget_override_it():

@@ -29,3 +29,11 @@ def test_the_pages_describe_the_project_not_the_history_of_its_making():
         if page.is_file():
             found = PROCESS_WORDS.findall(page.read_text())
             assert not found, f"{page.name}: {sorted(set(found))}"
+
+
+def test_the_model_page_lists_every_registered_schedule_and_the_default():
+    from iamrec.configuration_iamrec import DEFAULT_SCHEDULE, SCHEDULES
+
+    section = (ROOT / "docs" / "model.md").read_text().split("## Schedules", 1)[1].split("\n## ", 1)[0]
+    assert [name for name in SCHEDULES if f"`{name}`" not in section] == []
+    assert f"a model uses `{DEFAULT_SCHEDULE}` (`DEFAULT_SCHEDULE`)" in section

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from iamrec import IAMRecConfig, IAMRecForSequentialRecommendation, hatllm_schedule, iam_schedule, make_schedule
+from iamrec.configuration_iamrec import DEFAULT_SCHEDULE, ITEM_MASK_MODES, SCHEDULES, TABLE5_ABLATIONS, block_sizes
 from iamrec.modeling_iamrec import IAMRecInputs
 from model_fixtures import NUM_ITEMS, Layout, batch_from_layouts, random_layout, tiny_config, tiny_model
 
@@ -266,19 +267,64 @@ def test_schedules():
         make_schedule("hat", 4)
     with pytest.raises(ValueError, match=r"The 'full' schedule takes no \['num_intra'\]"):
         make_schedule("full", 4, num_intra=2)
+    with pytest.raises(ValueError, match=r"The 'wo_cr' schedule takes no \['num_inter_last'\]"):
+        make_schedule("wo_cr", 6, num_inter_last=2)
+
+
+def test_hatllms_default_blocks_are_the_papers_scaled_to_the_depth():
+    """4 shallow and 1 deep layer of HatLLM's 28, rounded half up and at least one each: the default of every
+    three-block schedule, so the library and the study build the same modes for a depth."""
+    assert [block_sizes(depth) for depth in (2, 3, 6, 24, 25, 28, 31, 32, 42)] == [
+        (1, 0, 1),
+        (1, 1, 1),
+        (1, 4, 1),
+        (3, 20, 1),
+        (4, 20, 1),
+        (4, 23, 1),
+        (4, 26, 1),
+        (5, 26, 1),
+        (6, 34, 2),
+    ]
+    assert hatllm_schedule(30) == ["intra"] * 4 + ["full"] * 25 + ["inter_last"]
+    assert make_schedule(None, 30) == make_schedule(DEFAULT_SCHEDULE, 30) == hatllm_schedule(30)
+    assert make_schedule("wo_in", 6) == ["full"] * 5 + ["inter_last"]
+    with pytest.raises(ValueError, match="needs at least 2 layers, got num_hidden_layers=1: name `full` or `iam`"):
+        IAMRecConfig(num_hidden_layers=1, num_items=5)
+    assert hatllm_schedule(1, num_intra=1, num_inter_last=0) == ["intra"]
+
+
+def test_the_registry_names_each_schedule_once_with_its_label_and_parameters():
+    assert list(SCHEDULES)[:3] == ["full", "hatllm", "iam"] and DEFAULT_SCHEDULE in SCHEDULES
+    assert [schedule.name for schedule in TABLE5_ABLATIONS] == list(SCHEDULES)[3:]
+    assert {name: schedule.parameters for name, schedule in SCHEDULES.items() if schedule.parameters} == {
+        "hatllm": ("num_intra", "num_inter_last"),
+        "iam": ("num_intra",),
+    }
+    assert SCHEDULES["in_cr_or"].label == "IN-CR-OR" and SCHEDULES["hatllm"].label == "HatLLM (IN-OR-CR)"
+    for name in SCHEDULES:  # every schedule builds for any depth from 2 layers on, from its own defaults
+        for depth in (2, 3, 30):
+            modes = make_schedule(name, depth)
+            assert len(modes) == depth and set(modes) <= set(ITEM_MASK_MODES)
 
 
 def test_the_config_derives_the_modes_from_a_named_schedule_once(tmp_path):
     """Like Qwen3Config's `layer_types`: the schedule is resolved in the config, and explicit modes win."""
-    config = IAMRecConfig(num_hidden_layers=8, schedule="hatllm", num_items=5)
-    assert config.item_mask_modes == ["intra"] * 4 + ["full"] * 3 + ["inter_last"]  # HatLLM's defaults: 4 and 1
+    config = IAMRecConfig(num_hidden_layers=30, schedule="hatllm", num_items=5)
+    assert config.item_mask_modes == ["intra"] * 4 + ["full"] * 25 + ["inter_last"]  # HatLLM's 4 and 1 at 30 layers
     shaped = IAMRecConfig(num_hidden_layers=8, schedule="iam", num_intra=3, num_items=5)
     assert shaped.item_mask_modes == ["intra"] * 3 + ["inter"] * 5
     shaped.save_pretrained(tmp_path)
     assert IAMRecConfig.from_pretrained(tmp_path).item_mask_modes == shaped.item_mask_modes
-    assert IAMRecConfig(num_hidden_layers=2, num_items=5).item_mask_modes == ["full", "full"]
+    # No schedule: the default one, whose blocks scale to the depth; the name stays unset in config.json.
+    default = IAMRecConfig(num_hidden_layers=2, num_items=5)
+    assert default.item_mask_modes == make_schedule(DEFAULT_SCHEDULE, 2) == ["intra", "inter_last"]
+    assert default.schedule is None
+    ablation = IAMRecConfig(num_hidden_layers=6, schedule="cr_pre", num_items=5)
+    assert ablation.item_mask_modes == ["intra"] + ["full"] * 4 + ["inter"]
     with pytest.raises(ValueError, match="explicit item_mask_modes take none"):
         IAMRecConfig(num_hidden_layers=2, item_mask_modes=["intra", "full"], num_intra=1, num_items=5)
+    with pytest.raises(ValueError, match="Unknown schedule 'bogus'"):
+        IAMRecConfig(num_hidden_layers=2, schedule="bogus", num_items=5)
 
 
 def test_bad_input_is_a_clear_value_error():
@@ -297,7 +343,7 @@ def test_bad_input_is_a_clear_value_error():
     with pytest.raises(ValueError, match=r"Unknown item_mask_modes \['cross'\]"):
         tiny_config(["intra", "cross"])
     with pytest.raises(ValueError, match="num_items must be set"):
-        IAMRecForSequentialRecommendation(IAMRecConfig(num_hidden_layers=1, hidden_size=32, num_attention_heads=4))
+        IAMRecForSequentialRecommendation(IAMRecConfig(num_hidden_layers=2, hidden_size=32, num_attention_heads=4))
 
 
 def test_item_index_covers_cached_tokens():

@@ -118,7 +118,7 @@ def test_readouts_score_like_prompts_and_padding_changes_nothing(mode, attn_impl
     for padding_side in ("left", "right"):
         processor, model = titles_setup(mode, padding_side, attn_implementation)
         collator = processor.collator()
-        every_item = logits(model, collator(SEQUENCES))
+        every_item = logits(model, processor.collator(supervision="every_item")(SEQUENCES))
         prompts = [
             {"history": sequence["history"][: position + 1], "target": target}
             for sequence in SEQUENCES
@@ -133,7 +133,7 @@ def test_readouts_score_like_prompts_and_padding_changes_nothing(mode, attn_impl
 @pytest.mark.parametrize("mode", ID_MODES)
 def test_changing_a_later_items_id_leaves_earlier_predictions_unchanged(mode):
     processor, model = titles_setup(mode)
-    batch = processor.collator()(SEQUENCES[:1])
+    batch = processor.collator(supervision="every_item")(SEQUENCES[:1])
     item_index = batch["item_index"][0]
     last_slot = int(item_index.max())
     changed = {**batch, "item_ids": batch["item_ids"].clone()}

@@ -37,16 +37,16 @@ def setup(schedule: str, attn_implementation: str, padding_side: str = "left", *
     model = tiny_model(
         SCHEDULES[schedule], attn_implementation, vocab_size=len(tokenizer), num_items=len(TITLES), **config
     )
-    return processor.collator(), model
+    return processor.collator(supervision="every_item"), processor.collator(), model
 
 
 @pytest.mark.parametrize("schedule", list(SCHEDULES))
 @pytest.mark.parametrize("attn_implementation", ["eager", "sdpa"])
 @pytest.mark.parametrize("padding_side", ["left", "right"])
 def test_each_readout_scores_like_the_prompt_that_ends_at_its_item(schedule, attn_implementation, padding_side):
-    collator, model = setup(schedule, attn_implementation, padding_side)
-    batch = collator(SEQUENCES)
-    prompts = collator(prompts_of(SEQUENCES))
+    collate_sequences, collate_prompts, model = setup(schedule, attn_implementation, padding_side)
+    batch = collate_sequences(SEQUENCES)
+    prompts = collate_prompts(prompts_of(SEQUENCES))
     assert torch.equal(batch["labels"], prompts["labels"])
     with torch.no_grad():
         every_item = model(**batch)
@@ -59,20 +59,23 @@ def test_each_readout_scores_like_the_prompt_that_ends_at_its_item(schedule, att
 def test_the_title_head_and_batch_norm_read_readouts_like_prompts():
     tokens = tiny_tokenizer(add_bos=True)(TITLES, add_special_tokens=False)["input_ids"]
     titles = {"rec_head_type": "text", "num_title_tokens": sum(map(len, tokens))}
-    collator, model = setup("hatllm", "sdpa", rec_head_norm="batch", **titles)
+    collate_sequences, collate_prompts, model = setup("hatllm", "sdpa", rec_head_norm="batch", **titles)
     model.set_item_titles(tokens)
     with torch.no_grad():
-        torch.testing.assert_close(model(**collator(SEQUENCES)).logits, model(**collator(prompts_of(SEQUENCES))).logits)
+        every_item = model(**collate_sequences(SEQUENCES)).logits
+        torch.testing.assert_close(every_item, model(**collate_prompts(prompts_of(SEQUENCES))).logits)
 
 
 @pytest.mark.parametrize("schedule", ["hatllm", "full"])
 def test_a_later_item_never_changes_an_earlier_readout(schedule):
-    collator, model = setup(schedule, "sdpa")
+    collate_sequences, _, model = setup(schedule, "sdpa")
     original = {"history": [0, 11, 2, 5, 16], "next_items": [11, 2, 5, 16, 3]}
     later_changed = {"history": [0, 11, 2, 9, 1], "next_items": [11, 2, 9, 1, 3]}
     earlier_changed = {"history": [14, 11, 2, 5, 16], "next_items": [11, 2, 5, 16, 3]}
     with torch.no_grad():
-        logits = [model(**collator([sequence])).logits for sequence in (original, later_changed, earlier_changed)]
+        logits = [
+            model(**collate_sequences([sequence])).logits for sequence in (original, later_changed, earlier_changed)
+        ]
     # The readouts after items 0-2 read the same items in both: equal. Those after items 3-4 read other items.
     torch.testing.assert_close(logits[1][:3], logits[0][:3], atol=0, rtol=0)
     assert not torch.allclose(logits[1][3:], logits[0][3:])
@@ -81,10 +84,10 @@ def test_a_later_item_never_changes_an_earlier_readout(schedule):
 
 def test_readouts_train_like_their_prompts():
     """The gradients of one every-item batch equal those of its prompts: the same loss, term by term."""
-    collator, model = setup("hatllm", "sdpa")
+    collate_sequences, collate_prompts, model = setup("hatllm", "sdpa")
     model.train()
     gradients = []
-    for batch in (collator(SEQUENCES), collator(prompts_of(SEQUENCES))):
+    for batch in (collate_sequences(SEQUENCES), collate_prompts(prompts_of(SEQUENCES))):
         model.zero_grad()
         model(**batch).loss.backward()
         gradients.append(torch.cat([p.grad.flatten() for p in model.parameters() if p.grad is not None]))
@@ -92,8 +95,8 @@ def test_readouts_train_like_their_prompts():
 
 
 def test_bad_readout_inputs_are_clear_errors():
-    collator, model = setup("hatllm", "sdpa", padding_side="right")
-    batch = collator(SEQUENCES)
+    collate_sequences, _, model = setup("hatllm", "sdpa", padding_side="right")
+    batch = collate_sequences(SEQUENCES)
     with pytest.raises(ValueError, match="one target item id per readout, shape \\(8,\\)"):
         model(**{**batch, "labels": batch["labels"][:3]})
     with pytest.raises(ValueError, match="readout_index has shape"):

@@ -244,3 +244,31 @@ def test_prompt_lengths_are_the_unpadded_token_counts(any_tokenizer):
     assert collator.prompt_lengths(histories) == batch["attention_mask"].sum(dim=1).tolist()
     with pytest.raises(ValueError, match="not in the catalog"):
         collator.prompt_lengths([[0, len(TITLES)]])
+
+
+SEQUENCE = {"history": [0, 11, 2], "next_items": [11, -100, 5]}
+
+
+def test_the_collator_reads_the_format_it_is_told_and_names_a_mismatch_in_one_line():
+    """No guessing from an example's keys: a prompt collator refuses a training sequence and the other way round."""
+    prompts = make_collator(tiny_tokenizer(add_bos=True))
+    sequences = make_collator(tiny_tokenizer(add_bos=True), supervision="every_item")
+    assert (prompts.supervision, sequences.supervision) == ("last", "every_item")
+    assert sequences([SEQUENCE])["labels"].tolist() == [11, 5] and "readout_index" in sequences([SEQUENCE])
+    assert "readout_index" not in prompts([{"history": [0, 11, 2], "target": 5}])
+    with pytest.raises(ValueError, match=r"^Example 1 is a training sequence \(it has 'next_items'\), but this .*"):
+        prompts([{"history": [0]}, SEQUENCE])
+    with pytest.raises(ValueError, match=r"^Example 0 has no 'next_items' \(one per history item\), but this .*"):
+        sequences([{"history": [0, 11], "target": 5}])
+    with pytest.raises(ValueError, match=r"supervision must be one of \['last', 'every_item'\], got 'all'"):
+        make_collator(tiny_tokenizer(add_bos=True), supervision="all")
+
+
+def test_prompt_lengths_follow_the_collators_format():
+    sequences = make_collator(tiny_tokenizer(add_bos=True), supervision="every_item")
+    batch = sequences([SEQUENCE])
+    assert sequences.prompt_lengths([SEQUENCE["history"]], [SEQUENCE["next_items"]]) == [batch["input_ids"].shape[1]]
+    with pytest.raises(ValueError, match="next_items with, and only with, supervision='every_item'"):
+        sequences.prompt_lengths([SEQUENCE["history"]])
+    with pytest.raises(ValueError, match="this collator's is 'last'"):
+        make_collator(tiny_tokenizer(add_bos=True)).prompt_lengths([[0]], [[1]])

@@ -38,11 +38,11 @@ def models_and_batches(data_dir: Path, base: Path):
     for dtype in (torch.float32, torch.bfloat16):
         torch.manual_seed(0)
         models[dtype] = build_model(args, str(base), processor, popular, dtype).train()
-    collator = processor.collator(pad_to_multiple_of=32)
     sequences = every_item_sequences(data.splits["train"], ChunkSpec(6, 2), [])
+    examples = {"last": [data.splits["train"][row] for row in range(8)], "every_item": sequences.select(range(4))}
     batches = {
-        "last": collator([data.splits["train"][row] for row in range(8)]),
-        "every_item": collator([sequences[row] for row in range(4)]),
+        supervision: processor.collator(pad_to_multiple_of=32, supervision=supervision)(list(rows))
+        for supervision, rows in examples.items()
     }
     return models, batches
 

@@ -12,6 +12,7 @@ from safetensors.torch import load_file
 from transformers import AutoModel, AutoTokenizer, TrainerCallback
 
 from iamrec.commands.train import parse as parse_arguments
+from iamrec.configuration_iamrec import DEFAULT_SCHEDULE
 from iamrec.data import load_prepared
 from iamrec.evaluation import EvaluationPolicy, ModelScorer, evaluate_scorer
 from iamrec.folders import RUN_FILE
@@ -41,6 +42,21 @@ def test_defaults_follow_hatllm_and_config_files_work(tmp_path):
     assert (args.lora_r, training_args.lr_scheduler_type.value) == (4, "cosine")
     with pytest.raises(ValueError, match="Unknown schedule"):
         parse_arguments(["--data_dir", "d", "--schedule", "bogus"])
+
+
+def test_the_schedule_flags_are_checked_against_the_registry_before_anything_loads():
+    """`--schedule` takes every registered schedule (HatLLM's Table-5 ablations too) and only their own parameters;
+    explicit modes replace the named schedule in the configuration."""
+    args, _, _ = parse_arguments(["--data_dir", "d", "--schedule", "cr_pre"])
+    assert args.schedule_fields == {"schedule": "cr_pre", "num_intra": None, "num_inter_last": None}
+    args, _, _ = parse_arguments(["--data_dir", "d"])
+    assert args.schedule == DEFAULT_SCHEDULE
+    with pytest.raises(ValueError, match=r"The 'iam' schedule takes no \['num_inter_last'\]"):
+        parse_arguments(["--data_dir", "d", "--schedule", "iam", "--num_inter_last", "2"])
+    args, _, _ = parse_arguments(["--data_dir", "d", "--item_mask_modes", "intra", "full", "--schedule", "full"])
+    assert args.schedule_fields == {"item_mask_modes": ["intra", "full"]}
+    with pytest.raises(ValueError, match=r"invalid choice: 'all'"):
+        parse_arguments(["--data_dir", "d", "--supervision", "all"])
     with pytest.raises(ValueError, match="dtype must be one of .'auto', 'float32', 'bfloat16'., got 'float16'"):
         parse_arguments(["--data_dir", "d", "--dtype", "float16"])
     with pytest.raises(ValueError, match="max_tokens_per_batch must be a positive number of tokens, got 0"):

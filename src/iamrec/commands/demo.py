@@ -31,11 +31,12 @@ def parse(argv: list[str]) -> tuple[DemoArguments, Placement]:
 
 def run(arguments: tuple[DemoArguments, Placement]) -> int:
     """Runs the journey, writes demo_report.json and prints the report; exit 1 if the budget's bar is not met."""
-    from ..demo import BUDGETS, format_report, run_demo
+    from ..demo import format_report, run_demo
     from ..folders import DEMO_REPORT_FILE
+    from ..training.budgets import DEMO_BUDGETS
 
     args, placement = arguments
-    output_dir, budget = Path(args.output_dir), BUDGETS[args.budget]
+    output_dir, budget = Path(args.output_dir), DEMO_BUDGETS[args.budget]
     report = run_demo(output_dir, budget, seed=args.seed, device=placement.device, dtype=placement.dtype)
     (output_dir / DEMO_REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n")
     print(format_report(report))

@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 from typing import Literal
 
+from ..tokenization.collator import Supervision
 from . import parse_flags
 
 
@@ -37,7 +38,7 @@ class StudyArguments:
             "early stopping (HatLLM 5.1.4); tiny: a smoke run (needs --base-model)."
         },
     )
-    supervision: Literal["last", "every_item"] = field(
+    supervision: Supervision = field(
         default="last",
         metadata={
             "help": "How LLM runs train: last (one prompt per target, the papers' format) or every_item (every item "

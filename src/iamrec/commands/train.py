@@ -96,11 +96,6 @@ def with_budget(argv: list[str]) -> list[str]:
     if chosen.budget is None:
         return argv
     settings = preset_settings(chosen.budget, chosen.supervision)
-    if settings.get("base_model_layers") is not None and "num_intra" not in settings:  # a study budget's depth
-        from ..study.grid import block_sizes
-
-        num_intra, _, num_inter_last = block_sizes(settings["base_model_layers"])
-        settings.update(num_intra=num_intra, num_inter_last=num_inter_last)
     flags: list[str] = []
     for name, value in settings.items():
         flags += flag_values(f"--{name}", value)

@@ -9,26 +9,26 @@ complete, so a killed or time-boxed study continues where it stopped. `summarize
 against a reference (`REFERENCES`: `full` on test; `random` on `test_cold`) on per-example NDCG@10, with the difference
 seed by seed and a paired t-test over seeds.
 
-Configurations (`CONFIGURATIONS`): `full` (plain causal attention in every layer: BIGRec with an embedding head, the
-reference), `hatllm`, `iam`, HatLLM's Table-5 schedule variants (`table5_modes`), `hatllm_text` (hatllm with the title
-head), and the baselines `most_popular`, `most_popular_histories` (history mentions counted too: a popularity for cold
-items), `random` and `sasrec`. Grids (`GRIDS`): `main`, `ablations`, `cold_start` (for data
-prepared with `--cold_items_fraction`: results then hold `test_cold` beside `test`) and `item_ids` (`hatllm` with
-item vectors beside the titles, `ITEM_ID_CONFIGURATIONS`). Budgets (`BUDGETS`): `cpu`, `gpu`
-and `tiny`.
+Configurations (`CONFIGURATIONS`): every registered schedule (`configuration_iamrec.SCHEDULES`, with the modes
+`table5_modes` gives): `full` (plain causal attention in every layer: BIGRec with an embedding head, the reference),
+`hatllm`, `iam` and HatLLM's Table-5 ablations; `hatllm_text` (hatllm with the title head), and the baselines
+`most_popular`, `most_popular_histories` (history mentions counted too: a popularity for cold items), `random` and
+`sasrec`. Grids (`GRIDS`): `main`, `ablations`, `cold_start` (for data prepared with `--cold_items_fraction`: results
+then hold `test_cold` beside `test`) and `item_ids` (`hatllm` with item vectors beside the titles,
+`ITEM_ID_CONFIGURATIONS`). Budgets (`STUDY_BUDGETS`, from `training.budgets`): `cpu`, `demo`, `converge`, `gpu` and
+`tiny`.
 
 Modules: `grid` (configurations and grids; the budgets live in `training.budgets`), `runs` (one run, the study loop),
 `results` (the result files), `summary` (the tables and the paired test).
 """
 
+from ..training.budgets import STUDY_BUDGETS
 from .grid import (
-    BUDGETS,
     GRIDS,
     ITEM_ID_CONFIGURATIONS,
     LLM_CONFIGURATIONS,
     REFERENCES,
     TABLE5_VARIANTS,
-    block_sizes,
     head_arguments,
     llm_arguments,
     model_arguments,
@@ -40,15 +40,14 @@ from .runs import RunSpec, rank_split, run_one, run_study
 from .summary import SUMMARY_METRICS, paired_bootstrap, paired_t_test, summarize
 
 __all__ = [
-    "BUDGETS",
     "GRIDS",
     "ITEM_ID_CONFIGURATIONS",
     "LLM_CONFIGURATIONS",
     "REFERENCES",
+    "STUDY_BUDGETS",
     "SUMMARY_METRICS",
     "TABLE5_VARIANTS",
     "RunSpec",
-    "block_sizes",
     "head_arguments",
     "llm_arguments",
     "model_arguments",

@@ -1,39 +1,17 @@
-"""The study's configurations (HatLLM's schedules, Table-5 variants, baselines), grids and budgets."""
+"""The study's configurations (every registered schedule, HatLLM's variants of head and input, baselines) and grids."""
 
-import math
 import os
 from collections.abc import Sequence
 from typing import Any
 
 from ..baselines import BASELINES
-from ..configuration_iamrec import iam_schedule
+from ..configuration_iamrec import SCHEDULES, TABLE5_ABLATIONS, make_schedule
+from ..tokenization.collator import Supervision
 from ..training import IAMRecArguments, RecTrainingArguments
-from ..training.budgets import STUDY_BUDGETS, StudyBudget
-
-MODE_OF = {"IN": "intra", "OR": "full", "CR": "inter_last", "CR-pre": "inter"}
-"""HatLLM's module names (section 4) as our attention modes: IN = intra-item attention (eq. 3), OR = the original
-causal attention, CR = cross-item attention over the items' last tokens (eq. 5), CR-pre = the first cross-item design
-that masks all intra-item attention (eq. 4)."""
-
-PAPER_LAYERS, PAPER_SHALLOW, PAPER_DEEP = 28, 4, 1
-"""The depth the block sizes are scaled from: HatLLM's backbone (LLaMA3-3B, 28 layers, section 5.1.4) with 4 shallow
-and 1 deep layer (its tuned ranges are {1, 4, 8, 12, 16} shallow, {1..5} deep; 4 shallow and 1-3 deep are best,
-section 5.4). At 30 layers this gives the library's `hatllm_schedule` default (4, 25, 1); at 3 layers the demo's
-(1, 1, 1)."""
+from ..training.budgets import StudyBudget
 
 LABELS = {
-    "full": "BIGRec (OR in every layer)",
-    "hatllm": "HatLLM (IN-OR-CR)",
-    "iam": "IAM (intra, then inter)",
-    "wo_in": "w/o IN",
-    "wo_or": "w/o OR",
-    "wo_cr": "w/o CR",
-    "cr_pre": "CR->CR-pre",
-    "in_cr_or": "IN-CR-OR",
-    "or_in_cr": "OR-IN-CR",
-    "or_cr_in": "OR-CR-IN",
-    "cr_in_or": "CR-IN-OR",
-    "cr_or_in": "CR-OR-IN",
+    **{name: schedule.label for name, schedule in SCHEDULES.items()},
     "hatllm_text": "HatLLM, title head",
     "hatllm_title_only": "HatLLM, title head without per-item corrections",
     "hatllm_ids": "HatLLM + item ids (added to title tokens)",
@@ -43,10 +21,11 @@ LABELS = {
     "hatllm_ids_sasrec": "HatLLM + item ids from SASRec (projected)",
     **{name: baseline.label for name, baseline in BASELINES.items()},
 }
-"""Each configuration's name in the papers (Table 5's row names for the ablations); a baseline's is registered with it
-(`iamrec.baselines`), and `label` also finds one registered after this module was imported."""
+"""Each configuration's name in the papers: a schedule's is registered with it (`configuration_iamrec.SCHEDULES`,
+Table 5's row names for the ablations), as a baseline's is (`iamrec.baselines`), and `label` also finds one
+registered after this module was imported."""
 
-TABLE5_VARIANTS = ("wo_in", "wo_or", "wo_cr", "cr_pre", "in_cr_or", "or_in_cr", "or_cr_in", "cr_in_or", "cr_or_in")
+TABLE5_VARIANTS = tuple(schedule.name for schedule in TABLE5_ABLATIONS)
 TEXT_HEAD_CONFIGURATIONS = {"hatllm_text": "hatllm", "hatllm_title_only": "hatllm"}
 """Configurations that train another one's schedule with the title head (`rec_head_type="text"`), which scores items
 from their titles and so can rank cold items: run them on data prepared with `--cold_items_fraction`, whose results
@@ -67,14 +46,9 @@ ITEM_ID_CONFIGURATIONS: dict[str, dict[str, Any]] = {
 the linear head's rows as the vectors; or a saved SASRec's item table through a learned projection (LLaRA), which
 needs the study's `sasrec_dir`."""
 SASREC_INITIALISED = ("hatllm_ids_sasrec",)
-LLM_CONFIGURATIONS = (
-    "full",
-    "hatllm",
-    "iam",
-    *TABLE5_VARIANTS,
-    *TEXT_HEAD_CONFIGURATIONS,
-    *ITEM_ID_CONFIGURATIONS,
-)
+LLM_CONFIGURATIONS = (*SCHEDULES, *TEXT_HEAD_CONFIGURATIONS, *ITEM_ID_CONFIGURATIONS)
+"""Every registered schedule under its own name (`full`, `hatllm`, `iam`, Table 5's ablations), then the
+configurations that train `hatllm` with another head or input."""
 BASELINE_CONFIGURATIONS = tuple(BASELINES)
 """The registered baselines (`iamrec.baselines.BASELINES`): `most_popular` counts training targets;
 `most_popular_histories` also counts history items, so an item that is never a training target (a cold item) still has
@@ -106,68 +80,30 @@ GRIDS = {
 }
 
 
-def block_sizes(num_layers: int) -> tuple[int, int, int]:
-    """(shallow, middle, deep) layer counts for a model of `num_layers` layers: 4 and 1 of HatLLM's 28 scaled to depth
-    (rounded half up, at least 1 each), the middle block the rest (empty for a 2-layer model)."""
-    if num_layers < 2:
-        raise ValueError(f"The HatLLM schedules need at least 2 layers, got {num_layers}.")
-    shallow = max(1, math.floor(PAPER_SHALLOW * num_layers / PAPER_LAYERS + 0.5))
-    deep = max(1, math.floor(PAPER_DEEP * num_layers / PAPER_LAYERS + 0.5))
-    return shallow, num_layers - shallow - deep, deep
+def schedule_of(configuration: str) -> str:
+    """The registered schedule an LLM configuration trains: a schedule's own name, or the one a head or input
+    variant names (`TEXT_HEAD_CONFIGURATIONS`; `hatllm` for `ITEM_ID_CONFIGURATIONS`)."""
+    if configuration in TEXT_HEAD_CONFIGURATIONS:
+        return TEXT_HEAD_CONFIGURATIONS[configuration]
+    if configuration in ITEM_ID_CONFIGURATIONS:
+        return "hatllm"
+    if configuration in SCHEDULES:
+        return configuration
+    raise ValueError(f"{configuration!r} is not an LLM configuration; choose from {list(LLM_CONFIGURATIONS)}.")
 
 
 def table5_modes(configuration: str, num_layers: int) -> list[str]:
-    """The per-layer `item_mask_modes` of an LLM configuration for a model of `num_layers` layers.
-
-    With (a, b, c) = `block_sizes(num_layers)` (shallow, middle, deep; (1, 4, 1) at 6 layers, (4, 25, 1) at 30), the
-    variants of HatLLM's ablation study (arXiv 2510.10955, section 5.3 and Table 5) are:
-
-    - `hatllm`: IN^a OR^b CR^c, "IN in the shallow layers, OR in the middle layers, CR in the deep layers".
-    - `wo_in`, `wo_cr` ("shallow Intra-item Attention layers (w/o IN) ... and deep cross-item Attention layers
-      (w/o CR) are removed"): the module's mask is dropped and its layers attend as originally (OR), keeping the
-      depth: OR^(a+b) CR^c and IN^a OR^(b+c).
-    - `wo_or` ("middle orignal Attention layers (w/o OR) ... removed"): without OR the masked blocks meet; the paper
-      does not say where, so the middle block goes half to each neighbour: IN^(a + b//2) CR^(c + b - b//2). (This is
-      our reading; literally deleting layers would change the model's size, which no other variant does.)
-    - `cr_pre` ("CR->CR-pre": "the initial cross-item attention design (cf. eq.(4))"): IN^a OR^b CR-pre^c, where
-      CR-pre (eq. 4) masks every intra-item pair of item tokens (our `inter`), not only non-last tokens.
-    - the permuted orders `in_cr_or`, `or_in_cr`, `or_cr_in`, `cr_in_or`, `cr_or_in` ("we permute the order of three
-      typical layers ... 'IN-CR-OR' means using IN in the shallow layers, CR in the middle layers, and OR in the deep
-      layers"): the three positions keep their sizes (a shallow, b middle, c deep) and the named modules fill them
-      in order; e.g. IN-CR-OR = IN^a CR^b OR^c.
-
-    Also `full` (OR in every layer: BIGRec, Table 5's first row) and `iam` (`iam_schedule`: intra in the first half,
-    inter in the second). A `TEXT_HEAD_CONFIGURATIONS` entry has the modes of the configuration it names, an
-    `ITEM_ID_CONFIGURATIONS` entry those of `hatllm`.
+    """The per-layer `item_mask_modes` of an LLM configuration for a model of `num_layers` layers: those of its
+    schedule (`schedule_of`) with the schedule's default blocks, HatLLM's 4 shallow and 1 deep of 28 layers scaled to
+    the depth ((1, 4, 1) at 6 layers, (4, 25, 1) at 30; `configuration_iamrec.block_sizes`).
 
     Caveat: masks apply only between item tokens and the score is read at the final prompt token, so the last layer's
     mode never changes the scores (measured on the tiny fixtures: `hatllm` [intra, inter_last] and `iam` [intra,
-    inter] give identical ranks). With a deep block of one layer (c = 1 below 42 layers), `wo_cr` and `cr_pre`
-    therefore score exactly like `hatllm` (and `wo_in` like `full`), and the last layer's module in the permuted
-    orders counts only when c >= 2. A study meant to measure CR needs a deep block of at least 2 layers.
+    inter] give identical ranks). With a deep block of one layer (below 42 layers), `wo_cr` and `cr_pre` therefore
+    score exactly like `hatllm` (and `wo_in` like `full`), and the last layer's module in the permuted orders counts
+    only with a deep block of 2 or more. A study meant to measure CR needs a deep block of at least 2 layers.
     """
-    configuration = TEXT_HEAD_CONFIGURATIONS.get(configuration, configuration)
-    if configuration in ITEM_ID_CONFIGURATIONS:
-        configuration = "hatllm"
-    if configuration == "full":
-        return ["full"] * num_layers
-    if configuration == "iam":
-        return iam_schedule(num_layers)
-    a, b, c = block_sizes(num_layers)
-    blocks = {
-        "hatllm": [("IN", a), ("OR", b), ("CR", c)],
-        "wo_in": [("OR", a + b), ("CR", c)],
-        "wo_or": [("IN", a + b // 2), ("CR", c + b - b // 2)],
-        "wo_cr": [("IN", a), ("OR", b + c)],
-        "cr_pre": [("IN", a), ("OR", b), ("CR-pre", c)],
-    }
-    if configuration in blocks:
-        layout = blocks[configuration]
-    elif configuration in TABLE5_VARIANTS:  # a permutation: module names in position order
-        layout = list(zip((part.upper() for part in configuration.split("_")), (a, b, c)))
-    else:
-        raise ValueError(f"{configuration!r} is not an LLM configuration; choose from {list(LLM_CONFIGURATIONS)}.")
-    return [MODE_OF[module] for module, count in layout for _ in range(count)]
+    return make_schedule(schedule_of(configuration), num_layers)
 
 
 def head_arguments(configuration: str) -> dict[str, Any]:
@@ -203,10 +139,6 @@ def resolve_grid(names: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(chosen))
 
 
-BUDGETS = STUDY_BUDGETS
-"""The study's budgets (defined in `training.budgets`, beside the demo's)."""
-
-
 def llm_arguments(
     budget: StudyBudget,
     data_dir: str | os.PathLike,
@@ -215,7 +147,7 @@ def llm_arguments(
     seed: int,
     base_model: str,
     head: dict[str, Any] | None = None,
-    supervision: str = "last",
+    supervision: Supervision = "last",
 ) -> tuple[IAMRecArguments, RecTrainingArguments]:
     """The `train` arguments of one LLM run: the budget's, with the configuration's per-layer modes, head and input
     (`model_arguments`), trained under `supervision` (`last` or `every_item`, with its default chunking)."""

@@ -30,7 +30,9 @@ from ..data.subsets import Sample
 from ..evaluation import CandidateScorer, EvaluationPolicy, metrics_from_ranks, rank_targets
 from ..folders import CONFIG_FILE, STUDY_WORK_DIR
 from ..locks import folder_lock
-from .grid import BUDGETS, GRIDS, label, llm_arguments, model_arguments, resolve_grid, table5_modes
+from ..tokenization.collator import Supervision, check_supervision
+from ..training.budgets import STUDY_BUDGETS
+from .grid import GRIDS, label, llm_arguments, model_arguments, resolve_grid, table5_modes
 from .results import RESULT_FORMAT, read_result, result_path
 from .summary import summarize
 
@@ -89,7 +91,7 @@ class RunSpec:
     deadline: float | None = None
     keep_models: bool = False
     torch_threads: int | None = None
-    supervision: str = "last"
+    supervision: Supervision = "last"
     sasrec_dir: str | None = None
     sample: str = "examples"  # how capped validation and test subsets are drawn (`data.subsets.SAMPLE_MODES`)
 
@@ -107,7 +109,7 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
     from ..training import train
 
     started = time.time()
-    budget, policy = BUDGETS[spec.budget], EvaluationPolicy()
+    budget, policy = STUDY_BUDGETS[spec.budget], EvaluationPolicy()
     if spec.torch_threads is not None:
         torch.set_num_threads(spec.torch_threads)
     device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -275,7 +277,7 @@ def run_study(
     base_model: str | None = None,
     keep_models: bool = False,
     show_progress: bool = True,
-    supervision: str = "last",
+    supervision: Supervision = "last",
     sasrec_dir: str | os.PathLike | None = None,
     sample: str = "examples",
 ) -> StudyReport:
@@ -283,7 +285,7 @@ def run_study(
 
     Args:
         configurations: names of `CONFIGURATIONS` (or grids, see `resolve_grid`).
-        budget: a key of `BUDGETS`.
+        budget: a key of `STUDY_BUDGETS`.
         budget_minutes: no run starts after this many minutes, and a running LLM training stops then (it is
             evaluated and recorded as stopped early); SASRec and MostPopular are not interrupted. None: no limit.
         parallel: worker processes (spawned), each with `max(1, os.cpu_count() // parallel)` torch threads. Results
@@ -299,8 +301,9 @@ def run_study(
             sample of examples (the default) or of users, the same for every run; `first` takes the time-ordered
             prefix that results written before the choice was recorded used.
     """
-    if budget not in BUDGETS:
-        raise ValueError(f"Unknown budget {budget!r}; choose from {list(BUDGETS)}.")
+    if budget not in STUDY_BUDGETS:
+        raise ValueError(f"Unknown budget {budget!r}; choose from {list(STUDY_BUDGETS)}.")
+    check_supervision(supervision)
     if parallel < 1:
         raise ValueError(f"parallel must be at least 1, got {parallel}.")
     if budget_minutes is not None and budget_minutes < 0:
@@ -312,7 +315,7 @@ def run_study(
     for configuration in configurations:  # refuses a configuration that cannot run before any other starts
         if configuration not in BASELINES:
             model_arguments(configuration, sasrec_dir)
-    base_model = base_model or BUDGETS[budget].base_model
+    base_model = base_model or STUDY_BUDGETS[budget].base_model
     if base_model is None:
         raise ValueError(f"The {budget!r} budget has no base model of its own; pass base_model (--base-model).")
     from ..folder_checks import check_prepared_dir
@@ -357,12 +360,12 @@ def finished_and_pending(
     configurations: Sequence[str],
     seeds: Sequence[int],
     budget: str,
-    supervision: str,
+    supervision: Supervision,
     sample: str = "examples",
 ) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
     """The (configuration, seed) pairs with a complete result in `output_dir`, and those still to run; refuses a
     folder holding results of another budget, supervision or sample (where the budget caps its subsets)."""
-    capped = BUDGETS[budget].max_eval_samples is not None or BUDGETS[budget].max_test_samples is not None
+    capped = STUDY_BUDGETS[budget].max_eval_samples is not None or STUDY_BUDGETS[budget].max_test_samples is not None
     skipped, pending = [], []
     for configuration in configurations:
         for seed in seeds:

@@ -5,7 +5,8 @@ checkpoint (`resume`) and the demo's and the study's budgets (`budgets`).
 Data-parallel: `torchrun --nproc_per_node 2 -m iamrec.cli train ...` (gloo on CPU, nccl on GPUs).
 """
 
-from .arguments import SUPERVISIONS, IAMRecArguments, RecTrainingArguments
+from ..tokenization.collator import SUPERVISIONS
+from .arguments import IAMRecArguments, RecTrainingArguments
 from .budgets import DEMO_BUDGETS, STUDY_BUDGETS, Budget, StudyBudget
 from .loop import TrainResult, build_model, popularity_bias, train
 from .resume import last_complete_checkpoint

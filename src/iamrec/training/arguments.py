@@ -1,15 +1,21 @@
 """Command-line/config arguments of `iamrec train`: ours, and the HF TrainingArguments with HatLLM's defaults."""
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from transformers import TrainingArguments
 
-from ..configuration_iamrec import check_head_choice, check_item_id_embeddings, check_schedule_name
+from ..configuration_iamrec import (
+    DEFAULT_SCHEDULE,
+    SCHEDULES,
+    check_head_choice,
+    check_item_id_embeddings,
+    named_schedule,
+)
 from ..data.sequences import ChunkSpec
 from ..data.subsets import SAMPLE_MODES, Sample
 from ..precision import DTYPE_CHOICES
-
-SUPERVISIONS = ("last", "every_item")
+from ..tokenization.collator import Supervision, check_supervision
 
 
 @dataclass
@@ -34,10 +40,19 @@ class IAMRecArguments:
     base_model_layers: int | None = field(
         default=None, metadata={"help": "Keep only the first N layers of the `smollm2-135m` alias (a smaller model)."}
     )
-    schedule: str = field(default="hatllm", metadata={"help": "hatllm, iam or full (the plain-LLM baseline)."})
-    num_intra: int | None = field(default=None, metadata={"help": "Leading `intra` layers (hatllm: 4, iam: half)."})
+    schedule: str = field(
+        default=DEFAULT_SCHEDULE,
+        metadata={
+            "help": "A named attention schedule, with its name in the papers: "
+            + "; ".join(f"{name}: {schedule.label}" for name, schedule in SCHEDULES.items())
+            + " (docs/model.md)."
+        },
+    )
+    num_intra: int | None = field(
+        default=None, metadata={"help": "Leading `intra` layers of hatllm or iam; None: the schedule's own."}
+    )
     num_inter_last: int | None = field(
-        default=None, metadata={"help": "Trailing `inter_last` layers of the hatllm schedule (default 1)."}
+        default=None, metadata={"help": "Trailing `inter_last` layers of hatllm; None: the schedule's own."}
     )
     item_mask_modes: list[str] = field(
         default_factory=list,
@@ -49,7 +64,7 @@ class IAMRecArguments:
         default=0.0,
         metadata={
             "help": "LoRA dropout (HatLLM: 0.05). At 0 the adapters cost no random mask: on CPU the mask took about "
-            "40% of a bf16 step (docs/results.md, training speed)."
+            "40 percent of a bf16 step (docs/results.md, training speed)."
         },
     )
     lora_target_modules: list[str] = field(
@@ -107,7 +122,7 @@ class IAMRecArguments:
             "None: random initialisation."
         },
     )
-    supervision: str = field(
+    supervision: Supervision = field(
         default="last",
         metadata={
             "help": "last: one prompt per training target, as in HatLLM; every_item: each user's training "
@@ -154,7 +169,7 @@ class IAMRecArguments:
     def __post_init__(self):
         # The configuration's own checks, run here so that a bad flag fails before anything loads.
         if not self.item_mask_modes:
-            check_schedule_name(self.schedule)
+            named_schedule(self.schedule).check(num_intra=self.num_intra, num_inter_last=self.num_inter_last)
         check_head_choice(self.rec_head_type, self.rec_head_item_corrections)
         check_item_id_embeddings(self.item_id_embeddings)
         if self.item_id_embeddings == "none" and (
@@ -165,13 +180,20 @@ class IAMRecArguments:
             raise ValueError("Tied item vectors are the head's rows: they cannot start from a SASRec table.")
         if self.head_init not in ("popularity", "random"):
             raise ValueError(f"head_init must be 'popularity' or 'random', got {self.head_init!r}.")
-        if self.supervision not in SUPERVISIONS:
-            raise ValueError(f"supervision must be one of {list(SUPERVISIONS)}, got {self.supervision!r}.")
+        check_supervision(self.supervision)
         ChunkSpec(self.chunk_items, self.context_items)  # raises on a bad combination
         if self.dtype not in DTYPE_CHOICES:
             raise ValueError(f"dtype must be one of {list(DTYPE_CHOICES)}, got {self.dtype!r}.")
         if self.eval_sample not in SAMPLE_MODES:
             raise ValueError(f"eval_sample must be one of {list(SAMPLE_MODES)}, got {self.eval_sample!r}.")
+
+    @property
+    def schedule_fields(self) -> dict[str, Any]:
+        """The `IAMRecConfig` fields of the chosen schedule: the explicit `item_mask_modes`, which override the named
+        `schedule`, or that schedule and its parameters."""
+        if self.item_mask_modes:
+            return {"item_mask_modes": list(self.item_mask_modes)}
+        return {"schedule": self.schedule, "num_intra": self.num_intra, "num_inter_last": self.num_inter_last}
 
     @property
     def validation_sample(self) -> Sample:

@@ -4,6 +4,7 @@ budget is the demo's default one. The demo and the study both read them from her
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from ..tokenization.collator import Supervision
 from .arguments import RecTrainingArguments
 
 
@@ -17,7 +18,7 @@ class Budget:
     eval_steps: int
     every_item_max_steps: int  # `every_item` supervision: its steps are longer (20-item sequences)
     every_item_eval_steps: int
-    supervision: str  # what the demo trains with
+    supervision: Supervision  # what the demo trains with
     max_eval_samples: int
     max_test_samples: int | None  # None: the whole test split
     batch_size: int
@@ -27,14 +28,15 @@ class Budget:
     compile_layers: bool = False  # decoder layers compiled (`--compile_layers`): pays on runs of hundreds of steps
     item_id_embeddings: str = "none"  # a learned vector per item beside its title (`--item_id_embeddings`)
 
-    def steps(self, supervision: str | None = None) -> tuple[int, int]:
+    def steps(self, supervision: Supervision | None = None) -> tuple[int, int]:
         """(max_steps, eval_steps) under `supervision` (default: the demo's own)."""
         if (supervision or self.supervision) == "every_item":
             return self.every_item_max_steps, self.every_item_eval_steps
         return self.max_steps, self.eval_steps
 
-    def train_settings(self, supervision: str | None = None) -> dict[str, Any]:
-        """The demo's `iamrec train` settings (fields of `IAMRecArguments` and `RecTrainingArguments`)."""
+    def train_settings(self, supervision: Supervision | None = None) -> dict[str, Any]:
+        """The demo's `iamrec train` settings (fields of `IAMRecArguments` and `RecTrainingArguments`): `hatllm` with
+        its blocks scaled to the depth (1, 1 and 1 layers at 3)."""
         supervision = supervision or self.supervision
         max_steps, eval_steps = self.steps(supervision)
         return {
@@ -42,8 +44,6 @@ class Budget:
             "base_model": "smollm2-135m",
             "base_model_layers": self.base_model_layers,
             "schedule": "hatllm",
-            "num_intra": 1,
-            "num_inter_last": 1,
             "max_eval_samples": self.max_eval_samples,
             "rec_head_norm": "batch",
             "item_id_embeddings": self.item_id_embeddings,
@@ -122,15 +122,15 @@ class StudyBudget:
     max_tokens_per_batch: int | None = None  # `every_item` batches by this token budget; None: batch_size rows
     compile_layers: bool = False  # decoder layers compiled (`--compile_layers`): pays on runs of hundreds of steps
 
-    def steps(self, supervision: str) -> tuple[int, int]:
+    def steps(self, supervision: Supervision) -> tuple[int, int]:
         """(max_steps, eval_steps) of a run under `supervision` (`last` or `every_item`)."""
         if supervision == "every_item" and self.every_item_steps is not None:
             return self.every_item_steps
         return self.max_steps, self.eval_steps
 
-    def train_settings(self, supervision: str | None = None) -> dict[str, Any]:
-        """The `iamrec train` settings of the study's `hatllm` run on this budget (the caller scales its HatLLM blocks
-        to the depth, as `study.grid.block_sizes` does), for `iamrec train --budget`."""
+    def train_settings(self, supervision: Supervision | None = None) -> dict[str, Any]:
+        """The `iamrec train` settings of the study's `hatllm` run on this budget (its blocks scaled to the depth, as
+        the schedule does by default), for `iamrec train --budget`."""
         supervision = supervision or "last"
         return {
             "supervision": supervision,
@@ -244,7 +244,7 @@ TRAIN_PRESETS: dict[str, Budget | StudyBudget] = {
 """`iamrec train --budget NAME`: the demo's budgets and the study's (its `hatllm` run), from the objects above."""
 
 
-def preset_settings(name: str, supervision: str | None = None) -> dict[str, Any]:
+def preset_settings(name: str, supervision: Supervision | None = None) -> dict[str, Any]:
     """The settings of a named budget under `supervision` (default: the demo's own, or `last` for a study budget)."""
     if name not in TRAIN_PRESETS:
         raise ValueError(f"--budget {name!r} is not one of {list(TRAIN_PRESETS)}")

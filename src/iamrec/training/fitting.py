@@ -11,11 +11,11 @@ logger = logging.getLogger(__name__)
 
 
 def fitting_examples(examples: Dataset, collator: IAMRecCollator, what: str = "training") -> tuple[Dataset, list[int]]:
-    """`examples` without those whose prompt cannot fit the collator's `max_length`, said in a warning with their
-    count (none left is an error), and the prompt length of each kept one (what length-grouped and token-budget
-    samplers read)."""
+    """`examples` (in the collator's `supervision` format) without those whose prompt cannot fit the collator's
+    `max_length`, said in a warning with their count (none left is an error), and the prompt length of each kept one
+    (what length-grouped and token-budget samplers read)."""
     histories = examples["history"]
-    targets = examples[NEXT_ITEMS] if NEXT_ITEMS in examples.column_names else [None] * len(histories)
+    targets = examples[NEXT_ITEMS] if collator.supervision == "every_item" else [None] * len(histories)
 
     def length(history: list[int], next_items: list[int] | None) -> int | None:
         try:

@@ -85,11 +85,8 @@ def build_model(
     model = IAMRecForSequentialRecommendation.from_llama(
         base_path,
         num_items=processor.num_items,
-        schedule=args.schedule,
-        item_mask_modes=args.item_mask_modes or None,
         config_overrides={
-            "num_intra": args.num_intra,
-            "num_inter_last": args.num_inter_last,
+            **args.schedule_fields,
             "rec_head_norm": args.rec_head_norm,
             "rec_head_type": args.rec_head_type,
             "rec_head_item_corrections": args.rec_head_item_corrections,
@@ -223,17 +220,18 @@ def train_in_locked_dir(
         compile_decoder_layers(model)
 
     held_out = held_out_items(data)
-    train_split, lengths = fitting_examples(
-        training_examples(data.splits["train"], args, held_out), processor.collator()
+    # Training batches take the run's format; validation ranks prompts, whatever training reads.
+    training_collator = processor.collator(
+        pad_to_multiple_of=training_args.pad_to_multiple_of, supervision=args.supervision
     )
+    prompts = processor.collator(pad_to_multiple_of=training_args.pad_to_multiple_of)
+    train_split, lengths = fitting_examples(training_examples(data.splits["train"], args, held_out), training_collator)
     if training_args.max_tokens_per_batch is not None or training_args.train_sampling_strategy in (
         "group_by_length",
         "batch_rebalance",
     ):  # length-grouped and token-budget samplers read these (not `input_ids`)
         train_split = train_split.add_column(training_args.length_column_name, lengths)
-    validation, _ = fitting_examples(
-        args.validation_sample.of(data.splits["validation"]), processor.collator(), "validation"
-    )
+    validation, _ = fitting_examples(args.validation_sample.of(data.splits["validation"]), prompts, "validation")
     callbacks = [*(callbacks or []), RecordRunSettings(settings)]
     if training_args.early_stopping_patience > 0 and training_args.eval_strategy != "no":
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=training_args.early_stopping_patience))
@@ -242,10 +240,8 @@ def train_in_locked_dir(
         args=training_args,
         train_dataset=train_split,
         eval_dataset=validation,
-        data_collator=RankingEvalCollator(
-            processor.collator(pad_to_multiple_of=training_args.pad_to_multiple_of),
-            with_histories=policy.exclude_history,
-        ),
+        data_collator=training_collator,
+        eval_data_collator=RankingEvalCollator(prompts, with_histories=policy.exclude_history),
         callbacks=callbacks,
         policy=policy,
         head_learning_rate=training_args.head_learning_rate,

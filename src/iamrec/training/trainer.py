@@ -5,7 +5,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Dataset
 from transformers import EvalPrediction, Trainer
 
 from ..evaluation.ranking import DEFAULT_KS, EvaluationPolicy, metrics_from_ranks, target_ranks
@@ -18,7 +18,8 @@ HEAD_NAME = "rec_head"
 
 class RankingEvalCollator:
     """Wraps a collator and, with `with_histories`, adds each example's history as a padded tensor, which the
-    history-exclusion policy needs. Training batches carry it too (one collator serves both); `compute_loss` drops it.
+    history-exclusion policy needs. Where it also collates training batches (one collator for both), `compute_loss`
+    drops it.
     """
 
     def __init__(self, collator: Callable[[list[dict]], Mapping[str, torch.Tensor]], with_histories: bool = True):
@@ -43,6 +44,9 @@ class RecommendationTrainer(Trainer):
     The stock evaluation loop would gather every logit (O(examples x items) memory); here `prediction_step` returns
     only the ranks, which the loop gathers across processes as usual, and `compute_metrics` averages them.
 
+    `eval_data_collator`, where given, collates the validation batches (ranked prompts), and `data_collator` only the
+    training ones, which may be another format (`every_item` sequences).
+
     `held_out_items` are kept out of the catalog while training: their logits are -inf in the loss and in validation
     ranking, so they are never a negative (the cold-start protocol's cold items, which then enter the catalog as new
     items do). Without them, the loss is the model's own.
@@ -55,6 +59,7 @@ class RecommendationTrainer(Trainer):
         ks=DEFAULT_KS,
         head_learning_rate: float | None = None,
         held_out_items: Sequence[int] | None = None,
+        eval_data_collator: Callable[[list[dict]], Mapping[str, torch.Tensor]] | None = None,
         **kwargs,
     ):
         kwargs.setdefault("compute_metrics", self.metrics_from_predictions)
@@ -63,6 +68,7 @@ class RecommendationTrainer(Trainer):
             kwargs["compute_loss_func"] = self.held_out_loss
         super().__init__(*args, **kwargs)
         self.policy, self.ks, self.head_learning_rate = policy, ks, head_learning_rate
+        self.eval_data_collator = eval_data_collator
         self.label_names = ["labels"]
 
     def training_catalog_logits(self, logits: torch.Tensor) -> torch.Tensor:
@@ -111,6 +117,17 @@ class RecommendationTrainer(Trainer):
             persistent_workers=self.args.dataloader_persistent_workers,
         )
         return self.accelerator.prepare(loader)
+
+    def get_eval_dataloader(self, eval_dataset: str | Dataset | None = None) -> DataLoader:
+        """The Trainer's validation loader, collated by `eval_data_collator` where given (the loader keeps the
+        collator it was built with, so `data_collator` is swapped for the build only)."""
+        if self.eval_data_collator is None:
+            return super().get_eval_dataloader(eval_dataset)
+        training_collator, self.data_collator = self.data_collator, self.eval_data_collator
+        try:
+            return super().get_eval_dataloader(eval_dataset)
+        finally:
+            self.data_collator = training_collator
 
     def compute_loss(self, model: torch.nn.Module, inputs: dict[str, Any], *args, **kwargs):
         inputs = {key: value for key, value in inputs.items() if key != HISTORY_KEY}
