@@ -66,8 +66,9 @@ def test_the_default_schedule_and_its_blocks_are_defined_once():
             ]
         elif isinstance(node, ast.AnnAssign) and getattr(node.target, "id", None) == "schedule":  # a dataclass field
             value = node.value
-            if isinstance(value, ast.Call):  # field(default=...)
-                value = next((keyword.value for keyword in value.keywords if keyword.arg == "default"), None)
+            if isinstance(value, ast.Call):  # flag(default, help=...) or field(default=...)
+                defaults = [*value.args[:1], *(keyword.value for keyword in value.keywords if keyword.arg == "default")]
+                value = next(iter(defaults), None)
             if is_text(value):
                 literal_defaults.append((path.name, node.target.id))
         elif isinstance(node, ast.keyword) and node.arg in ("num_intra", "num_inter_last") and is_number(node.value):

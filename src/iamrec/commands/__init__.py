@@ -4,25 +4,24 @@ Flags come from dataclasses through `HfArgumentParser`, so every command takes b
 `--data-dir`), as `iamrec train` takes the Trainer's. `iamrec.cli` dispatches and turns user errors into one line.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from transformers import HfArgumentParser
+
+from ..flags import flag
 
 
 @dataclass
 class Placement:
     """Where a model runs, for every command that loads one (`--device`, `--dtype`); checked before any work."""
 
-    device: str = field(
-        default="auto",
-        metadata={"help": "auto (the first CUDA device when there is one, else the CPU), cpu, cuda or cuda:N."},
+    device: str = flag(
+        "auto", help="auto (the first CUDA device when there is one, else the CPU), cpu, cuda or cuda:N."
     )
-    dtype: str = field(
-        default="auto",
-        metadata={
-            "help": "auto (bfloat16 on a CUDA device that supports it or a CPU with AMX or AVX-512 BF16, else "
-            "float32), float32 or bfloat16. The head stays float32."
-        },
+    dtype: str = flag(
+        "auto",
+        help="auto (bfloat16 on a CUDA device that supports it or a CPU with AMX or AVX-512 BF16, else "
+        "float32), float32 or bfloat16. The head stays float32.",
     )
 
     def __post_init__(self):

@@ -1,9 +1,10 @@
 """`iamrec analyze-attention`: where each layer's attention goes (HatLLM Figure 2), for models side by side."""
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
+from ..flags import flag
 from . import Placement, parse_flags
 
 
@@ -12,21 +13,18 @@ class AnalyzeAttentionArguments:
     """Per layer, the share of item tokens' attention on their own item, on other items and on the prompt, and the
     final token's share on items and on the prompt, averaged over N test users; as JSON and a PNG plot."""
 
-    models: list[str] = field(
-        metadata={"help": "Model folders written by `iamrec train` (e.g. a full and a hatllm one), plotted in order."}
+    models: list[str] = flag(
+        help="Model folders written by `iamrec train` (e.g. a full and a hatllm one), plotted in order."
     )
-    data_dir: str = field(metadata={"help": "The folder written by `iamrec prepare` the models were trained on."})
-    output_dir: str = field(metadata={"help": "Where attention_shares.json and attention_shares.png go."})
-    num_users: int = field(default=200, metadata={"help": "Users analysed: the first example of each of the first N."})
-    split: str = field(default="test", metadata={"help": "The split the examples come from."})
-    batch_size: int = field(default=8, metadata={"help": "Examples per forward (eager attention keeps T x T weights)."})
-    without_masks: bool = field(
-        default=False,
-        metadata={
-            "help": "Also measure each model with every layer's mask off (plain causal attention, same weights)."
-        },
+    data_dir: str = flag(help="The folder written by `iamrec prepare` the models were trained on.")
+    output_dir: str = flag(help="Where attention_shares.json and attention_shares.png go.")
+    num_users: int = flag(200, help="Users analysed: the first example of each of the first N.")
+    split: str = flag("test", help="The split the examples come from.")
+    batch_size: int = flag(8, help="Examples per forward (eager attention keeps T x T weights).")
+    without_masks: bool = flag(
+        False, help="Also measure each model with every layer's mask off (plain causal attention, same weights)."
     )
-    plot: bool = field(default=True, metadata={"help": "Also write the PNG (needs matplotlib); --no_plot: JSON only."})
+    plot: bool = flag(True, help="Also write the PNG (needs matplotlib); --no_plot: JSON only.")
 
     def __post_init__(self):
         if not self.models:

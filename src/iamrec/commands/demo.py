@@ -2,10 +2,11 @@
 
 import json
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from ..flags import flag
 from . import Placement, parse_flags
 
 
@@ -14,15 +15,13 @@ class DemoArguments:
     """prepare -> train (HatLLM schedule, LoRA, SmolLM2-135M truncated to a few layers) -> evaluate on the test split
     next to MostPopular and Random -> save -> reload with trust_remote_code in a fresh process -> recommend."""
 
-    output_dir: str = field(default="runs/demo", metadata={"help": "Where data, checkpoints and the model go."})
-    budget: Literal["default", "tiny"] = field(
-        default="default",
-        metadata={
-            "help": "default: about 8 minutes on 2 CPU cores with AMX (float32 elsewhere: 2-3x as long), must beat "
-            "MostPopular; tiny: a smoke run."
-        },
+    output_dir: str = flag("runs/demo", help="Where data, checkpoints and the model go.")
+    budget: Literal["default", "tiny"] = flag(
+        "default",
+        help="default: about 8 minutes on 2 CPU cores with AMX (float32 elsewhere: 2-3x as long), must beat "
+        "MostPopular; tiny: a smoke run.",
     )
-    seed: int = field(default=42, metadata={"help": "Seed of training and sampling."})
+    seed: int = flag(42, help="Seed of training and sampling.")
 
 
 def parse(argv: list[str]) -> tuple[DemoArguments, Placement]:

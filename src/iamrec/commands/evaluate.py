@@ -1,11 +1,12 @@
 """`iamrec evaluate`: full-catalog HR/NDCG/MRR of a model and baselines on one split, printed as one JSON object."""
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from ..evaluation.ranking import EvaluationPolicy
+from ..flags import flag
 from . import Placement, parse_flags
 
 
@@ -13,54 +14,37 @@ from . import Placement, parse_flags
 class EvaluateArguments:
     """Full-catalog metrics of a trained model and of baselines on one split, as one JSON object."""
 
-    data_dir: str = field(metadata={"help": "A folder written by `iamrec prepare`."})
-    model: str | None = field(
-        default=None, metadata={"help": "A model folder written by `iamrec train` (omit to score baselines only)."}
+    data_dir: str = flag(help="A folder written by `iamrec prepare`.")
+    model: str | None = flag(None, help="A model folder written by `iamrec train` (omit to score baselines only).")
+    split: Literal["train", "validation", "test", "test_cold"] = flag(
+        "test", help="The split to rank (test_cold: the cold-item test examples of `prepare --cold_items_fraction`)."
     )
-    split: Literal["train", "validation", "test", "test_cold"] = field(
-        default="test",
-        metadata={
-            "help": "The split to rank (test_cold: the cold-item test examples of `prepare --cold_items_fraction`)."
-        },
+    sasrec_dir: str | None = flag(
+        None,
+        help="A SASRec saved by SASRec.save_pretrained, for --baselines sasrec (omit: train one here, "
+        "to early stopping; about 8 minutes on ML-100K on 2 CPU cores).",
     )
-    sasrec_dir: str | None = field(
-        default=None,
-        metadata={
-            "help": "A SASRec saved by SASRec.save_pretrained, for --baselines sasrec (omit: train one here, "
-            "to early stopping; about 8 minutes on ML-100K on 2 CPU cores)."
-        },
+    baselines: list[str] = flag(
+        ["most_popular"],
+        help="Registered baselines (iamrec.baselines): most_popular, most_popular_histories, random, sasrec, or none.",
     )
-    baselines: list[str] = field(
-        default_factory=lambda: ["most_popular"],
-        metadata={
-            "help": "Registered baselines (iamrec.baselines): most_popular, most_popular_histories, random, sasrec, "
-            "or none."
-        },
+    sasrec_epochs: int | None = flag(None, help="SASRec trained here: at most this many epochs (default 200).")
+    sasrec_patience: int | None = flag(
+        None, help="SASRec trained here: stop after this many epochs without a better validation NDCG@10 (8)."
     )
-    sasrec_epochs: int | None = field(
-        default=None, metadata={"help": "SASRec trained here: at most this many epochs (default 200)."}
+    save_baselines: str | None = flag(
+        None,
+        help="Save each trained baseline that can be saved under this folder (SASRec: DIR/sasrec, which "
+        "--sasrec_dir and `iamrec train --item_id_init` read).",
     )
-    sasrec_patience: int | None = field(
-        default=None,
-        metadata={"help": "SASRec trained here: stop after this many epochs without a better validation NDCG@10 (8)."},
+    threads: int | None = flag(
+        None,
+        help="torch threads for this command (default: torch's, one per core). On a busy machine fewer run "
+        "faster: an epoch of SASRec on latest-small took 404 s with 2 threads on 2 busy cores, 54 s with 1.",
     )
-    save_baselines: str | None = field(
-        default=None,
-        metadata={
-            "help": "Save each trained baseline that can be saved under this folder (SASRec: DIR/sasrec, which "
-            "--sasrec_dir and `iamrec train --item_id_init` read)."
-        },
-    )
-    threads: int | None = field(
-        default=None,
-        metadata={
-            "help": "torch threads for this command (default: torch's, one per core). On a busy machine fewer run "
-            "faster: an epoch of SASRec on latest-small took 404 s with 2 threads on 2 busy cores, 54 s with 1."
-        },
-    )
-    batch_size: int = field(default=32, metadata={"help": "Examples per model forward."})
-    max_length: int | None = field(default=None, metadata={"help": "Prompt tokens at most (default: the processor's)."})
-    output: str | None = field(default=None, metadata={"help": "Also write the JSON to this file."})
+    batch_size: int = flag(32, help="Examples per model forward.")
+    max_length: int | None = flag(None, help="Prompt tokens at most (default: the processor's).")
+    output: str | None = flag(None, help="Also write the JSON to this file.")
 
     def __post_init__(self):
         from ..baselines import BASELINES
@@ -73,10 +57,10 @@ class EvaluateArguments:
             raise ValueError("nothing to evaluate: give --model, a baseline, or both")
         if self.batch_size < 1:
             raise ValueError(f"--batch-size must be at least 1, got {self.batch_size}")
-        for flag in ("sasrec_epochs", "sasrec_patience", "threads"):
-            value = getattr(self, flag)
+        for name in ("sasrec_epochs", "sasrec_patience", "threads"):
+            value = getattr(self, name)
             if value is not None and value < 1:
-                raise ValueError(f"--{flag} must be at least 1, got {value}")
+                raise ValueError(f"--{name} must be at least 1, got {value}")
         if self.save_baselines is not None and Path(self.save_baselines).is_file():
             raise FileExistsError(f"--save_baselines {self.save_baselines} is a file; give a folder")
 

@@ -1,7 +1,8 @@
 """`iamrec export-recbole`: a prepared folder's splits as RecBole's pre-split benchmark files."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from ..flags import flag
 from . import parse_flags
 
 
@@ -9,12 +10,10 @@ from . import parse_flags
 class ExportRecBoleArguments:
     """Write <name>.{train,valid,test}.inter, so RecBole's models train and test on the same examples."""
 
-    data_dir: str = field(metadata={"help": "A folder written by `iamrec prepare`."})
-    output_dir: str = field(metadata={"help": "RecBole's data_path/<name>: the folder the three files go to."})
-    name: str | None = field(
-        default=None, metadata={"help": "RecBole's dataset name, the files' prefix (default: the output folder's)."}
-    )
-    overwrite: bool = field(default=False, metadata={"help": "Replace an --output_dir that holds only these files."})
+    data_dir: str = flag(help="A folder written by `iamrec prepare`.")
+    output_dir: str = flag(help="RecBole's data_path/<name>: the folder the three files go to.")
+    name: str | None = flag(None, help="RecBole's dataset name, the files' prefix (default: the output folder's).")
+    overwrite: bool = flag(False, help="Replace an --output_dir that holds only these files.")
 
 
 def parse(argv: list[str]) -> ExportRecBoleArguments:

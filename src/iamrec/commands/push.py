@@ -1,7 +1,8 @@
 """`iamrec push`: upload a trained model folder's shipped files and a generated model card to the Hub."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from ..flags import flag
 from . import parse_flags
 
 
@@ -9,18 +10,14 @@ from . import parse_flags
 class PushArguments:
     """Upload a trained model (weights, remote code, processor, model card) to the Hub."""
 
-    model: str = field(metadata={"help": "A model folder written by `iamrec train`."})
-    repo_id: str = field(metadata={"help": "The Hub repository, e.g. user/iamrec-ml-100k."})
-    private: bool = field(default=False, metadata={"help": "Create the repository as private."})
-    folder_only: str | None = field(
-        default=None, metadata={"help": "Only write the upload folder here; upload nothing."}
-    )
-    installed_code: bool = field(
-        default=False,
-        metadata={
-            "help": "Ship this installation's remote code (modeling_iamrec.py, ...) instead of the folder's, "
-            "where they differ."
-        },
+    model: str = flag(help="A model folder written by `iamrec train`.")
+    repo_id: str = flag(help="The Hub repository, e.g. user/iamrec-ml-100k.")
+    private: bool = flag(False, help="Create the repository as private.")
+    folder_only: str | None = flag(None, help="Only write the upload folder here; upload nothing.")
+    installed_code: bool = flag(
+        False,
+        help="Ship this installation's remote code (modeling_iamrec.py, ...) instead of the folder's, "
+        "where they differ.",
     )
 
 

@@ -3,8 +3,9 @@
 import json
 import re
 from collections.abc import Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from ..flags import flag
 from . import Placement, parse_flags
 
 
@@ -12,18 +13,16 @@ from . import Placement, parse_flags
 class RecommendArguments:
     """Top-k recommendations for one history."""
 
-    model: str = field(metadata={"help": "A model folder written by `iamrec train`."})
-    history: list[str] = field(
-        default_factory=list,
-        metadata={
-            "help": "Items, oldest first: titles, or item ids written #42, mixed as you like (a catalog title that "
-            "reads like '#42' stays a title)."
-        },
+    model: str = flag(help="A model folder written by `iamrec train`.")
+    history: list[str] = flag(
+        [],
+        help="Items, oldest first: titles, or item ids written #42, mixed as you like (a catalog title that "
+        "reads like '#42' stays a title).",
     )
-    history_ids: list[int] = field(default_factory=list, metadata={"help": "Item ids, oldest first (all ids)."})
-    k: int = field(default=10, metadata={"help": "How many items to recommend.", "aliases": ["-k"]})
-    include_history: bool = field(default=False, metadata={"help": "Allow recommending items of the history."})
-    json: bool = field(default=False, metadata={"help": "Print JSON instead of a table."})
+    history_ids: list[int] = flag([], help="Item ids, oldest first (all ids).")
+    k: int = flag(10, help="How many items to recommend.", aliases=["-k"])
+    include_history: bool = flag(False, help="Allow recommending items of the history.")
+    json: bool = flag(False, help="Print JSON instead of a table.")
 
     def __post_init__(self):
         if bool(self.history) == bool(self.history_ids):

@@ -18,16 +18,8 @@ import pyarrow.compute as pc
 import pyarrow.json as pj
 from tqdm.auto import tqdm
 
-from .parsing import (
-    ColumnBuilder,
-    Field,
-    LineReport,
-    append_row,
-    check_columns,
-    frame_from_arrow,
-    open_binary,
-    with_progress,
-)
+from . import parsing
+from .parsing import Field, LineReport
 
 _ARROW_TYPES = {"id": pa.string(), "time": pa.int64(), "text": pa.string()}
 
@@ -64,19 +56,19 @@ def _read_with_arrow(path: Path, fields: tuple[Field, ...], progress: bool) -> p
             return None
         if f.kind == "id" and pc.any(pc.equal(column, "")).as_py():
             return None
-    return frame_from_arrow(table, fields)
+    return parsing.frame_from_arrow(table, fields)
 
 
 def _read_line_by_line(
     path: Path, fields: tuple[Field, ...], report: LineReport, python_literals: bool, progress: bool
 ) -> pd.DataFrame:
-    builder = ColumnBuilder(fields)
+    builder = parsing.ColumnBuilder(fields)
     kind = "Python literal" if python_literals else "JSON"
     checked_columns = False
     lineno = 0
-    with open_binary(path) as handle:
+    with parsing.open_binary(path) as handle:
         try:
-            for lineno, raw in with_progress(enumerate(handle, 1), path, progress):
+            for lineno, raw in parsing.with_progress(enumerate(handle, 1), path, progress):
                 if not raw.strip():
                     continue
                 try:
@@ -88,13 +80,13 @@ def _read_line_by_line(
                     report.bad(lineno, f"not an object but {type(record).__name__}")
                     continue
                 if not checked_columns:
-                    check_columns(path, record.keys(), fields, where=f"line {lineno}", schema=False)
+                    parsing.check_columns(path, record.keys(), fields, where=f"line {lineno}", schema=False)
                     checked_columns = True
                 missing = next((f.key for f in fields if f.required and f.key not in record), None)
                 if missing is not None:
                     report.bad(lineno, f"missing key {missing!r}")
                     continue
-                append_row(builder, report, lineno, fields, lambda f: record.get(f.key), "key")
+                parsing.append_row(builder, report, lineno, fields, lambda f: record.get(f.key), "key")
         except (EOFError, gzip.BadGzipFile, zlib.error) as error:
             raise ValueError(f"{path}: corrupt compressed data after line {lineno}: {error}.") from error
     return builder.frame()

@@ -11,17 +11,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .parsing import (
-    ColumnBuilder,
-    Field,
-    LineReport,
-    append_row,
-    check_columns,
-    frame_from_arrow,
-    open_binary,
-    open_text,
-    with_progress,
-)
+from . import parsing
+from .parsing import Field, LineReport
 
 HeaderStyle = Literal["none", "plain", "recbole"]
 
@@ -44,16 +35,16 @@ def read_delimited(
     quoting with the csv module; otherwise lines are split on `sep`, which may be several characters (`::`).
     """
     rows = _quoted_rows(path, sep, encoding, report) if quoted else _split_rows(path, sep, encoding, report)
-    builder = ColumnBuilder(fields)
+    builder = parsing.ColumnBuilder(fields)
     positions: dict[str, int] | None = None
     width: int | None = None
-    for lineno, values in with_progress(rows, path, progress):
+    for lineno, values in parsing.with_progress(rows, path, progress):
         if positions is None:
             if header == "none":
                 positions = {f.name: int(f.key) for f in fields}
             else:
                 names = [value.split(":")[0] if header == "recbole" else value for value in values]
-                check_columns(path, names, fields, where="the header", schema=True)
+                parsing.check_columns(path, names, fields, where="the header", schema=True)
                 positions = {f.name: names.index(f.key) for f in fields if f.key in names}
                 width = len(names)
                 continue
@@ -63,7 +54,7 @@ def read_delimited(
         if len(values) <= max(positions.values()):
             report.bad(lineno, f"expected at least {max(positions.values()) + 1} fields, found {len(values)}")
             continue
-        append_row(
+        parsing.append_row(
             builder,
             report,
             lineno,
@@ -77,7 +68,7 @@ def read_delimited(
 
 
 def _split_rows(path: Path, sep: str, encoding: str, report: LineReport) -> Iterator[tuple[int, list[str]]]:
-    with open_binary(path) as handle:
+    with parsing.open_binary(path) as handle:
         for lineno, raw in enumerate(handle, 1):
             try:
                 line = raw.decode(encoding).rstrip("\r\n")
@@ -95,7 +86,7 @@ UNDECODABLE = re.compile("[\udc80-\udcff]")
 def _quoted_rows(path: Path, sep: str, encoding: str, report: LineReport) -> Iterator[tuple[int, list[str]]]:
     """CSV records with their line numbers; a record holding bytes that are not valid `encoding` is a bad line (the
     text is decoded with `surrogateescape`, since a decoder error would name the wrong line and stop the file)."""
-    with open_text(path, encoding, errors="surrogateescape") as handle:
+    with parsing.open_text(path, encoding, errors="surrogateescape") as handle:
         reader = csv.reader(handle, delimiter=sep)
         try:
             for values in reader:
@@ -113,7 +104,7 @@ def read_parquet(path: Path, fields: tuple[Field, ...], report: LineReport, *, p
     `progress` is accepted like every reader's; one columnar read has no steps to show.
     """
     names = pq.read_schema(path).names
-    check_columns(path, names, fields, where="the schema", schema=True)
+    parsing.check_columns(path, names, fields, where="the schema", schema=True)
     table = pq.read_table(path, columns=[str(f.key) for f in fields if f.key in names])
     return _from_table(path, table, fields, report)
 
@@ -127,7 +118,7 @@ def read_pickled_frame(
     for a user's own files.
     """
     frame = pd.read_pickle(path, compression=compression)
-    check_columns(path, frame.columns, fields, where="the frame", schema=True)
+    parsing.check_columns(path, frame.columns, fields, where="the frame", schema=True)
     table = pa.Table.from_pandas(frame[[f.key for f in fields]], preserve_index=False)
     return _from_table(path, table, fields, report)
 
@@ -150,7 +141,7 @@ def _from_table(path: Path, table: pa.Table, fields: tuple[Field, ...], report: 
         columns[str(f.key)] = column
     table = pa.table(columns).filter(keep)
     report.rows = table.num_rows
-    return frame_from_arrow(table, fields)
+    return parsing.frame_from_arrow(table, fields)
 
 
 def _cast(path: Path, column: pa.ChunkedArray, f: Field) -> pa.ChunkedArray:

@@ -5,10 +5,12 @@ O(batch x items) memory for the batch at hand plus one integer per example, neve
 """
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
+
+from ..flags import flag
 
 TIE_POLICIES = ("pessimistic", "optimistic")
 DEFAULT_KS = (5, 10)
@@ -30,13 +32,11 @@ class EvaluationPolicy:
             every target last. `"optimistic"`: rank = 1 + number of items scoring strictly more than the target.
     """
 
-    exclude_history: bool = field(default=False, metadata={"help": "Rank without the user's history items."})
-    ties: str = field(
-        default="pessimistic",
-        metadata={
-            "help": "Tied scores count against the target (pessimistic) or for it (optimistic).",
-            "choices": TIE_POLICIES,
-        },
+    exclude_history: bool = flag(False, help="Rank without the user's history items.")
+    ties: str = flag(
+        "pessimistic",
+        help="Tied scores count against the target (pessimistic) or for it (optimistic).",
+        choices=TIE_POLICIES,
     )
 
     def __post_init__(self):

@@ -16,8 +16,7 @@ class Budget:
     base_model_layers: int
     max_steps: int  # `last` supervision
     eval_steps: int
-    every_item_max_steps: int  # `every_item` supervision: its steps are longer (20-item sequences)
-    every_item_eval_steps: int
+    every_item_steps: tuple[int, int]  # (max_steps, eval_steps) of `every_item`: longer steps (20-item sequences)
     supervision: Supervision  # what the demo trains with
     max_eval_samples: int
     max_test_samples: int | None  # None: the whole test split
@@ -31,7 +30,7 @@ class Budget:
     def steps(self, supervision: Supervision | None = None) -> tuple[int, int]:
         """(max_steps, eval_steps) under `supervision` (default: the demo's own)."""
         if (supervision or self.supervision) == "every_item":
-            return self.every_item_max_steps, self.every_item_eval_steps
+            return self.every_item_steps
         return self.max_steps, self.eval_steps
 
     def train_settings(self, supervision: Supervision | None = None) -> dict[str, Any]:
@@ -65,36 +64,36 @@ def _step_settings(max_steps: int, eval_steps: int) -> dict[str, int]:
     }
 
 
+_DEMO = Budget(
+    base_model_layers=3,
+    max_steps=300,
+    eval_steps=100,
+    every_item_steps=(600, 150),
+    supervision="every_item",
+    max_eval_samples=1000,
+    max_test_samples=None,
+    batch_size=16,
+    learning_rate=1e-3,
+    must_beat_most_popular=True,
+    max_tokens_per_batch=4096,
+    compile_layers=True,
+    item_id_embeddings="add",
+)
 DEMO_BUDGETS = {
-    "default": Budget(
-        base_model_layers=3,
-        max_steps=300,
-        eval_steps=100,
-        every_item_max_steps=600,
-        every_item_eval_steps=150,
-        supervision="every_item",
-        max_eval_samples=1000,
-        max_test_samples=None,
-        batch_size=16,
-        learning_rate=1e-3,
-        must_beat_most_popular=True,
-        max_tokens_per_batch=4096,
-        compile_layers=True,
-        item_id_embeddings="add",
-    ),
-    "tiny": Budget(
+    "default": _DEMO,
+    # The default's supervision, learning rate and item vectors at the smallest scale that runs every step.
+    "tiny": replace(
+        _DEMO,
         base_model_layers=2,
         max_steps=4,
         eval_steps=2,
-        every_item_max_steps=4,
-        every_item_eval_steps=2,
-        supervision="every_item",
+        every_item_steps=(4, 2),
         max_eval_samples=16,
         max_test_samples=64,
         batch_size=4,
-        learning_rate=1e-3,
         must_beat_most_popular=False,
-        item_id_embeddings="add",
+        max_tokens_per_batch=None,
+        compile_layers=False,
     ),
 }
 
@@ -149,15 +148,14 @@ class StudyBudget:
         }
 
 
-_DEMO = DEMO_BUDGETS["default"]
 _CPU = StudyBudget(
     description="SmolLM2-135M truncated to 3 layers, 300 steps of batch 16 at lr 1e-3 (every_item: 140 steps of "
     "4,096 tokens, validation every 35), validation every 100 steps on 1,000 sampled validation examples, best "
     "checkpoint kept, the whole test split; SASRec with its defaults",
     base_model="smollm2-135m",
     base_model_layers=_DEMO.base_model_layers,
-    max_steps=_DEMO.steps("last")[0],
-    eval_steps=_DEMO.steps("last")[1],
+    max_steps=_DEMO.max_steps,
+    eval_steps=_DEMO.eval_steps,
     early_stopping_patience=RecTrainingArguments.early_stopping_patience,
     max_eval_samples=_DEMO.max_eval_samples,
     max_test_samples=_DEMO.max_test_samples,
@@ -175,7 +173,7 @@ STUDY_BUDGETS = {
         _CPU,
         description="the demo's default budget: the cpu budget's model and batches, every_item for 600 steps of 4,096 "
         "tokens with the learning rate decaying linearly to 0, validation every 150 steps",
-        every_item_steps=_DEMO.steps("every_item"),
+        every_item_steps=_DEMO.every_item_steps,
     ),
     "converge": StudyBudget(
         description="the cpu budget's model, batch and learning rate trained until validation NDCG@10 (every 250 "
