@@ -588,8 +588,9 @@ def render_results_doc(results: Path = RESULTS) -> str:
         "Quality numbers are on MovieLens-100K prepared with the default protocol ([data.md](data.md)), but for "
         "the section on MovieLens latest-small: every test example ranked against the whole catalog (1,349 items), "
         "history items kept, ties counted against the target. The studies and comparisons below ran on data "
-        "prepared before item ids were numbered in numeric order: `iamrec prepare --id_order text` gives their ids (the same examples, items numbered differently), "
-        "and `--sample first` (`iamrec study`; `--eval_sample first` for `iamrec train`) their validation subsets.",
+        "prepared before item ids were numbered in numeric order: `iamrec prepare --id_order text` gives their "
+        "ids (the same examples, items numbered differently), and `--sample first` (`iamrec study`; `--eval_sample "
+        "first` for `iamrec train`) their validation subsets.",
         "",
         "## Headline",
         "",
