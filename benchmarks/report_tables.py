@@ -118,6 +118,22 @@ SASREC = EntryTable(
 )
 """SASRec trained to early stopping per seed (`benchmarks/sasrec_ml100k.py`), one row per file (per loss)."""
 
+RECBOLE = EntryTable(
+    {
+        "dataset": "{dataset}",
+        "model": "RecBole {key}",
+        "seeds": lambda run: len(run["seeds"]),
+        "test NDCG@10": "{summary[test_NDCG@10]:±}",
+        "test HR@10": "{summary[test_HR@10]:±}",
+        "test MRR": "{summary[test_MRR]:±}",
+        "validation NDCG@10": "{summary[validation_NDCG@10]:±}",
+        "best epoch": "{summary[best_epoch][mean]:.0f}",
+        "s/epoch": "{summary[seconds_per_epoch][mean]:.0f}",
+    },
+    rows="runs",
+)
+"""RecBole's own models on our examples (`benchmarks/recbole_models.py`), one row per file and model."""
+
 EVALUATION_BASELINES = EntryTable(
     {
         "scorer": "{scorer}",
