@@ -247,6 +247,21 @@ TABLES = [
     ),
     Table(
         QUALITY,
+        "Checkpoints selected on a seeded validation sample, CPU budget",
+        ("sample_comparison_cpu.json",),
+        t.STUDY_COMPARISON,
+        "iamrec study --data-dir runs/ml-100k --output-dir runs/study_sample --grid hatllm --seeds 0 1 2 --budget cpu "
+        "--supervision every_item --sample examples --parallel 2 && python benchmarks/compare_studies.py --reference "
+        "benchmarks/results/study_cpu_item_ids --candidate benchmarks/results/study_cpu_sample --labels first "
+        "examples --output benchmarks/results/sample_comparison_cpu.json",
+        "`hatllm` of the every_item study above, whose checkpoints were selected on the first 1,000 validation "
+        "examples of the time-ordered split (`first`), against the same runs selecting on a seeded sample of 1,000 "
+        "across the split (`examples`, the default now); the test split is whole in both. Every seed of both kept its "
+        "last checkpoint (step 140: validation NDCG@10 still rising), so the sample cannot change which model is "
+        "tested at this budget; what differs is run-to-run arithmetic (1 torch thread per run here, 2 there).",
+    ),
+    Table(
+        QUALITY,
         "Item-vector variants against `add`, CPU budget",
         ("item_ids_variants_comparison_cpu.json",),
         t.STUDY_COMPARISON,
