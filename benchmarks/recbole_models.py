@@ -56,6 +56,7 @@ def recbole_config(model: str, data_path: Path, seed: int, args: argparse.Namesp
             "train_neg_sample_args": None,
             "loss_type": "CE",
             "epochs": args.max_epochs,
+            **({"train_batch_size": args.batch_size} if args.batch_size else {}),
             "stopping_step": args.stopping_step,
             "metrics": ["NDCG", "Hit"],
             "topk": [10],
@@ -151,6 +152,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--max-epochs", type=int, default=200)
     parser.add_argument("--stopping-step", type=int, default=10, help="RecBole's patience, in epochs")
+    parser.add_argument("--batch-size", type=int, help="training batch (default: RecBole's, 2,048; ours is 256)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--progress", action="store_true", help="progress bars inside each epoch and evaluation")
     parser.add_argument("--output", type=Path, default=Path("benchmarks/results/recbole_ml100k.json"))
@@ -169,7 +171,8 @@ def main() -> None:
         "threads": args.threads,
         "command": f"python benchmarks/recbole_models.py --data-dir {public_path(args.data_dir)} --models "
         f"{' '.join(args.models)} --seeds {' '.join(map(str, args.seeds))} --max-epochs {args.max_epochs} "
-        f"--stopping-step {args.stopping_step} --threads {args.threads} --output {public_path(args.output)}",
+        f"--stopping-step {args.stopping_step} --threads {args.threads} --output {public_path(args.output)}"
+        + (f" --batch-size {args.batch_size}" if args.batch_size else ""),
         "runs": {},
     }
     with tempfile.TemporaryDirectory() as exported:
