@@ -103,7 +103,10 @@ def test_a_rerun_skips_complete_runs_and_redoes_an_incomplete_one(finished, monk
         raise AssertionError(f"{spec.configuration}/seed-{spec.seed} was run again")
 
     monkeypatch.setattr(study.runs, "run_one", must_not_train)
-    report = study.run_study(finished["data"], finished["output"], GRID, SEEDS, "tiny", base_model="x", show_progress=0)
+    base = finished["base"]
+    report = study.run_study(
+        finished["data"], finished["output"], GRID, SEEDS, "tiny", base_model=base, show_progress=0
+    )
     assert report.skipped == [(c, s) for c in GRID for s in SEEDS] and report.finished == []
     assert [path.stat().st_mtime_ns for path in paths] == mtimes
 
@@ -113,7 +116,7 @@ def test_a_rerun_skips_complete_runs_and_redoes_an_incomplete_one(finished, monk
     monkeypatch.setattr(study.runs, "run_one", lambda spec: calls.append((spec.configuration, spec.seed)))
     try:
         broken.write_text(saved[: len(saved) // 2])  # a torn write, as if killed mid-way without the rename
-        report = study.run_study(finished["data"], finished["output"], GRID, SEEDS, "tiny", base_model="x")
+        report = study.run_study(finished["data"], finished["output"], GRID, SEEDS, "tiny", base_model=base)
     finally:
         broken.write_text(saved)
         study.summarize(finished["output"], GRID)  # the summary of the whole grid again, for the tests below
@@ -275,7 +278,8 @@ def test_table5_variants_for_a_6_layer_model():
         # hatllm's, with item vectors beside the titles
         **{name: ["intra", "full", "full", "full", "full", "inter_last"] for name in study.ITEM_ID_CONFIGURATIONS},
     }
-    assert {name: study.table5_modes(name, 6) for name in study.LLM_CONFIGURATIONS} == expected
+    six_layers = [name for name in study.LLM_CONFIGURATIONS if name not in study.BLOCK_CONFIGURATIONS]
+    assert {name: study.table5_modes(name, 6) for name in six_layers} == expected
     # Scaled to depth: the library's HatLLM default at 30 layers, the demo's 1-1-1 at 3.
     assert block_sizes(30) == (4, 25, 1) and study.table5_modes("hatllm", 30) == hatllm_schedule(30)
     assert study.table5_modes("hatllm", 3) == ["intra", "full", "inter_last"]
@@ -284,6 +288,54 @@ def test_table5_variants_for_a_6_layer_model():
     assert study.resolve_grid(["main", "wo_in", "full"]) == ["full", "hatllm", "iam", "most_popular", "sasrec", "wo_in"]
     with pytest.raises(ValueError, match="Unknown grid or configuration 'hatlm'"):
         study.resolve_grid(["hatlm"])
+
+
+def test_the_depth_sweep_changes_one_hatllm_block_at_30_layers_and_leaves_the_others_as_they_were():
+    def blocks(**counts):
+        return [mode for mode, count in counts.items() for _ in range(count)]
+
+    assert study.table5_modes("hatllm_in2", 30) == blocks(intra=2, full=27, inter_last=1)
+    assert study.table5_modes("hatllm_in6", 30) == blocks(intra=6, full=23, inter_last=1)
+    assert study.table5_modes("hatllm_cr2", 30) == blocks(intra=4, full=24, inter_last=2)
+    assert study.table5_modes("hatllm_cr3", 30) == blocks(intra=4, full=23, inter_last=3)
+    assert study.GRIDS["depth"] == ("full", "hatllm", "hatllm_in2", "hatllm_in6", "hatllm_cr2", "hatllm_cr3")
+    assert study.model_arguments("hatllm_cr3") == {"rec_head_type": "linear"}  # hatllm's head and input
+    assert (
+        study.grid.label("hatllm_in6") == "HatLLM, 6 IN layers"
+        and study.grid.label("hatllm_cr2") == "HatLLM, 2 CR layers"
+    )
+    # The configurations that were there before, at 30 layers, as they were.
+    assert study.table5_modes("full", 30) == blocks(full=30)
+    assert study.table5_modes("hatllm", 30) == blocks(intra=4, full=25, inter_last=1)
+    assert study.table5_modes("iam", 30) == blocks(intra=15, inter=15)
+    assert study.table5_modes("wo_in", 30) == blocks(full=29, inter_last=1)
+    assert study.table5_modes("wo_cr", 30) == blocks(intra=4, full=26)
+    assert study.table5_modes("cr_pre", 30) == blocks(intra=4, full=25, inter=1)
+    assert study.table5_modes("hatllm_ids", 30) == study.table5_modes("hatllm", 30)
+    # Too shallow for a block: one line naming the configuration; the smallest depth each runs at.
+    with pytest.raises(ValueError, match=r"^hatllm_in6 cannot run on a model of 3 layers: Cannot give 6 leading"):
+        study.table5_modes("hatllm_in6", 3)
+    smallest = {name: min(n for n in range(1, 31) if fits(name, n)) for name in study.BLOCK_CONFIGURATIONS}
+    assert smallest == {"hatllm_in2": 3, "hatllm_in6": 7, "hatllm_cr2": 3, "hatllm_cr3": 4}
+
+
+def fits(configuration, num_layers):
+    try:
+        study.table5_modes(configuration, num_layers)
+    except ValueError:
+        return False
+    return True
+
+
+def test_a_study_refuses_a_base_model_too_shallow_for_a_configuration_before_any_run(tiny, monkeypatch):
+    def must_not_run(spec):
+        raise AssertionError(f"{spec.configuration}/seed-{spec.seed} ran")
+
+    monkeypatch.setattr(study.runs, "run_one", must_not_run)
+    output = tiny["root"] / "too-shallow"
+    with pytest.raises(ValueError, match="hatllm_cr2 cannot run on a model of 2 layers"):  # the tiny base has 2
+        study.run_study(tiny["data"], output, ["full", "hatllm_cr2"], [0], "tiny", base_model=tiny["base"])
+    assert not (output / "results").exists()
 
 
 def test_the_title_head_configuration_trains_hatllms_schedule_with_the_text_head(tmp_path):

@@ -20,10 +20,11 @@ class StudyArguments:
         ["main"],
         help="main (full, hatllm, iam, most_popular, sasrec), ablations (full, hatllm and HatLLM's Table-5 "
         "variants), cold_start (hatllm, hatllm_text, most_popular, most_popular_histories, random; on data "
-        "prepared with --cold-items-fraction), item_ids (full, hatllm and hatllm with item vectors), or "
-        "configuration names: full hatllm iam wo_in wo_or wo_cr cr_pre in_cr_or or_in_cr or_cr_in cr_in_or "
-        "cr_or_in hatllm_text hatllm_title_only hatllm_ids hatllm_ids_last hatllm_ids_token hatllm_ids_tied "
-        "hatllm_ids_sasrec most_popular most_popular_histories random sasrec.",
+        "prepared with --cold-items-fraction), item_ids (full, hatllm and hatllm with item vectors), depth (full, "
+        "hatllm and hatllm with 2 or 6 IN, or 2 or 3 CR layers), or configuration names: full hatllm iam wo_in "
+        "wo_or wo_cr cr_pre in_cr_or or_in_cr or_cr_in cr_in_or cr_or_in hatllm_text hatllm_title_only hatllm_ids "
+        "hatllm_ids_last hatllm_ids_token hatllm_ids_tied hatllm_ids_sasrec hatllm_in2 hatllm_in6 hatllm_cr2 "
+        "hatllm_cr3 most_popular most_popular_histories random sasrec.",
     )
     seeds: list[int] = flag([0, 1, 2], help="One run per seed and configuration.")
     budget: Literal["cpu", "demo", "converge", "gpu", "tiny"] = flag(

@@ -14,9 +14,9 @@ Configurations (`CONFIGURATIONS`): every registered schedule (`configuration_iam
 `hatllm`, `iam` and HatLLM's Table-5 ablations; `hatllm_text` (hatllm with the title head), and the baselines
 `most_popular`, `most_popular_histories` (history mentions counted too: a popularity for cold items), `random` and
 `sasrec`. Grids (`GRIDS`): `main`, `ablations`, `cold_start` (for data prepared with `--cold_items_fraction`: results
-then hold `test_cold` beside `test`) and `item_ids` (`hatllm` with item vectors beside the titles,
-`ITEM_ID_CONFIGURATIONS`). Budgets (`STUDY_BUDGETS`, from `training.budgets`): `cpu`, `demo`, `converge`, `gpu` and
-`tiny`.
+then hold `test_cold` beside `test`), `item_ids` (`hatllm` with item vectors beside the titles,
+`ITEM_ID_CONFIGURATIONS`) and `depth` (`hatllm` with one block's size changed, `BLOCK_CONFIGURATIONS`). Budgets
+(`STUDY_BUDGETS`, from `training.budgets`): `cpu`, `demo`, `converge`, `gpu` and `tiny`.
 
 Modules: `grid` (configurations and grids; the budgets live in `training.budgets`), `runs` (one run, the study loop),
 `results` (the result files), `summary` (the tables and the paired test).
@@ -24,6 +24,7 @@ Modules: `grid` (configurations and grids; the budgets live in `training.budgets
 
 from ..training.budgets import STUDY_BUDGETS
 from .grid import (
+    BLOCK_CONFIGURATIONS,
     GRIDS,
     ITEM_ID_CONFIGURATIONS,
     LLM_CONFIGURATIONS,
@@ -40,6 +41,7 @@ from .runs import RunSpec, rank_split, run_one, run_study
 from .summary import SUMMARY_METRICS, paired_bootstrap, paired_t_test, summarize
 
 __all__ = [
+    "BLOCK_CONFIGURATIONS",
     "GRIDS",
     "ITEM_ID_CONFIGURATIONS",
     "LLM_CONFIGURATIONS",

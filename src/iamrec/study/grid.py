@@ -1,4 +1,5 @@
-"""The study's configurations (every registered schedule, HatLLM's variants of head and input, baselines) and grids."""
+"""The study's configurations (every registered schedule, HatLLM's variants of head, input and block sizes,
+baselines) and grids."""
 
 import os
 from collections.abc import Sequence
@@ -10,6 +11,18 @@ from ..tokenization.collator import Supervision
 from ..training import IAMRecArguments, RecTrainingArguments
 from ..training.budgets import StudyBudget
 
+BLOCK_CONFIGURATIONS: dict[str, dict[str, int]] = {
+    "hatllm_in2": {"num_intra": 2},
+    "hatllm_in6": {"num_intra": 6},
+    "hatllm_cr2": {"num_inter_last": 2},
+    "hatllm_cr3": {"num_inter_last": 3},
+}
+"""Configurations that train `hatllm` with one block's size changed from its default (4 IN and 1 CR layers from 25 to
+31 layers), as parameters of the registered schedule (`SCHEDULES["hatllm"].parameters`): HatLLM's sensitivity to its
+shallow and deep layer counts (section 5.4, Figure 5; 1-3 deep layers its best), around SmolLM2-135M's 30-layer
+defaults. A model too shallow for one (`hatllm_in6` needs 7 layers, `hatllm_cr3` 5) is refused before any run."""
+BLOCK_MODULES = {"num_intra": "IN", "num_inter_last": "CR"}
+"""The HatLLM module (`HATLLM_MODULES`) whose block each `hatllm` parameter sizes, for the labels."""
 LABELS = {
     **{name: schedule.label for name, schedule in SCHEDULES.items()},
     "hatllm_text": "HatLLM, title head",
@@ -19,6 +32,10 @@ LABELS = {
     "hatllm_ids_token": "HatLLM + item ids (one token per item)",
     "hatllm_ids_tied": "HatLLM + item ids tied to the head",
     "hatllm_ids_sasrec": "HatLLM + item ids from SASRec (projected)",
+    **{
+        name: "HatLLM, " + ", ".join(f"{count} {BLOCK_MODULES[key]} layers" for key, count in blocks.items())
+        for name, blocks in BLOCK_CONFIGURATIONS.items()
+    },
     **{name: baseline.label for name, baseline in BASELINES.items()},
 }
 """Each configuration's name in the papers: a schedule's is registered with it (`configuration_iamrec.SCHEDULES`,
@@ -46,9 +63,9 @@ ITEM_ID_CONFIGURATIONS: dict[str, dict[str, Any]] = {
 the linear head's rows as the vectors; or a saved SASRec's item table through a learned projection (LLaRA), which
 needs the study's `sasrec_dir`."""
 SASREC_INITIALISED = ("hatllm_ids_sasrec",)
-LLM_CONFIGURATIONS = (*SCHEDULES, *TEXT_HEAD_CONFIGURATIONS, *ITEM_ID_CONFIGURATIONS)
+LLM_CONFIGURATIONS = (*SCHEDULES, *TEXT_HEAD_CONFIGURATIONS, *ITEM_ID_CONFIGURATIONS, *BLOCK_CONFIGURATIONS)
 """Every registered schedule under its own name (`full`, `hatllm`, `iam`, Table 5's ablations), then the
-configurations that train `hatllm` with another head or input."""
+configurations that train `hatllm` with another head, input or block sizes."""
 BASELINE_CONFIGURATIONS = tuple(BASELINES)
 """The registered baselines (`iamrec.baselines.BASELINES`): `most_popular` counts training targets;
 `most_popular_histories` also counts history items, so an item that is never a training target (a cold item) still has
@@ -77,15 +94,16 @@ GRIDS = {
     # on data prepared with --cold_items_fraction
     "cold_start": ("hatllm", "hatllm_text", "hatllm_title_only", "most_popular", "most_popular_histories", "random"),
     "item_ids": ("full", "hatllm", *ITEM_ID_CONFIGURATIONS),
+    "depth": ("full", "hatllm", *BLOCK_CONFIGURATIONS),  # HatLLM's block sizes (section 5.4)
 }
 
 
 def schedule_of(configuration: str) -> str:
     """The registered schedule an LLM configuration trains: a schedule's own name, or the one a head or input
-    variant names (`TEXT_HEAD_CONFIGURATIONS`; `hatllm` for `ITEM_ID_CONFIGURATIONS`)."""
+    variant names (`TEXT_HEAD_CONFIGURATIONS`; `hatllm` for `ITEM_ID_CONFIGURATIONS` and `BLOCK_CONFIGURATIONS`)."""
     if configuration in TEXT_HEAD_CONFIGURATIONS:
         return TEXT_HEAD_CONFIGURATIONS[configuration]
-    if configuration in ITEM_ID_CONFIGURATIONS:
+    if configuration in ITEM_ID_CONFIGURATIONS or configuration in BLOCK_CONFIGURATIONS:
         return "hatllm"
     if configuration in SCHEDULES:
         return configuration
@@ -95,7 +113,9 @@ def schedule_of(configuration: str) -> str:
 def table5_modes(configuration: str, num_layers: int) -> list[str]:
     """The per-layer `item_mask_modes` of an LLM configuration for a model of `num_layers` layers: those of its
     schedule (`schedule_of`) with the schedule's default blocks, HatLLM's 4 shallow and 1 deep of 28 layers scaled to
-    the depth ((1, 4, 1) at 6 layers, (4, 25, 1) at 30; `configuration_iamrec.block_sizes`).
+    the depth ((1, 4, 1) at 6 layers, (4, 25, 1) at 30; `configuration_iamrec.block_sizes`), or the block sizes a
+    `BLOCK_CONFIGURATIONS` entry gives ((2, 27, 1) for `hatllm_in2` at 30). A model too shallow for them is a
+    one-line error naming the configuration.
 
     Caveat: masks apply only between item tokens and the score is read at the final prompt token, so the last layer's
     mode never changes the scores (measured on the tiny fixtures: `hatllm` [intra, inter_last] and `iam` [intra,
@@ -103,7 +123,10 @@ def table5_modes(configuration: str, num_layers: int) -> list[str]:
     score exactly like `hatllm` (and `wo_in` like `full`), and the last layer's module in the permuted orders counts
     only with a deep block of 2 or more. A study meant to measure CR needs a deep block of at least 2 layers.
     """
-    return make_schedule(schedule_of(configuration), num_layers)
+    try:
+        return make_schedule(schedule_of(configuration), num_layers, **BLOCK_CONFIGURATIONS.get(configuration, {}))
+    except ValueError as error:
+        raise ValueError(f"{configuration} cannot run on a model of {num_layers} layers: {error}") from None
 
 
 def head_arguments(configuration: str) -> dict[str, Any]:

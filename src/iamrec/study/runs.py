@@ -325,6 +325,11 @@ def run_study(
     with folder_lock(output_dir, "iamrec study"):  # a second study here would mix its results with these
         deadline = None if budget_minutes is None else time.time() + 60 * budget_minutes
         skipped, pending = finished_and_pending(output_dir, configurations, seeds, budget, supervision, sample)
+        llm_pending = [name for name in dict.fromkeys(name for name, _ in pending) if name not in BASELINES]
+        if llm_pending:  # refuses a model too shallow for a configuration's blocks before any run starts
+            num_layers = num_base_layers(base_model, STUDY_BUDGETS[budget].base_model_layers)
+            for configuration in llm_pending:
+                table5_modes(configuration, num_layers)
         threads = max(1, (os.cpu_count() or 1) // parallel) if parallel > 1 else None
         specs = [
             RunSpec(
