@@ -10,7 +10,6 @@ rewritten after every seed, so a killed run keeps the seeds it finished.
 """
 
 import argparse
-import json
 import multiprocessing
 import os
 import statistics
@@ -21,7 +20,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 import torch
-from environment import environment, public_path
+from environment import environment, public_path, write_result
 
 from iamrec import EvaluationPolicy, SASRec, SASRecConfig, evaluate_scorer, load_prepared
 from iamrec.baselines.sasrec import SUPERVISIONS
@@ -102,14 +101,6 @@ def summarise(runs: list[dict]) -> dict:
     return summary
 
 
-def write_json(path: Path, record: dict) -> None:
-    """Replaces `path` in one rename, so a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staging = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    staging.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
-    os.replace(staging, path)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", type=Path, default=Path("runs/ml-100k"))
@@ -155,7 +146,7 @@ def main() -> None:
     for run in finished_runs(args, config):
         record["seeds"] = sorted(record["seeds"] + [run], key=lambda entry: entry["seed"])
         record["summary"] = summarise(record["seeds"])
-        write_json(args.output, record)
+        write_result(record, args.output)
         print(
             f"seed {run['seed']}: test NDCG@10 {run['test']['NDCG@10']:.4f} HR@10 {run['test']['HR@10']:.4f}, "
             f"validation NDCG@10 {run['validation']['NDCG@10']:.4f}, best epoch {run['best_epoch']} of "
